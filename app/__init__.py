@@ -1,0 +1,66 @@
+"""The Tetrad hub: the app factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.extensions import db, migrate
+from app.keys import load_keys
+from app.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the hub: settings from config.yaml, database from DATABASE_URL, blueprints and commands."""
+    app = Flask(__name__)
+    test_config = test_config or {}
+    var_dir = Path(test_config.get("VAR_DIR") or os.environ.get("TETRAD_VAR", ROOT / "var"))
+    config_path = test_config.get("TETRAD_CONFIG") or os.environ.get("TETRAD_CONFIG", ROOT / "config.yaml")
+    settings = load_settings(config_path)
+    keys = test_config.get("SECRET_KEYS") or load_keys(var_dir)
+    app.config.update(
+        VAR_DIR=var_dir,
+        SECRET_KEY=keys[0],
+        SECRET_KEY_FALLBACKS=keys[1:],
+        SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'tetrad.db'}",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=settings.sync["max_body_bytes"],
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(test_config)
+    app.extensions["tetrad.settings"] = settings
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        var_dir.mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+
+    from app import cli
+
+    cli.init_app(app)
+    return app
+
+
+def settings() -> Settings:
+    """The running app's school settings."""
+    value: Settings = current_app.extensions["tetrad.settings"]
+    return value
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite: enforce foreign keys, write-ahead log, wait briefly for locks instead of failing."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        cursor.close()

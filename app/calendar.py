@@ -1,0 +1,47 @@
+"""The school, its academic year, periods and holidays, written from config.yaml into the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AcademicYear, Holiday, Period, School
+from app.settings import Settings
+
+
+def ensure_calendar(settings: Settings) -> AcademicYear:
+    """Create or update the school row, the configured year, its periods and holidays; return the year."""
+    school = db.session.scalars(select(School)).first() or School()
+    school.name, school.timezone = settings.school_name, settings.timezone.key
+    db.session.add(school)
+
+    year = db.session.scalars(select(AcademicYear).filter_by(name=settings.year_name)).first()
+    if year is None:
+        year = AcademicYear(name=settings.year_name)
+        db.session.add(year)
+    year.start, year.end = settings.year_start, settings.year_end
+    db.session.flush()
+
+    periods = {p.number: p for p in db.session.scalars(select(Period).filter_by(year_id=year.id))}
+    for conf in settings.periods:
+        period = periods.pop(conf.number, None) or Period(year_id=year.id, number=conf.number)
+        period.name, period.kind, period.start, period.end = conf.name, settings.period_kind, conf.start, conf.end
+        db.session.add(period)
+    for stale in periods.values():
+        db.session.delete(stale)
+
+    holidays = {h.start: h for h in db.session.scalars(select(Holiday).filter_by(year_id=year.id))}
+    for conf in settings.holidays:
+        holiday = holidays.pop(conf.start, None) or Holiday(year_id=year.id, start=conf.start)
+        holiday.name, holiday.end = conf.name, conf.end
+        db.session.add(holiday)
+    for stale in holidays.values():
+        db.session.delete(stale)
+    db.session.flush()
+    return year
+
+
+def current_year(settings: Settings) -> AcademicYear:
+    """The configured academic year's row, created on first use."""
+    year = db.session.scalars(select(AcademicYear).filter_by(name=settings.year_name)).first()
+    return year if year is not None else ensure_calendar(settings)

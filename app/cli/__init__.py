@@ -1,0 +1,41 @@
+"""CLI commands, all under `flask --app wsgi <command>`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from app import settings
+from app.calendar import ensure_calendar
+from app.extensions import db
+
+
+def init_app(app: Flask) -> None:
+    """Register every command on the app."""
+    from app.cli import demo, importer
+
+    app.cli.add_command(urls_command)
+    app.cli.add_command(calendar_command)
+    app.cli.add_command(demo.demo_command)
+    app.cli.add_command(importer.import_command)
+
+
+@click.command("urls")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def urls_command(host: str, port: int) -> None:
+    """Print what to open once the hub is running."""
+    base = f"http://{host}:{port}"
+    click.echo("")
+    click.echo(f"Tetrad hub for {settings().school_name}")
+    click.echo(f"  Sync API status:  {base}/api/v1/status   (needs a device token)")
+    click.echo(f"  Hub health:       {base}/healthz")
+    click.echo("")
+
+
+@click.command("calendar")
+def calendar_command() -> None:
+    """Write the school, academic year, periods and holidays from config.yaml into the database."""
+    year = ensure_calendar(settings())
+    db.session.commit()
+    click.echo(f"Учебный год {year.name}: календарь обновлён.")

@@ -1,0 +1,112 @@
+"""Classroom machines, the op log, recorded conflicts and the site builder's queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+from app.models.journal import HLC
+from app.models.reference import ID
+
+STATUSES = ("applied", "superseded", "conflict", "held", "queued", "rejected", "declined")
+
+device_class = Table(
+    "device_class",
+    Base.metadata,
+    Column("device_id", ForeignKey("device.id", ondelete="CASCADE"), primary_key=True),
+    Column("class_id", ForeignKey("class.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Device(Base):
+    """A registered classroom machine. `token_generation` invalidates older tokens."""
+
+    __tablename__ = "device"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    token_generation: Mapped[int] = mapped_column(Integer, default=1)
+    acked_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_sync_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_skew_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    skewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    gap_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_hlc: Mapped[str] = mapped_column(HLC, default="0000000000000-0000")
+
+
+class OpLog(Base):
+    """Every op ever received, exactly once (the primary key), with its outcome."""
+
+    __tablename__ = "op_log"
+    op_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("device.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hlc: Mapped[str] = mapped_column(HLC)
+    applied_hlc: Mapped[str] = mapped_column(HLC)
+    author_id: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(10))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    base: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    code: Mapped[str | None] = mapped_column(String(40))
+    message: Mapped[str | None] = mapped_column(Text)
+    substitute: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    __table_args__ = (
+        UniqueConstraint("device_id", "seq"),
+        CheckConstraint(
+            "status IN ('applied', 'superseded', 'conflict', 'held', 'queued', 'rejected', 'declined')",
+            name="status",
+        ),
+        CheckConstraint("action IN ('upsert', 'delete')", name="action"),
+    )
+
+
+class Conflict(Base):
+    """Two authors wrote one field without seeing each other's write; both values are kept."""
+
+    __tablename__ = "conflict"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[str] = mapped_column(String(64), index=True)
+    field: Mapped[str] = mapped_column(String(30))
+    winner_op: Mapped[str] = mapped_column(ForeignKey("op_log.op_id"))
+    loser_op: Mapped[str] = mapped_column(ForeignKey("op_log.op_id"))
+    winner_value: Mapped[Any] = mapped_column(JSON)
+    loser_value: Mapped[Any] = mapped_column(JSON)
+    detected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    __table_args__ = (UniqueConstraint("winner_op", "loser_op", "field"),)
+
+
+class DirtyFamily(Base):
+    """Durable queue for the site builder: families whose children's journal changed."""
+
+    __tablename__ = "dirty_family"
+    family_id: Mapped[str] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), primary_key=True)
+    marked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    rev: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,354 @@
+"""School settings: `config.yaml` declared as data, validated with line numbers, loaded into typed objects.
+
+Every key is declared once in SCHEMA with its help text; docs/configuration.md must mention each one
+(a test checks it). A wrong file raises ConfigError with one message naming the key and the line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+
+class ConfigError(Exception):
+    """The configuration file is wrong; the message names the key and the line."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One setting: its kind, help text and, for lists of records, the record's own keys."""
+
+    kind: str  # str, int, float, date, time, enum, timezone, list, records, mapping
+    help: str
+    choices: tuple[str, ...] = ()
+    item: dict[str, Spec] | None = None
+
+
+def _records(help_text: str, **item: Spec) -> Spec:
+    return Spec("records", help_text, item=item)
+
+
+SCHEMA: dict[str, Any] = {
+    "school": {
+        "name": Spec("str", "Full name of the school as printed on slips and journal copies."),
+        "timezone": Spec("timezone", "IANA timezone deciding which day an entry belongs to."),
+    },
+    "academic_year": {
+        "name": Spec("str", "Label of the academic year, e.g. 2026-2027."),
+        "start": Spec("date", "First day of the academic year."),
+        "end": Spec("date", "Last day of the academic year."),
+        "period_kind": Spec("enum", "How the year is divided.", choices=("quarter", "trimester", "half")),
+        "periods": _records(
+            "The periods in order, without overlaps, inside the year.",
+            name=Spec("str", "Period name, e.g. «1 четверть»."),
+            start=Spec("date", "First day of the period."),
+            end=Spec("date", "Last day of the period."),
+        ),
+        "holidays": _records(
+            "School holidays (каникулы).",
+            name=Spec("str", "Holiday name."),
+            start=Spec("date", "First day off."),
+            end=Spec("date", "Last day off."),
+        ),
+        "school_days": Spec("int", "Days a week with lessons: 5 or 6."),
+    },
+    "bells": _records(
+        "Lesson bell times.",
+        slot=Spec("int", "Lesson number in the day."),
+        start=Spec("time", "Start, H:MM."),
+        end=Spec("time", "End, H:MM."),
+    ),
+    "marks": {
+        "values": Spec("list", "The only values a mark may carry."),
+        "work_types": _records(
+            "Work types marks are given for.",
+            code=Spec("str", "Code used on the wire."),
+            name=Spec("str", "Russian name."),
+            short=Spec("str", "Short letter shown beside a mark, e.g. К."),
+            weight=Spec("float", "Weight in the weighted average."),
+        ),
+        "no_marks_grades": Spec("list", "Grade levels that get no marks."),
+        "forecast_thresholds": Spec("mapping", "Weighted-average thresholds for the forecast marks 5, 4, 3."),
+        "min_marks_one_hour": Spec("int", "Marks needed for a period mark in a 1-hour-a-week subject."),
+        "min_marks_more_hours": Spec("int", "Marks needed for a period mark with 2+ hours a week."),
+    },
+    "deadlines": {
+        "topic_days": Spec("int", "Days after the lesson to enter the topic."),
+        "absences_days": Spec("int", "Days after the lesson to enter absences."),
+        "homework_hours": Spec("int", "Hours after the class's last lesson to enter homework."),
+        "marks_days": Spec("int", "Days after the lesson to enter marks."),
+        "written_work_days": Spec("int", "Days to mark written work."),
+        "test_days": Spec("int", "Days to mark a test."),
+        "period_marks_days": Spec("int", "Days after the period ends to enter period marks."),
+    },
+    "corrections": {
+        "approval_after_days": Spec("int", "Days after the lesson after which a mark change is held."),
+    },
+    "sync": {
+        "max_ops_per_batch": Spec("int", "Most ops in one batch."),
+        "max_body_bytes": Spec("int", "Largest request body as sent, bytes."),
+        "max_inflated_bytes": Spec("int", "Largest body after gzip inflation, bytes."),
+        "max_clock_skew_seconds": Spec("int", "Allowed lead of an op's HLC over the hub clock, seconds."),
+        "max_pull_limit": Spec("int", "Most changes in one pull page."),
+        "gap_alert_hours": Spec("int", "Hours a seq gap may stay open before the device is flagged."),
+    },
+    "site": {
+        "output_dir": Spec("str", "Folder the family site is written to."),
+        "base_url": Spec("str", "Public address of the family site."),
+    },
+}
+
+
+def schema_keys(schema: dict[str, Any] | None = None, prefix: str = "") -> list[str]:
+    """Every dotted key the schema declares, record fields as `list.field`."""
+    keys: list[str] = []
+    for name, spec in (schema or SCHEMA).items():
+        path = f"{prefix}{name}"
+        keys.append(path)
+        if isinstance(spec, dict):
+            keys += schema_keys(spec, path + ".")
+        elif spec.item:
+            keys += schema_keys(spec.item, path + ".")
+    return keys
+
+
+@dataclass(frozen=True)
+class Period:
+    number: int
+    name: str
+    start: dt.date
+    end: dt.date
+
+
+@dataclass(frozen=True)
+class Holiday:
+    name: str
+    start: dt.date
+    end: dt.date
+
+
+@dataclass(frozen=True)
+class Bell:
+    slot: int
+    start: dt.time
+    end: dt.time
+
+
+@dataclass(frozen=True)
+class WorkType:
+    code: str
+    name: str
+    short: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The school's settings as typed values; `raw` keeps the validated mapping."""
+
+    school_name: str
+    timezone: ZoneInfo
+    year_name: str
+    year_start: dt.date
+    year_end: dt.date
+    period_kind: str
+    periods: tuple[Period, ...]
+    holidays: tuple[Holiday, ...]
+    school_days: int
+    bells: tuple[Bell, ...]
+    mark_values: tuple[str, ...]
+    work_types: tuple[WorkType, ...]
+    no_marks_grades: frozenset[int]
+    forecast_thresholds: dict[str, float]
+    min_marks_one_hour: int
+    min_marks_more_hours: int
+    deadlines: dict[str, int]
+    approval_after_days: int
+    sync: dict[str, int]
+    site_output_dir: Path
+    site_base_url: str
+    source: Path = field(default=Path("config.yaml"))
+
+    def work_type(self, code: str) -> WorkType | None:
+        """The work type with this code, or None."""
+        return next((w for w in self.work_types if w.code == code), None)
+
+    def period_on(self, day: dt.date) -> Period | None:
+        """The period containing this day, or None (holidays between periods)."""
+        return next((p for p in self.periods if p.start <= day <= p.end), None)
+
+
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _fail(key: str, node: yaml.Node, message: str) -> ConfigError:
+    return ConfigError(f"config: {key} (line {node.start_mark.line + 1}): {message}")
+
+
+def _scalar(key: str, spec: Spec, node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise _fail(key, node, "expected a single value")
+    value: Any = node.value
+    try:
+        value = yaml.safe_load(yaml.serialize(node))
+        if spec.kind == "str":
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError("expected non-empty text")
+            return value
+        if spec.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError("expected a whole number ≥ 0")
+            return value
+        if spec.kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ValueError("expected a positive number")
+            return float(value)
+        if spec.kind == "date":
+            if isinstance(value, dt.date):
+                return value
+            return dt.date.fromisoformat(str(value))
+        if spec.kind == "time":
+            match = _TIME.match(str(value))
+            if not match:
+                raise ValueError("expected a time H:MM")
+            return dt.time(int(match[1]), int(match[2]))
+        if spec.kind == "enum":
+            if value not in spec.choices:
+                raise ValueError(f"expected one of {', '.join(spec.choices)}")
+            return value
+        if spec.kind == "timezone":
+            return ZoneInfo(str(value))
+    except ZoneInfoNotFoundError:
+        raise _fail(key, node, f"unknown timezone {value!r}") from None
+    except ValueError as exc:
+        text = str(exc) if spec.kind != "date" else "expected a date YYYY-MM-DD"
+        raise _fail(key, node, text) from None
+    raise AssertionError(spec.kind)
+
+
+def _validate(key: str, spec: Any, node: yaml.Node) -> Any:
+    if isinstance(spec, dict):
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            node = yaml.MappingNode("tag:yaml.org,2002:map", [], node.start_mark, node.end_mark)
+        if not isinstance(node, yaml.MappingNode):
+            raise _fail(key or "(top)", node, "expected a section of keys")
+        return _mapping(key, spec, node)
+    if spec.kind == "records":
+        if not isinstance(node, yaml.SequenceNode):
+            raise _fail(key, node, "expected a list")
+        return [_validate(f"{key}[{i}]", spec.item, child) for i, child in enumerate(node.value)]
+    if spec.kind == "list":
+        if not isinstance(node, yaml.SequenceNode):
+            raise _fail(key, node, "expected a list")
+        return [yaml.safe_load(yaml.serialize(child)) for child in node.value]
+    if spec.kind == "mapping":
+        if not isinstance(node, yaml.MappingNode):
+            raise _fail(key, node, "expected a mapping")
+        return {str(k.value): float(yaml.safe_load(yaml.serialize(v))) for k, v in node.value}
+    return _scalar(key, spec, node)
+
+
+def _mapping(prefix: str, schema: dict[str, Any], node: yaml.MappingNode) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        name = str(key_node.value)
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in schema:
+            raise _fail(key, key_node, "unknown key")
+        if name in result:
+            raise _fail(key, key_node, "key given twice")
+        result[name] = _validate(key, schema[name], value_node)
+    for name in schema:
+        if name not in result:
+            key = f"{prefix}.{name}" if prefix else name
+            raise _fail(key, node, "missing key")
+    return result
+
+
+def _check_calendar(data: dict[str, Any], root: yaml.MappingNode) -> None:
+    year = data["academic_year"]
+    where = _node_at(root, "academic_year")
+    if year["start"] >= year["end"]:
+        raise _fail("academic_year.end", where, "the year ends before it starts")
+    previous_end: dt.date | None = None
+    for i, period in enumerate(year["periods"]):
+        key = f"academic_year.periods[{i}]"
+        if period["start"] > period["end"]:
+            raise _fail(key, where, "the period ends before it starts")
+        if period["start"] < year["start"] or period["end"] > year["end"]:
+            raise _fail(key, where, "the period lies outside the academic year")
+        if previous_end is not None and period["start"] <= previous_end:
+            raise _fail(key, where, "the period overlaps the one before it")
+        previous_end = period["end"]
+    if not year["periods"]:
+        raise _fail("academic_year.periods", where, "at least one period is needed")
+    for i, holiday in enumerate(year["holidays"]):
+        if holiday["start"] > holiday["end"]:
+            raise _fail(f"academic_year.holidays[{i}]", where, "the holiday ends before it starts")
+    if year["school_days"] not in (5, 6):
+        raise _fail("academic_year.school_days", where, "expected 5 or 6")
+    marks = data["marks"]
+    if not marks["values"] or not all(isinstance(v, str) and v for v in marks["values"]):
+        raise _fail("marks.values", _node_at(root, "marks"), "expected a list of texts")
+    codes = [w["code"] for w in marks["work_types"]]
+    if len(set(codes)) != len(codes):
+        raise _fail("marks.work_types", _node_at(root, "marks"), "work type codes repeat")
+
+
+def _node_at(root: yaml.MappingNode, name: str) -> yaml.Node:
+    return next((v for k, v in root.value if k.value == name), root)
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read, validate and type the configuration file at `path`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config: cannot read {path}: {exc.strerror}") from None
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(f"config: {path.name}{line}: not valid YAML") from None
+    if root is None:
+        raise ConfigError(f"config: {path.name} is empty")
+    data = _validate("", SCHEMA, root)
+    _check_calendar(data, root)
+    return _typed(data, path)
+
+
+def _typed(data: dict[str, Any], path: Path) -> Settings:
+    year, marks = data["academic_year"], data["marks"]
+    output = Path(data["site"]["output_dir"])
+    return Settings(
+        school_name=data["school"]["name"],
+        timezone=data["school"]["timezone"],
+        year_name=year["name"],
+        year_start=year["start"],
+        year_end=year["end"],
+        period_kind=year["period_kind"],
+        periods=tuple(Period(i + 1, p["name"], p["start"], p["end"]) for i, p in enumerate(year["periods"])),
+        holidays=tuple(Holiday(h["name"], h["start"], h["end"]) for h in year["holidays"]),
+        school_days=year["school_days"],
+        bells=tuple(Bell(b["slot"], b["start"], b["end"]) for b in data["bells"]),
+        mark_values=tuple(str(v) for v in marks["values"]),
+        work_types=tuple(WorkType(**w) for w in marks["work_types"]),
+        no_marks_grades=frozenset(int(g) for g in marks["no_marks_grades"]),
+        forecast_thresholds=marks["forecast_thresholds"],
+        min_marks_one_hour=marks["min_marks_one_hour"],
+        min_marks_more_hours=marks["min_marks_more_hours"],
+        deadlines=data["deadlines"],
+        approval_after_days=data["corrections"]["approval_after_days"],
+        sync=data["sync"],
+        site_output_dir=output if output.is_absolute() else (path.parent / output).resolve(),
+        site_base_url=data["site"]["base_url"].rstrip("/"),
+        source=path,
+    )
