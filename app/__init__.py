@@ -42,8 +42,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
 
-    from app import cli
+    from app import api, cli
 
+    app.register_blueprint(api.bp)
+    app.add_url_rule("/healthz", "healthz", lambda: {"ok": True})
     cli.init_app(app)
     return app
 

@@ -12,12 +12,13 @@ from app.extensions import db
 
 def init_app(app: Flask) -> None:
     """Register every command on the app."""
-    from app.cli import demo, importer
+    from app.cli import backup, demo, importer
 
     app.cli.add_command(urls_command)
     app.cli.add_command(calendar_command)
     app.cli.add_command(demo.demo_command)
     app.cli.add_command(importer.import_command)
+    app.cli.add_command(backup.backup_command)
 
 
 @click.command("urls")

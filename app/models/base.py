@@ -59,7 +59,7 @@ def take_revs(session: Session, count: int) -> int:
 def _stamp_revs(session: Session, _context: object, _instances: object) -> None:
     """Give every new or modified reference record its next rev."""
     changed = [o for o in list(session.new) + list(session.dirty) if isinstance(o, Revisioned)]
-    changed = [o for o in changed if o in session.new or session.is_modified(o, include_collections=False)]
+    changed = [o for o in changed if o in session.new or session.is_modified(o, include_collections=True)]
     if not changed or session.info.get("manual_revs"):
         return
     first = take_revs(session, len(changed))

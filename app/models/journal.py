@@ -30,6 +30,7 @@ class JournalRecord(Base):
     device_id: Mapped[str] = mapped_column(String(40))  # the machine that created it
     author_id: Mapped[str] = mapped_column(ID)  # the teacher who created it
     entered_hlc: Mapped[str] = mapped_column(HLC)
+    scope_class_id: Mapped[str] = mapped_column(ForeignKey("class.id"), index=True)  # whose machines see it
 
 
 class Lesson(JournalRecord):

@@ -16,14 +16,12 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
 from app.models.journal import HLC
-from app.models.reference import ID
 
 STATUSES = ("applied", "superseded", "conflict", "held", "queued", "rejected", "declined")
 
@@ -53,23 +51,27 @@ class Device(Base):
 
 
 class OpLog(Base):
-    """Every op ever received, exactly once (the primary key), with its outcome."""
+    """Every op ever received, exactly once, with its outcome.
+
+    `op_id` is unique: the database, not a prior lookup, guarantees an op is logged once. An op refused
+    because its id belongs to another device (`op_id_taken`) or its seq to another op (`seq_reused`) is
+    kept too, without the id or seq it may not claim; `payload` is always the op as it was sent.
+    """
 
     __tablename__ = "op_log"
-    op_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    op_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     device_id: Mapped[str] = mapped_column(ForeignKey("device.id"))
-    seq: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
     hlc: Mapped[str] = mapped_column(HLC)
     applied_hlc: Mapped[str] = mapped_column(HLC)
     author_id: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(30))
     record_id: Mapped[str] = mapped_column(String(64), index=True)
     action: Mapped[str] = mapped_column(String(10))
-    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
-    base: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), index=True)
     code: Mapped[str | None] = mapped_column(String(40))
-    message: Mapped[str | None] = mapped_column(Text)
     substitute: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -80,7 +82,6 @@ class OpLog(Base):
             "status IN ('applied', 'superseded', 'conflict', 'held', 'queued', 'rejected', 'declined')",
             name="status",
         ),
-        CheckConstraint("action IN ('upsert', 'delete')", name="action"),
     )
 
 
@@ -92,8 +93,12 @@ class Conflict(Base):
     entity: Mapped[str] = mapped_column(String(30))
     record_id: Mapped[str] = mapped_column(String(64), index=True)
     field: Mapped[str] = mapped_column(String(30))
-    winner_op: Mapped[str] = mapped_column(ForeignKey("op_log.op_id"))
-    loser_op: Mapped[str] = mapped_column(ForeignKey("op_log.op_id"))
+    winner_op: Mapped[str] = mapped_column(String(64))
+    loser_op: Mapped[str] = mapped_column(String(64))
+    winner_author: Mapped[str] = mapped_column(String(64))
+    loser_author: Mapped[str] = mapped_column(String(64))
+    winner_device: Mapped[str] = mapped_column(String(40))
+    loser_device: Mapped[str] = mapped_column(String(40))
     winner_value: Mapped[Any] = mapped_column(JSON)
     loser_value: Mapped[Any] = mapped_column(JSON)
     detected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ee25985fe732
+Revision ID: 0cb6a1306e58
 Revises: 
-Create Date: 2026-11-22 05:47:47.886967
+Create Date: 2026-11-22 05:53:06.590858
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'ee25985fe732'
+revision = '0cb6a1306e58'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -27,6 +27,29 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_academic_year')),
     sa.UniqueConstraint('name', name=op.f('uq_academic_year_name'))
     )
+    op.create_table('conflict',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('entity', sa.String(length=30), nullable=False),
+    sa.Column('record_id', sa.String(length=64), nullable=False),
+    sa.Column('field', sa.String(length=30), nullable=False),
+    sa.Column('winner_op', sa.String(length=64), nullable=False),
+    sa.Column('loser_op', sa.String(length=64), nullable=False),
+    sa.Column('winner_author', sa.String(length=64), nullable=False),
+    sa.Column('loser_author', sa.String(length=64), nullable=False),
+    sa.Column('winner_device', sa.String(length=40), nullable=False),
+    sa.Column('loser_device', sa.String(length=40), nullable=False),
+    sa.Column('winner_value', sa.JSON(), nullable=False),
+    sa.Column('loser_value', sa.JSON(), nullable=False),
+    sa.Column('detected_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by', sa.String(length=100), nullable=True),
+    sa.Column('resolution', sa.String(length=20), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conflict')),
+    sa.UniqueConstraint('winner_op', 'loser_op', 'field', name=op.f('uq_conflict_winner_op_loser_op_field'))
+    )
+    with op.batch_alter_table('conflict', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conflict_record_id'), ['record_id'], unique=False)
+
     op.create_table('counter',
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('value', sa.Integer(), nullable=False),
@@ -160,29 +183,28 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_holiday_rev'), ['rev'], unique=False)
 
     op.create_table('op_log',
-    sa.Column('op_id', sa.String(length=64), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('op_id', sa.String(length=64), nullable=True),
     sa.Column('device_id', sa.String(length=40), nullable=False),
-    sa.Column('seq', sa.BigInteger(), nullable=False),
+    sa.Column('seq', sa.BigInteger(), nullable=True),
     sa.Column('hlc', sa.String(length=18), nullable=False),
     sa.Column('applied_hlc', sa.String(length=18), nullable=False),
     sa.Column('author_id', sa.String(length=64), nullable=False),
     sa.Column('entity', sa.String(length=30), nullable=False),
     sa.Column('record_id', sa.String(length=64), nullable=False),
     sa.Column('action', sa.String(length=10), nullable=False),
-    sa.Column('fields', sa.JSON(), nullable=False),
-    sa.Column('base', sa.BigInteger(), nullable=True),
+    sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('code', sa.String(length=40), nullable=True),
-    sa.Column('message', sa.Text(), nullable=True),
     sa.Column('substitute', sa.Boolean(), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('decided_by', sa.String(length=100), nullable=True),
-    sa.CheckConstraint("action IN ('upsert', 'delete')", name=op.f('ck_op_log_action')),
     sa.CheckConstraint("status IN ('applied', 'superseded', 'conflict', 'held', 'queued', 'rejected', 'declined')", name=op.f('ck_op_log_status')),
     sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_op_log_device_id_device')),
-    sa.PrimaryKeyConstraint('op_id', name=op.f('pk_op_log')),
-    sa.UniqueConstraint('device_id', 'seq', name=op.f('uq_op_log_device_id_seq'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_op_log')),
+    sa.UniqueConstraint('device_id', 'seq', name=op.f('uq_op_log_device_id_seq')),
+    sa.UniqueConstraint('op_id', name=op.f('uq_op_log_op_id'))
     )
     with op.batch_alter_table('op_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_op_log_record_id'), ['record_id'], unique=False)
@@ -205,27 +227,6 @@ def upgrade():
     )
     with op.batch_alter_table('period', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_period_rev'), ['rev'], unique=False)
-
-    op.create_table('conflict',
-    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('entity', sa.String(length=30), nullable=False),
-    sa.Column('record_id', sa.String(length=64), nullable=False),
-    sa.Column('field', sa.String(length=30), nullable=False),
-    sa.Column('winner_op', sa.String(length=64), nullable=False),
-    sa.Column('loser_op', sa.String(length=64), nullable=False),
-    sa.Column('winner_value', sa.JSON(), nullable=False),
-    sa.Column('loser_value', sa.JSON(), nullable=False),
-    sa.Column('detected_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('resolved_by', sa.String(length=100), nullable=True),
-    sa.Column('resolution', sa.String(length=20), nullable=True),
-    sa.ForeignKeyConstraint(['loser_op'], ['op_log.op_id'], name=op.f('fk_conflict_loser_op_op_log')),
-    sa.ForeignKeyConstraint(['winner_op'], ['op_log.op_id'], name=op.f('fk_conflict_winner_op_op_log')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_conflict')),
-    sa.UniqueConstraint('winner_op', 'loser_op', 'field', name=op.f('uq_conflict_winner_op_loser_op_field'))
-    )
-    with op.batch_alter_table('conflict', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_conflict_record_id'), ['record_id'], unique=False)
 
     op.create_table('device_class',
     sa.Column('device_id', sa.String(length=40), nullable=False),
@@ -321,9 +322,11 @@ def upgrade():
     sa.Column('device_id', sa.String(length=40), nullable=False),
     sa.Column('author_id', sa.String(length=36), nullable=False),
     sa.Column('entered_hlc', sa.String(length=18), nullable=False),
+    sa.Column('scope_class_id', sa.String(length=36), nullable=False),
     sa.CheckConstraint('slot BETWEEN 0 AND 12', name=op.f('ck_lesson_slot')),
     sa.ForeignKeyConstraint(['class_id'], ['class.id'], name=op.f('fk_lesson_class_id_class')),
     sa.ForeignKeyConstraint(['group_id'], ['group.id'], name=op.f('fk_lesson_group_id_group')),
+    sa.ForeignKeyConstraint(['scope_class_id'], ['class.id'], name=op.f('fk_lesson_scope_class_id_class')),
     sa.ForeignKeyConstraint(['subject_id'], ['subject.id'], name=op.f('fk_lesson_subject_id_subject')),
     sa.ForeignKeyConstraint(['teacher_id'], ['teacher.id'], name=op.f('fk_lesson_teacher_id_teacher')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lesson'))
@@ -332,6 +335,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_lesson_class_id'), ['class_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_lesson_date'), ['date'], unique=False)
         batch_op.create_index(batch_op.f('ix_lesson_rev'), ['rev'], unique=False)
+        batch_op.create_index(batch_op.f('ix_lesson_scope_class_id'), ['scope_class_id'], unique=False)
 
     op.create_table('period_grade',
     sa.Column('student_id', sa.String(length=36), nullable=False),
@@ -346,14 +350,17 @@ def upgrade():
     sa.Column('device_id', sa.String(length=40), nullable=False),
     sa.Column('author_id', sa.String(length=36), nullable=False),
     sa.Column('entered_hlc', sa.String(length=18), nullable=False),
+    sa.Column('scope_class_id', sa.String(length=36), nullable=False),
     sa.CheckConstraint("status IN ('graded', 'deferred', 'not_assessed')", name=op.f('ck_period_grade_status')),
     sa.ForeignKeyConstraint(['period_id'], ['period.id'], name=op.f('fk_period_grade_period_id_period')),
+    sa.ForeignKeyConstraint(['scope_class_id'], ['class.id'], name=op.f('fk_period_grade_scope_class_id_class')),
     sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_period_grade_student_id_student')),
     sa.ForeignKeyConstraint(['subject_id'], ['subject.id'], name=op.f('fk_period_grade_subject_id_subject')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_period_grade'))
     )
     with op.batch_alter_table('period_grade', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_period_grade_rev'), ['rev'], unique=False)
+        batch_op.create_index(batch_op.f('ix_period_grade_scope_class_id'), ['scope_class_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_period_grade_student_id'), ['student_id'], unique=False)
 
     op.create_table('remark',
@@ -369,13 +376,16 @@ def upgrade():
     sa.Column('device_id', sa.String(length=40), nullable=False),
     sa.Column('author_id', sa.String(length=36), nullable=False),
     sa.Column('entered_hlc', sa.String(length=18), nullable=False),
+    sa.Column('scope_class_id', sa.String(length=36), nullable=False),
     sa.CheckConstraint("kind IN ('remark', 'recommendation', 'praise')", name=op.f('ck_remark_kind')),
+    sa.ForeignKeyConstraint(['scope_class_id'], ['class.id'], name=op.f('fk_remark_scope_class_id_class')),
     sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_remark_student_id_student')),
     sa.ForeignKeyConstraint(['subject_id'], ['subject.id'], name=op.f('fk_remark_subject_id_subject')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_remark'))
     )
     with op.batch_alter_table('remark', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_remark_rev'), ['rev'], unique=False)
+        batch_op.create_index(batch_op.f('ix_remark_scope_class_id'), ['scope_class_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_remark_student_id'), ['student_id'], unique=False)
 
     op.create_table('test_plan',
@@ -392,14 +402,17 @@ def upgrade():
     sa.Column('device_id', sa.String(length=40), nullable=False),
     sa.Column('author_id', sa.String(length=36), nullable=False),
     sa.Column('entered_hlc', sa.String(length=18), nullable=False),
+    sa.Column('scope_class_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['class_id'], ['class.id'], name=op.f('fk_test_plan_class_id_class')),
     sa.ForeignKeyConstraint(['group_id'], ['group.id'], name=op.f('fk_test_plan_group_id_group')),
+    sa.ForeignKeyConstraint(['scope_class_id'], ['class.id'], name=op.f('fk_test_plan_scope_class_id_class')),
     sa.ForeignKeyConstraint(['subject_id'], ['subject.id'], name=op.f('fk_test_plan_subject_id_subject')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_test_plan'))
     )
     with op.batch_alter_table('test_plan', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_test_plan_class_id'), ['class_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_test_plan_rev'), ['rev'], unique=False)
+        batch_op.create_index(batch_op.f('ix_test_plan_scope_class_id'), ['scope_class_id'], unique=False)
 
     op.create_table('timetable',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -437,14 +450,17 @@ def upgrade():
     sa.Column('device_id', sa.String(length=40), nullable=False),
     sa.Column('author_id', sa.String(length=36), nullable=False),
     sa.Column('entered_hlc', sa.String(length=18), nullable=False),
+    sa.Column('scope_class_id', sa.String(length=36), nullable=False),
     sa.CheckConstraint("status IN ('present', 'absent_excused', 'absent_unexcused', 'ill', 'late')", name=op.f('ck_attendance_status')),
     sa.ForeignKeyConstraint(['lesson_id'], ['lesson.id'], name=op.f('fk_attendance_lesson_id_lesson')),
+    sa.ForeignKeyConstraint(['scope_class_id'], ['class.id'], name=op.f('fk_attendance_scope_class_id_class')),
     sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_attendance_student_id_student')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance'))
     )
     with op.batch_alter_table('attendance', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attendance_lesson_id'), ['lesson_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attendance_rev'), ['rev'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attendance_scope_class_id'), ['scope_class_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attendance_student_id'), ['student_id'], unique=False)
 
     op.create_table('mark',
@@ -460,13 +476,16 @@ def upgrade():
     sa.Column('device_id', sa.String(length=40), nullable=False),
     sa.Column('author_id', sa.String(length=36), nullable=False),
     sa.Column('entered_hlc', sa.String(length=18), nullable=False),
+    sa.Column('scope_class_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['lesson_id'], ['lesson.id'], name=op.f('fk_mark_lesson_id_lesson')),
+    sa.ForeignKeyConstraint(['scope_class_id'], ['class.id'], name=op.f('fk_mark_scope_class_id_class')),
     sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_mark_student_id_student')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_mark'))
     )
     with op.batch_alter_table('mark', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_mark_lesson_id'), ['lesson_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_mark_rev'), ['rev'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mark_scope_class_id'), ['scope_class_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_mark_student_id'), ['student_id'], unique=False)
 
     # ### end Alembic commands ###
@@ -476,12 +495,14 @@ def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('mark', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_mark_student_id'))
+        batch_op.drop_index(batch_op.f('ix_mark_scope_class_id'))
         batch_op.drop_index(batch_op.f('ix_mark_rev'))
         batch_op.drop_index(batch_op.f('ix_mark_lesson_id'))
 
     op.drop_table('mark')
     with op.batch_alter_table('attendance', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attendance_student_id'))
+        batch_op.drop_index(batch_op.f('ix_attendance_scope_class_id'))
         batch_op.drop_index(batch_op.f('ix_attendance_rev'))
         batch_op.drop_index(batch_op.f('ix_attendance_lesson_id'))
 
@@ -492,21 +513,25 @@ def downgrade():
 
     op.drop_table('timetable')
     with op.batch_alter_table('test_plan', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_test_plan_scope_class_id'))
         batch_op.drop_index(batch_op.f('ix_test_plan_rev'))
         batch_op.drop_index(batch_op.f('ix_test_plan_class_id'))
 
     op.drop_table('test_plan')
     with op.batch_alter_table('remark', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_remark_student_id'))
+        batch_op.drop_index(batch_op.f('ix_remark_scope_class_id'))
         batch_op.drop_index(batch_op.f('ix_remark_rev'))
 
     op.drop_table('remark')
     with op.batch_alter_table('period_grade', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_period_grade_student_id'))
+        batch_op.drop_index(batch_op.f('ix_period_grade_scope_class_id'))
         batch_op.drop_index(batch_op.f('ix_period_grade_rev'))
 
     op.drop_table('period_grade')
     with op.batch_alter_table('lesson', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lesson_scope_class_id'))
         batch_op.drop_index(batch_op.f('ix_lesson_rev'))
         batch_op.drop_index(batch_op.f('ix_lesson_date'))
         batch_op.drop_index(batch_op.f('ix_lesson_class_id'))
@@ -529,10 +554,6 @@ def downgrade():
 
     op.drop_table('group')
     op.drop_table('device_class')
-    with op.batch_alter_table('conflict', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_conflict_record_id'))
-
-    op.drop_table('conflict')
     with op.batch_alter_table('period', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_period_rev'))
 
@@ -572,5 +593,9 @@ def downgrade():
     op.drop_table('family')
     op.drop_table('device')
     op.drop_table('counter')
+    with op.batch_alter_table('conflict', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conflict_record_id'))
+
+    op.drop_table('conflict')
     op.drop_table('academic_year')
     # ### end Alembic commands ###

@@ -1,0 +1,132 @@
+"""The sync API of protocol v1: `POST /api/v1/sync` and `GET /api/v1/status`."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app import settings
+from app.devices import authenticate
+from app.extensions import db
+from app.ingest import apply_batch
+from sync import hlc
+from sync.errors import BatchRejected, Busy
+from sync.protocol import VERSION
+from sync.schema import parse_batch
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def json_response(body: dict[str, Any], status: int = 200) -> Response:
+    """A JSON answer, gzipped when the client accepts it and it is worth it."""
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    response = Response(data, status=status, mimetype="application/json")
+    if len(data) > 1024 and "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.set_data(gzip.compress(data, compresslevel=5))
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(BatchRejected)
+def batch_rejected(exc: BatchRejected) -> Response:
+    """Whole-batch errors as the protocol's error body, in the staff's language."""
+    response = json_response(exc.body(), exc.status)
+    if isinstance(exc, Busy):
+        response.headers["Retry-After"] = str(int(exc.retry_after))
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tetrad"'
+    return response
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_exc: RequestEntityTooLarge) -> Response:
+    """A body over the configured size, refused before it is read."""
+    return batch_rejected(BatchRejected("too_large"))
+
+
+def read_body(max_inflated: int) -> Any:
+    """The request's JSON body, inflated when gzipped, within the configured limits."""
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise BatchRejected("too_large") from None
+    if request.content_length is None and len(raw) > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise BatchRejected("too_large")
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        raw = inflate(raw, max_inflated)
+    elif encoding not in ("", "identity"):
+        raise BatchRejected("bad_encoding")
+    return decode_json(raw)
+
+
+def inflate(data: bytes, limit: int) -> bytes:
+    """Gunzip `data`, refusing with 413 past `limit` bytes (a gzip bomb) and 400 when corrupt."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise BatchRejected("too_large", "Пакет после распаковки превышает допустимый размер.")
+        out += inflater.flush()
+    except zlib.error:
+        raise BatchRejected("bad_encoding") from None
+    if not inflater.eof:
+        raise BatchRejected("bad_encoding")
+    return out
+
+
+def decode_json(raw: bytes) -> Any:
+    """Strict UTF-8 JSON; anything else is a malformed batch."""
+    try:
+        text = raw.decode("utf-8")
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BatchRejected("malformed") from None
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+@bp.post("/sync")
+def sync() -> Response:
+    """Apply a device's batch and answer with one result per op (and pulled changes if asked)."""
+    conf = settings()
+    device = authenticate(request.headers.get("Authorization"))
+    device_id = device.id
+    db.session.rollback()  # end the read transaction before the batch takes its locks
+    body = read_body(conf.sync["max_inflated_bytes"])
+    batch = parse_batch(body, conf.sync["max_ops_per_batch"], conf.sync["max_pull_limit"])
+    if batch.device != device_id:
+        raise BatchRejected("wrong_device")
+    return json_response(apply_batch(device_id, batch))
+
+
+@bp.get("/status")
+def status() -> Response:
+    """The hub's clock, this device's acknowledged seq, the limits and the school's mark vocabulary."""
+    conf = settings()
+    device = authenticate(request.headers.get("Authorization"))
+    return json_response({
+        "protocol": VERSION,
+        "hub_time": max(hlc.make(hlc.wall_ms()), device.last_hlc),
+        "device": device.id,
+        "acked_seq": device.acked_seq,
+        "last_skew_ms": device.last_skew_ms,
+        "limits": {
+            "max_ops_per_batch": conf.sync["max_ops_per_batch"],
+            "max_body_bytes": conf.sync["max_body_bytes"],
+            "max_inflated_bytes": conf.sync["max_inflated_bytes"],
+            "max_clock_skew_seconds": conf.sync["max_clock_skew_seconds"],
+            "max_pull_limit": conf.sync["max_pull_limit"],
+        },
+        "mark_values": list(conf.mark_values),
+        "work_types": [{"code": w.code, "name": w.name, "short": w.short} for w in conf.work_types],
+    })

@@ -1,0 +1,285 @@
+"""Applying a batch on the hub: one transaction that logs every op, merges records and answers.
+
+The same function serves the HTTP endpoint and the USB file import, so both give the same outcomes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from app import settings
+from app.devices import bound_classes
+from app.extensions import db
+from app.journal_store import chunks, load, write
+from app.models import Conflict, Device, DirtyFamily, OpLog, Student, family_student
+from app.models.base import take_revs
+from app.pull import changes_since
+from app.school_reference import school_reference
+from app.settings import Settings
+from sync import hlc
+from sync.apply import THIS_BATCH, Applied, BatchApplier, Known, LogEntry, result_of
+from sync.errors import BatchRejected, Busy
+from sync.merge import Record, Write
+from sync.protocol import VERSION
+from sync.rules import Calendar
+from sync.schema import Batch, Op, Rejection, Vocabulary, parse_op
+
+FINAL = ("applied", "superseded", "conflict", "held", "rejected", "declined")
+
+
+def calendar_for(conf: Settings) -> Calendar:
+    """The sync rules' view of the school calendar and limits."""
+    return Calendar(conf.year_start, conf.year_end, conf.timezone, conf.no_marks_grades, conf.approval_after_days,
+                    conf.sync["max_clock_skew_seconds"] * 1000)
+
+
+def vocabulary_for(conf: Settings) -> Vocabulary:
+    """The mark values and work type codes the school allows."""
+    return Vocabulary(frozenset(conf.mark_values), frozenset(w.code for w in conf.work_types))
+
+
+def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Apply a parsed batch for a device in one transaction and return the protocol answer."""
+    now = now or dt.datetime.now(dt.UTC)
+    try:
+        answer = _apply(device_id, batch, now)
+        db.session.commit()
+    except (OperationalError, DBAPIError) as exc:
+        db.session.rollback()
+        if is_busy(exc):
+            raise Busy(retry_after=2) from None
+        raise
+    except Exception:
+        db.session.rollback()
+        raise
+    return answer
+
+
+def is_busy(exc: DBAPIError) -> bool:
+    """Whether a database error means "locked or busy, try again" rather than a bug."""
+    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    markers = ("database is locked", "database is busy", "deadlock", "could not serialize", "lock timeout",
+               "canceling statement due to lock", "could not obtain lock", "too many clients", "connection")
+    return any(marker in text for marker in markers)
+
+
+def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
+    conf = settings()
+    now_ms = int(now.timestamp() * 1000)
+    # The first statement writes the device row: it locks it (PostgreSQL) or takes the write lock
+    # (SQLite), so one device's batches never interleave.
+    locked = db.session.execute(
+        update(Device).where(Device.id == device_id).values(last_sync_at=now)
+        .returning(Device.acked_seq, Device.revoked_at)
+    ).first()
+    if locked is None:
+        raise BatchRejected("unauthorized")
+    if locked.revoked_at is not None:
+        raise BatchRejected("device_revoked")
+    applier = BatchApplier(
+        device=device_id,
+        acked_seq=int(locked.acked_seq),
+        known=_known([op.op for op in batch.ops]),
+        seq_owners=_seq_owners(device_id, [op.seq for op in batch.ops if op.seq is not None]),
+        queued=_queued(device_id),
+        load=load,
+        reference=school_reference(),
+        calendar=calendar_for(conf),
+        vocabulary=vocabulary_for(conf),
+        now_ms=now_ms,
+    )
+    applied = applier.run(batch.ops)
+    _persist(device_id, applied, applier, now)
+    hub_time = max([hlc.make(now_ms)] + [e.applied_hlc for e in applied.log])
+    answer: dict[str, Any] = {"protocol": VERSION, "hub_time": hub_time, "acked_seq": applied.acked_seq,
+                              "results": applied.results}
+    if batch.pull is not None:
+        changes, cursor, more = changes_since(batch.pull.cursor, batch.pull.limit, device_id,
+                                              bound_classes(device_id))
+        answer.update(changes=changes, cursor=cursor, more=more)
+    return answer
+
+
+def _known(op_ids: list[str]) -> dict[str, Known]:
+    known: dict[str, Known] = {}
+    for part in chunks(set(op_ids)):
+        rows = db.session.execute(
+            select(OpLog.op_id, OpLog.device_id, OpLog.seq, OpLog.status, OpLog.code, OpLog.hlc, OpLog.applied_hlc,
+                   OpLog.substitute).where(OpLog.op_id.in_(part))
+        )
+        for row in rows:
+            result = result_of(row.status, row.code, row.hlc, row.applied_hlc, row.substitute)
+            known[row.op_id] = Known(row.device_id, row.seq, result)
+    return known
+
+
+def _seq_owners(device_id: str, seqs: list[int]) -> dict[int, str]:
+    if not seqs:
+        return {}
+    rows = db.session.execute(
+        select(OpLog.seq, OpLog.op_id).where(OpLog.device_id == device_id, OpLog.seq.between(min(seqs), max(seqs)))
+    )
+    wanted = set(seqs)
+    return {row.seq: row.op_id for row in rows if row.seq in wanted}
+
+
+def _queued(device_id: str) -> list[Op]:
+    rows = db.session.execute(
+        select(OpLog.id, OpLog.payload, OpLog.code)
+        .where(OpLog.device_id == device_id, OpLog.status == "queued").order_by(OpLog.seq)
+    )
+    ops = []
+    for row in rows:
+        op = parse_op(row.payload)
+        op.log_id = row.id
+        if row.code:  # decided when it arrived (an op id owned by another device)
+            op.problem = Rejection(row.code)
+        ops.append(op)
+    return ops
+
+
+def _persist(device_id: str, applied: Applied, applier: BatchApplier, now: dt.datetime) -> None:
+    _write_records(device_id, applied, applier)
+    _write_log(device_id, applied.log, now)
+    _write_conflicts(applied, now)
+    _mark_families(applied)
+    values: dict[str, Any] = {"acked_seq": applied.acked_seq}
+    if applied.skew_ms > 0 or applied.log:
+        values["last_skew_ms"] = max(applied.skew_ms, 0)
+        values["skewed"] = any(e.applied_hlc != e.op.hlc and e.status != "rejected" for e in applied.log)
+    device = db.session.get(Device, device_id)
+    assert device is not None
+    if applied.queued_left and device.gap_since is None:
+        values["gap_since"] = now
+    elif not applied.queued_left:
+        values["gap_since"] = None
+    newest = max([device.last_hlc] + [e.applied_hlc for e in applied.log])
+    values["last_hlc"] = newest
+    db.session.execute(update(Device).where(Device.id == device_id).values(values))
+    db.session.expire(device)
+
+
+def _write_records(device_id: str, applied: Applied, applier: BatchApplier) -> None:
+    changed = sorted(applied.changed)
+    if not changed:
+        return
+    first = take_revs(db.session, len(changed))
+    new: dict[str, list[tuple[str, Record, dict[str, Any]]]] = defaultdict(list)
+    updated: dict[str, list[tuple[str, Record]]] = defaultdict(list)
+    for offset, key in enumerate(changed):
+        record = applied.records[key]
+        record.rev = first + offset
+        record.clock = {
+            name: Write(w.hlc, w.device, w.op, w.author, record.rev) if w.rev == THIS_BATCH else w
+            for name, w in record.clock.items()
+        }
+        entity, record_id = key
+        if key in applied.created:
+            creator = applied.creators[key]
+            meta = {"device_id": device_id, "author_id": creator.author, "entered_hlc": creator.hlc,
+                    "scope_class_id": _scope_class(entity, record, applier)}
+            new[entity].append((record_id, record, meta))
+        else:
+            updated[entity].append((record_id, record))
+    # Lessons first: marks and attendance refer to them.
+    for entity in sorted(set(new) | set(updated), key=lambda e: e != "lesson"):
+        write(entity, new.get(entity, []), updated.get(entity, []))
+
+
+def _scope_class(entity: str, record: Record, applier: BatchApplier) -> str:
+    values = record.values
+    if entity in ("lesson", "test_plan"):
+        return str(values["class"])
+    if entity in ("attendance", "mark"):
+        lesson = applier.lesson(values["lesson"])
+        assert lesson is not None
+        return lesson.class_id
+    student = applier.reference.student(values["student"])
+    assert student is not None
+    return student.class_id
+
+
+def _write_log(device_id: str, log: list[LogEntry], now: dt.datetime) -> None:
+    rows = []
+    for entry in log:
+        if entry.update:
+            continue
+        op = entry.op
+        code = entry.code or (op.problem.code if op.problem else None)
+        rows.append({
+            "op_id": None if code == "op_id_taken" else op.op,
+            "device_id": device_id,
+            "seq": op.seq if entry.keep_seq else None,
+            "hlc": op.hlc, "applied_hlc": entry.applied_hlc, "author_id": op.author, "entity": op.entity,
+            "record_id": op.id, "action": op.action or "?", "payload": op.raw, "status": entry.status,
+            "code": code, "substitute": entry.substitute, "received_at": now,
+            "decided_at": now if entry.status in FINAL else None,
+        })
+    if rows:
+        db.session.execute(OpLog.__table__.insert(), rows)
+    finals = [e for e in log if e.update]
+    if finals:
+        statement = (
+            update(OpLog.__table__).where(OpLog.__table__.c.id == bindparam("_id"))
+            .values(status=bindparam("_status"), code=bindparam("_code"), applied_hlc=bindparam("_hlc"),
+                    substitute=bindparam("_sub"), decided_at=bindparam("_at"))
+        )
+        db.session.connection().execute(statement, [
+            {"_id": e.op.log_id, "_status": e.status, "_code": e.code, "_hlc": e.applied_hlc, "_sub": e.substitute,
+             "_at": now} for e in finals
+        ])
+
+
+def _write_conflicts(applied: Applied, now: dt.datetime) -> None:
+    rows = [
+        {"entity": entity, "record_id": record_id, "field": c.field, "winner_op": c.winner.op, "loser_op": c.loser.op,
+         "winner_author": c.winner.author, "loser_author": c.loser.author, "winner_device": c.winner.device,
+         "loser_device": c.loser.device, "winner_value": c.winner_value, "loser_value": c.loser_value,
+         "detected_at": now}
+        for entity, record_id, c in applied.conflicts
+    ]
+    if rows:
+        db.session.execute(Conflict.__table__.insert(), rows)
+
+
+def _mark_families(applied: Applied) -> None:
+    """Queue, durably, the families whose children's journal this batch changed."""
+    students: set[str] = set()
+    classes: set[str] = set()
+    for entity, record_id in applied.changed:
+        values = applied.records[(entity, record_id)].values
+        if entity in ("lesson", "test_plan"):
+            classes.add(str(values["class"]))
+        else:
+            students.add(str(values["student"]))
+    families: set[str] = set()
+    for part in chunks(students):
+        families.update(db.session.scalars(
+            select(family_student.c.family_id).where(family_student.c.student_id.in_(part))))
+    for part in chunks(classes):
+        families.update(db.session.scalars(
+            select(family_student.c.family_id).join(Student, Student.id == family_student.c.student_id)
+            .where(Student.class_id.in_(part))))
+    if families:
+        mark_families_dirty(families)
+
+
+def mark_families_dirty(family_ids: set[str]) -> None:
+    """Put families on the site builder's queue (an upsert: a family is queued once)."""
+    now = dt.datetime.now(dt.UTC)
+    rev = db.session.execute(select(db.func.max(OpLog.id))).scalar() or 0
+    rows = [{"family_id": f, "marked_at": now, "rev": rev} for f in sorted(family_ids)]
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(DirtyFamily.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["family_id"], set_={"marked_at": statement.excluded.marked_at, "rev": statement.excluded.rev}
+    )
+    db.session.execute(statement, rows)

@@ -1,0 +1,85 @@
+"""Pull: what changed on the hub since a cursor, in the device's scope, oldest first."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.journal_store import record_of, table
+from app.models import (
+    Assignment,
+    Group,
+    Holiday,
+    Period,
+    School,
+    SchoolClass,
+    Student,
+    Subject,
+    Teacher,
+    TimetableEntry,
+)
+from sync.protocol import JOURNAL
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _student(s: Student) -> dict[str, Any]:
+    today = dt.date.today()
+    return {"last_name": s.last_name, "first_name": s.first_name, "middle_name": s.middle_name, "class": s.class_id,
+            "active": s.enrolled_on <= today and (s.left_on is None or s.left_on > today)}
+
+
+# Each reference entity with the fields a device may see (never birth dates, guardians or consent).
+REFERENCE: dict[str, tuple[type[Any], Any]] = {
+    "school": (School, lambda r: {"name": r.name, "timezone": r.timezone}),
+    "period": (Period, lambda r: {"name": r.name, "kind": r.kind, "number": r.number, "start": _iso(r.start),
+                                  "end": _iso(r.end)}),
+    "holiday": (Holiday, lambda r: {"name": r.name, "start": _iso(r.start), "end": _iso(r.end)}),
+    "class": (SchoolClass, lambda r: {"name": r.name, "grade": r.grade, "letter": r.letter,
+                                      "homeroom_teacher": r.homeroom_teacher_id}),
+    "group": (Group, lambda r: {"class": r.class_id, "subject": r.subject_id, "name": r.name,
+                                "students": sorted(s.id for s in r.students)}),
+    "student": (Student, _student),
+    "teacher": (Teacher, lambda r: {"last_name": r.last_name, "first_name": r.first_name,
+                                    "middle_name": r.middle_name}),
+    "subject": (Subject, lambda r: {"name": r.name, "short": r.short}),
+    "assignment": (Assignment, lambda r: {"teacher": r.teacher_id, "class": r.class_id, "group": r.group_id,
+                                          "subject": r.subject_id, "hours_per_week": r.hours_per_week}),
+    "timetable": (TimetableEntry, lambda r: {"weekday": r.weekday, "slot": r.slot, "class": r.class_id,
+                                             "group": r.group_id, "subject": r.subject_id, "teacher": r.teacher_id,
+                                             "valid_from": _iso(r.valid_from), "valid_to": _iso(r.valid_to)}),
+}
+
+
+def changes_since(cursor: int, limit: int, device_id: str, classes: set[str]) -> tuple[list[dict[str, Any]], str, bool]:
+    """Up to `limit` changes after `cursor`; the new cursor; whether more remain."""
+    found: list[tuple[int, dict[str, Any]]] = []
+    for entity, (model, fields) in REFERENCE.items():
+        query = select(model).where(model.rev > cursor).order_by(model.rev).limit(limit + 1)
+        for row in db.session.scalars(query):
+            found.append((row.rev, {"entity": entity, "id": row.id, "rev": row.rev, "fields": fields(row),
+                                    "deleted": False}))
+    for entity in JOURNAL:
+        t = table(entity)
+        query = select(t).where(t.c.rev > cursor)
+        if classes:
+            scope = t.c.scope_class_id.in_(sorted(classes))
+            if entity == "lesson":  # a substitute's own lessons in other classes
+                scope = or_(scope, t.c.device_id == device_id)
+            query = query.where(scope)
+        for row in db.session.execute(query.order_by(t.c.rev).limit(limit + 1)):
+            record = record_of(entity, row)
+            values = dict(record.values)
+            deleted = bool(values.pop("deleted", False))
+            found.append((row.rev, {"entity": entity, "id": row.id, "rev": row.rev, "fields": values,
+                                    "deleted": deleted,
+                                    "clock": {k: w.to_json() for k, w in record.clock.items()}}))
+    found.sort(key=lambda item: item[0])
+    page = found[:limit]
+    next_cursor = str(page[-1][0]) if page else str(cursor)
+    return [change for _, change in page], next_cursor, len(found) > limit

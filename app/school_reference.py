@@ -1,0 +1,102 @@
+"""The school's reference data in memory, for the sync rules; rebuilt only when reference data changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, union_all
+
+from app.extensions import db
+from app.models import Assignment, Group, Period, SchoolClass, Student, Subject, Teacher
+from sync.rules import StudentInfo
+
+_TRACKED = (Teacher, Subject, SchoolClass, Group, Student, Period, Assignment)
+
+
+@dataclass(frozen=True)
+class SchoolReference:
+    """Answers the rules' questions (sync.rules.Reference) from a snapshot of the reference tables."""
+
+    teachers: frozenset[str]
+    subjects: frozenset[str]
+    classes: dict[str, int]
+    groups: dict[str, str]
+    students: dict[str, StudentInfo]
+    periods: dict[str, dt.date]
+    assignments: frozenset[tuple[str, str, str]]
+    teaching: frozenset[tuple[str, str]]
+    homerooms: frozenset[tuple[str, str]]
+
+    def teacher_exists(self, teacher: str) -> bool:
+        return teacher in self.teachers
+
+    def subject_exists(self, subject: str) -> bool:
+        return subject in self.subjects
+
+    def class_grade(self, class_id: str) -> int | None:
+        return self.classes.get(class_id)
+
+    def group_class(self, group: str) -> str | None:
+        return self.groups.get(group)
+
+    def student(self, student: str) -> StudentInfo | None:
+        return self.students.get(student)
+
+    def period_end(self, period: str) -> dt.date | None:
+        return self.periods.get(period)
+
+    def teaches(self, teacher: str, class_id: str, subject: str | None) -> bool:
+        if subject is None:
+            return (teacher, class_id) in self.teaching
+        return (teacher, class_id, subject) in self.assignments
+
+    def homeroom(self, teacher: str, class_id: str) -> bool:
+        return (teacher, class_id) in self.homerooms
+
+
+def _version() -> tuple[object, ...]:
+    """Changes whenever a reference row is added, changed or removed."""
+    parts = [select(func.max(m.rev), func.count(), func.max(m.id)).select_from(m) for m in _TRACKED]
+    return tuple(tuple(row) for row in db.session.execute(union_all(*parts)))
+
+
+def _load() -> SchoolReference:
+    classes = {c.id: c.grade for c in db.session.scalars(select(SchoolClass))}
+    students = {
+        s.id: StudentInfo(s.class_id, classes[s.class_id], s.enrolled_on, s.left_on)
+        for s in db.session.scalars(select(Student))
+    }
+    assignments = db.session.execute(select(Assignment.teacher_id, Assignment.class_id, Assignment.subject_id)).all()
+    return SchoolReference(
+        teachers=frozenset(db.session.scalars(select(Teacher.id))),
+        subjects=frozenset(db.session.scalars(select(Subject.id))),
+        classes=classes,
+        groups={g: c for g, c in db.session.execute(select(Group.id, Group.class_id))},
+        students=students,
+        periods={p: end for p, end in db.session.execute(select(Period.id, Period.end))},
+        assignments=frozenset((t, c, s) for t, c, s in assignments),
+        teaching=frozenset((t, c) for t, c, _ in assignments),
+        homerooms=frozenset(
+            (t, c) for c, t in db.session.execute(select(SchoolClass.id, SchoolClass.homeroom_teacher_id)) if t
+        ),
+    )
+
+
+_cache: dict[str, tuple[tuple[object, ...], SchoolReference]] = {}
+_lock = threading.Lock()
+
+
+def school_reference() -> SchoolReference:
+    """The current reference snapshot for this database, reloaded when it changed."""
+    key = str(db.engine.url)
+    version = _version()
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+    reference = _load()
+    with _lock:
+        _cache[key] = (version, reference)
+    return reference

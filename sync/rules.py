@@ -1,0 +1,263 @@
+"""The school's rules for one op: references, authorship, grade levels, dates, late corrections.
+
+The hub answers the questions of `Reference` from its database, the client from its replica; the
+rules themselves are the same code on both sides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sync import hlc
+from sync.ids import attendance_id, lesson_id, period_grade_id
+from sync.protocol import JOURNAL
+from sync.schema import Op, Rejection, parse_date
+
+
+@dataclass(frozen=True)
+class StudentInfo:
+    class_id: str
+    grade: int
+    enrolled_on: dt.date
+    left_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class LessonInfo:
+    class_id: str
+    group_id: str | None
+    subject_id: str
+    teacher_id: str
+    date: dt.date
+    substitute: bool
+
+
+class Reference(Protocol):
+    """What the rules need to know about the school."""
+
+    def teacher_exists(self, teacher: str) -> bool: ...
+    def subject_exists(self, subject: str) -> bool: ...
+    def class_grade(self, class_id: str) -> int | None: ...
+    def group_class(self, group: str) -> str | None: ...
+    def student(self, student: str) -> StudentInfo | None: ...
+    def period_end(self, period: str) -> dt.date | None: ...
+    def teaches(self, teacher: str, class_id: str, subject: str | None) -> bool: ...
+    def homeroom(self, teacher: str, class_id: str) -> bool: ...
+
+
+Lessons = Callable[[str], LessonInfo | None]
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Dates that bound journal entries, the clock skew allowed, and the late-correction window."""
+
+    year_start: dt.date
+    year_end: dt.date
+    timezone: ZoneInfo
+    no_marks_grades: frozenset[int]
+    approval_after_days: int
+    max_skew_ms: int
+
+    def local_date(self, stamp: str) -> dt.date:
+        """The school-local calendar day of an HLC."""
+        ms, _ = hlc.parse(stamp)
+        return dt.datetime.fromtimestamp(ms / 1000, tz=self.timezone).date()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The rules' answer: rejected (with a code), held for approval, or allowed (maybe as a substitute)."""
+
+    rejection: Rejection | None = None
+    held: str | None = None
+    substitute: bool = False
+
+
+ALLOW = Verdict()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What one judgement may consult: the school, its lessons, its calendar and the clocks."""
+
+    ref: Reference
+    lessons: Lessons
+    cal: Calendar
+    now_ms: int
+    applied_hlc: str
+
+
+def check(
+    op: Op, merged: dict[str, Any], ref: Reference, lessons: Lessons, cal: Calendar, now_ms: int, applied_hlc: str
+) -> Verdict:
+    """Judge an op against the school's rules; `merged` is the record as it would be after the op."""
+    if not ref.teacher_exists(op.author):
+        return _reject("unknown_author")
+    return _CHECKS[op.entity](op, merged, Context(ref, lessons, cal, now_ms, applied_hlc))
+
+
+def _reject(code: str, field: str | None = None) -> Verdict:
+    return Verdict(rejection=Rejection(code, field))
+
+
+def _check_key(op: Op, expected: str) -> Verdict | None:
+    return None if op.id == expected else _reject("bad_id")
+
+
+def _dated(day: dt.date, cal: Calendar, now_ms: int, future_ok: bool = False) -> Verdict | None:
+    if not cal.year_start <= day <= cal.year_end:
+        return _reject("out_of_year")
+    today = dt.datetime.fromtimestamp((now_ms + cal.max_skew_ms) / 1000, tz=cal.timezone).date()
+    if not future_ok and day > today:
+        return _reject("future_date")
+    return None
+
+
+def _late(day: dt.date, cal: Calendar, applied_hlc: str) -> bool:
+    return (cal.local_date(applied_hlc) - day).days > cal.approval_after_days
+
+
+def _lesson_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
+    day = parse_date(m["date"])
+    assert day is not None
+    bad = _check_key(op, lesson_id(m["class"], m.get("group"), m["date"], m["slot"]))
+    bad = bad or _dated(day, c.cal, c.now_ms)
+    if bad:
+        return bad
+    grade = c.ref.class_grade(m["class"])
+    if grade is None:
+        return _reject("unknown_class", "class")
+    if m.get("group") is not None and c.ref.group_class(m["group"]) != m["class"]:
+        return _reject("unknown_group", "group")
+    if not c.ref.subject_exists(m["subject"]):
+        return _reject("unknown_subject", "subject")
+    if not c.ref.teacher_exists(m["teacher"]):
+        return _reject("unknown_teacher", "teacher")
+    own = c.ref.teaches(op.author, m["class"], m["subject"])
+    if own or c.ref.homeroom(op.author, m["class"]):
+        return ALLOW
+    if m.get("substitute") and m["teacher"] == op.author:
+        return Verdict(substitute=True)
+    return _reject("not_your_class")
+
+
+def _lesson_writer(op: Op, lesson: LessonInfo, ref: Reference) -> Verdict | None:
+    """A teacher writes a lesson's rows when it is theirs, they substituted it, or they teach that subject there."""
+    if lesson.teacher_id == op.author:
+        return Verdict(substitute=lesson.substitute)
+    if ref.teaches(op.author, lesson.class_id, lesson.subject_id):
+        return None
+    return _reject("not_your_class")
+
+
+def _student_in(student: str, lesson: LessonInfo, ref: Reference) -> tuple[StudentInfo | None, Verdict | None]:
+    info = ref.student(student)
+    if info is None:
+        return None, _reject("unknown_student", "student")
+    enrolled = info.enrolled_on <= lesson.date and (info.left_on is None or lesson.date < info.left_on)
+    if info.class_id != lesson.class_id or not enrolled:
+        return info, _reject("student_not_in_class", "student")
+    return info, None
+
+
+def _attendance_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
+    bad = _check_key(op, attendance_id(m["lesson"], m["student"]))
+    if bad:
+        return bad
+    lesson = c.lessons(m["lesson"])
+    if lesson is None:
+        return _reject("unknown_lesson", "lesson")
+    _, bad = _student_in(m["student"], lesson, c.ref)
+    if bad:
+        return bad
+    if c.ref.homeroom(op.author, lesson.class_id):  # class teachers set absence reasons (002 §3.5.1)
+        return ALLOW
+    return _lesson_writer(op, lesson, c.ref) or ALLOW
+
+
+def _mark_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
+    lesson = c.lessons(m["lesson"])
+    if lesson is None:
+        return _reject("unknown_lesson", "lesson")
+    info, bad = _student_in(m["student"], lesson, c.ref)
+    if bad:
+        return bad
+    assert info is not None
+    if info.grade in c.cal.no_marks_grades:
+        return _reject("grade_has_no_marks")
+    verdict = _lesson_writer(op, lesson, c.ref) or ALLOW
+    if verdict.rejection is None and _late(lesson.date, c.cal, c.applied_hlc):
+        return Verdict(held="late_correction", substitute=verdict.substitute)
+    return verdict
+
+
+def _remark_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
+    day = parse_date(m["date"])
+    assert day is not None
+    info = c.ref.student(m["student"])
+    if info is None:
+        return _reject("unknown_student", "student")
+    bad = _dated(day, c.cal, c.now_ms)
+    if bad:
+        return bad
+    if m.get("subject") is not None and not c.ref.subject_exists(m["subject"]):
+        return _reject("unknown_subject", "subject")
+    if c.ref.teaches(op.author, info.class_id, None) or c.ref.homeroom(op.author, info.class_id):
+        return ALLOW
+    return _reject("not_your_class")
+
+
+def _period_grade_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
+    bad = _check_key(op, period_grade_id(m["student"], m["subject"], m["period"]))
+    if bad:
+        return bad
+    info = c.ref.student(m["student"])
+    if info is None:
+        return _reject("unknown_student", "student")
+    if not c.ref.subject_exists(m["subject"]):
+        return _reject("unknown_subject", "subject")
+    end = c.ref.period_end(m["period"])
+    if end is None:
+        return _reject("unknown_period", "period")
+    if info.grade in c.cal.no_marks_grades and m.get("status") == "graded":
+        return _reject("grade_has_no_marks")
+    if m.get("status") == "graded" and m.get("value") is None:
+        return _reject("missing_field", "value")
+    if not c.ref.teaches(op.author, info.class_id, m["subject"]):
+        return _reject("not_your_class")
+    if _late(end, c.cal, c.applied_hlc):
+        return Verdict(held="late_correction")
+    return ALLOW
+
+
+def _test_plan_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
+    day = parse_date(m["date"])
+    assert day is not None
+    bad = _dated(day, c.cal, c.now_ms, future_ok=True)
+    if bad:
+        return bad
+    if c.ref.class_grade(m["class"]) is None:
+        return _reject("unknown_class", "class")
+    if m.get("group") is not None and c.ref.group_class(m["group"]) != m["class"]:
+        return _reject("unknown_group", "group")
+    if not c.ref.subject_exists(m["subject"]):
+        return _reject("unknown_subject", "subject")
+    if c.ref.teaches(op.author, m["class"], m["subject"]):
+        return ALLOW
+    return _reject("not_your_class")
+
+
+_CHECKS = {
+    "lesson": _lesson_rule,
+    "attendance": _attendance_rule,
+    "mark": _mark_rule,
+    "remark": _remark_rule,
+    "period_grade": _period_grade_rule,
+    "test_plan": _test_plan_rule,
+}
+assert set(_CHECKS) == set(JOURNAL)

@@ -1,0 +1,199 @@
+"""Shape checks: the batch envelope (whole-batch errors) and each op's fields (per-op rejections)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync import hlc
+from sync.errors import BatchRejected
+from sync.protocol import JOURNAL, REFERENCE, VERSION
+
+OP_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_TEXT = 10_000
+MAX_REF = 64
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why an op cannot be applied: a reason code and, optionally, the field at fault."""
+
+    code: str
+    field: str | None = None
+
+
+@dataclass
+class Op:
+    """One op as received; `problem` is set when its shape is wrong."""
+
+    op: str
+    seq: int | None
+    hlc: str
+    author: str
+    entity: str
+    id: str
+    action: str
+    fields: dict[str, Any]
+    base: int | None
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    problem: Rejection | None = None
+    log_id: int | None = None  # the hub's op log row of an op queued by an earlier batch
+
+
+@dataclass(frozen=True)
+class Pull:
+    """The batch's pull request: changes after `cursor`, at most `limit`."""
+
+    cursor: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class Batch:
+    device: str
+    ops: list[Op]
+    pull: Pull | None
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The values a school allows: mark values and work type codes."""
+
+    mark_values: Collection[str]
+    work_types: Collection[str]
+
+
+def parse_batch(body: Any, max_ops: int, max_pull: int) -> Batch:
+    """Check the envelope and parse every op; raise BatchRejected for what stops the whole batch."""
+    if not isinstance(body, dict):
+        raise BatchRejected("malformed")
+    if body.get("protocol") != VERSION or isinstance(body.get("protocol"), bool):
+        raise BatchRejected("bad_protocol")
+    device, ops = body.get("device"), body.get("ops")
+    if not isinstance(device, str) or not device or not isinstance(ops, list):
+        raise BatchRejected("malformed")
+    if len(ops) > max_ops:
+        raise BatchRejected("too_large", f"Пакет слишком большой: {len(ops)} операций, допустимо {max_ops}.")
+    for raw in ops:
+        if not isinstance(raw, dict) or not isinstance(raw.get("op"), str) or not OP_ID.match(raw["op"]):
+            raise BatchRejected("bad_op_id")
+    return Batch(device, [parse_op(raw) for raw in ops], _parse_pull(body.get("pull"), max_pull))
+
+
+def parse_cursor(value: Any) -> int:
+    """A pull cursor as the hub's change number; None means from the start."""
+    if value is None:
+        return 0
+    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+        return int(value)
+    raise BatchRejected("malformed", "Неверный курсор выборки изменений (pull.cursor).")
+
+
+def _parse_pull(value: Any, max_pull: int) -> Pull | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BatchRejected("malformed", "Неверный запрос изменений (pull).")
+    limit = value.get("limit", max_pull)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise BatchRejected("malformed", "Неверный размер выборки изменений (pull.limit).")
+    return Pull(parse_cursor(value.get("cursor")), min(limit, max_pull))
+
+
+def _text(value: Any, limit: int = MAX_REF) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+
+def parse_op(raw: dict[str, Any]) -> Op:
+    """Parse one op; shape problems are recorded on it, not raised."""
+    seq = raw.get("seq")
+    seq = seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq < 2**62 else None
+    base = raw.get("base")
+    fields = raw.get("fields")
+    op = Op(
+        op=raw["op"],
+        seq=seq,
+        hlc=str(raw["hlc"]) if hlc.is_valid(raw.get("hlc")) else hlc.ZERO,
+        author=_text(raw.get("author")) or "",
+        entity=_text(raw.get("entity"), 30) or "",
+        id=_text(raw.get("id")) or "",
+        action=str(raw["action"]) if raw.get("action") in ("upsert", "delete") else "",
+        fields=fields if isinstance(fields, dict) else {},
+        base=base if isinstance(base, int) and not isinstance(base, bool) and base >= 0 else None,
+        raw=raw,
+    )
+    op.problem = _shape_problem(op, raw)
+    return op
+
+
+def _shape_problem(op: Op, raw: dict[str, Any]) -> Rejection | None:
+    if op.seq is None:
+        return Rejection("bad_seq")
+    if not hlc.is_valid(raw.get("hlc")):
+        return Rejection("bad_hlc")
+    if not op.author or not op.id:
+        return Rejection("bad_op")
+    if raw.get("base") is not None and op.base is None:
+        return Rejection("bad_op", "base")
+    if op.entity in REFERENCE:
+        return Rejection("read_only")
+    if op.entity not in JOURNAL:
+        return Rejection("bad_entity")
+    if not op.action:
+        return Rejection("bad_action")
+    fields = raw.get("fields")
+    if op.action == "upsert" and not isinstance(fields, dict):
+        return Rejection("bad_op", "fields")
+    if op.action == "delete" and fields not in (None, {}) and not isinstance(fields, dict):
+        return Rejection("bad_op", "fields")
+    return None
+
+
+def check_fields(op: Op, vocabulary: Vocabulary, creating: bool) -> Rejection | None:
+    """Check an upsert's field names and value types; a creating upsert must carry every required field."""
+    spec = JOURNAL[op.entity]
+    for name, value in op.fields.items():
+        if name not in spec:
+            return Rejection("bad_field", name)
+        if not _value_ok(spec[name].kind, spec[name].nullable, spec[name].choices, value, vocabulary):
+            return Rejection("bad_value", name)
+    if creating:
+        for name, fspec in spec.items():
+            if fspec.required and name not in op.fields:
+                return Rejection("missing_field", name)
+    return None
+
+
+def _value_ok(kind: str, nullable: bool, choices: tuple[str, ...], value: Any, vocab: Vocabulary) -> bool:
+    if value is None:
+        return nullable
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 12
+    if kind == "date":
+        return parse_date(value) is not None
+    if kind == "text":
+        return isinstance(value, str) and len(value) <= MAX_TEXT
+    if kind.startswith("ref:"):
+        return _text(value) is not None
+    if kind == "enum":
+        return value in choices
+    if kind == "mark":
+        return isinstance(value, str) and value in vocab.mark_values
+    if kind == "work_type":
+        return isinstance(value, str) and value in vocab.work_types
+    raise AssertionError(kind)
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A YYYY-MM-DD string as a date, or None."""
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None

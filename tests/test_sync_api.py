@@ -1,0 +1,253 @@
+"""The sync endpoint as PROTOCOL.md specifies it, through the Flask test client on a real database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Attendance, Conflict, DirtyFamily, Family, Lesson, Mark, OpLog, family_student
+from tests.school import LESSON_DAY, Machine, attendance_key, build_tiny_school, lesson_fields, ms_at
+
+
+@pytest.fixture
+def school(app):
+    """The tiny school of tests/school.py."""
+    return build_tiny_school()
+
+
+@pytest.fixture
+def machine(client, school):
+    """A classroom machine registered for the whole school."""
+    return Machine(client)
+
+
+def statuses(response):
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return [r["status"] for r in response.get_json()["results"]]
+
+
+def test_lesson_with_marks_and_attendance_is_applied(machine, school):
+    lesson, fields = lesson_fields(school)
+    ops = [
+        machine.op("lesson", lesson, fields, author=school["t_petrova"]),
+        machine.op("mark", "m-1", {"lesson": lesson, "student": school["st_ivanova"], "value": "5",
+                                   "work_type": "test"}, author=school["t_petrova"]),
+        machine.op("attendance", attendance_key(lesson, school["st_smirnov"]),
+                   {"lesson": lesson, "student": school["st_smirnov"], "status": "ill"}, author=school["t_petrova"]),
+    ]
+    response = machine.post(ops)
+    assert statuses(response) == ["applied", "applied", "applied"]
+    assert response.get_json()["acked_seq"] == 3
+    assert db.session.get(Lesson, lesson).topic == "Линейные уравнения"
+    assert db.session.get(Mark, "m-1").value == "5"
+    assert db.session.get(Attendance, attendance_key(lesson, school["st_smirnov"])).status == "ill"
+
+
+def test_same_op_twice_applies_once(machine, school):
+    lesson, fields = lesson_fields(school)
+    op = machine.op("lesson", lesson, fields, author=school["t_petrova"])
+    first = machine.post([op]).get_json()["results"][0]
+    again = machine.post([op]).get_json()
+    assert again["results"][0] == {"op": op["op"], "status": "duplicate", "first": {"status": "applied"}}
+    assert again["acked_seq"] == 1
+    assert first["status"] == "applied"
+    assert db.session.scalar(select(func.count()).select_from(OpLog)) == 1
+
+
+def test_ops_after_a_gap_wait_queued_until_the_gap_is_filled(machine, school):
+    lesson, fields = lesson_fields(school)
+    lesson_op = machine.op("lesson", lesson, fields, author=school["t_petrova"])
+    mark_op = machine.op("mark", "m-1", {"lesson": lesson, "student": school["st_ivanova"], "value": "4",
+                                         "work_type": "oral"}, author=school["t_petrova"])
+    response = machine.post([mark_op]).get_json()
+    assert response["results"][0]["status"] == "queued" and response["acked_seq"] == 0
+    response = machine.post([lesson_op, mark_op]).get_json()
+    assert [r["status"] for r in response["results"]] == ["applied", "applied"]
+    assert response["acked_seq"] == 2
+    assert db.session.get(Mark, "m-1").value == "4"
+
+
+def test_forbidden_mark_values_and_grade_one_marks_are_rejected_with_reasons(machine, school):
+    lesson7, fields7 = lesson_fields(school)
+    lesson1, fields1 = lesson_fields(school, cls="c1", teacher="t_kuznetsova")
+    response = machine.post([
+        machine.op("lesson", lesson7, fields7, author=school["t_petrova"]),
+        machine.op("mark", "m-bad", {"lesson": lesson7, "student": school["st_ivanova"], "value": "6",
+                                     "work_type": "test"}, author=school["t_petrova"]),
+        machine.op("lesson", lesson1, fields1, author=school["t_kuznetsova"]),
+        machine.op("mark", "m-g1", {"lesson": lesson1, "student": school["st_first_grader"], "value": "5",
+                                    "work_type": "oral"}, author=school["t_kuznetsova"]),
+    ]).get_json()
+    codes = [(r["status"], r.get("code")) for r in response["results"]]
+    assert codes == [("applied", None), ("rejected", "bad_value"), ("applied", None),
+                     ("rejected", "grade_has_no_marks")]
+    assert response["results"][1]["message"]  # a message staff can read
+    assert db.session.get(Mark, "m-bad") is None
+    assert response["acked_seq"] == 4
+
+
+def test_a_teacher_writes_only_lessons_of_their_own_assignments(machine, school):
+    lesson, fields = lesson_fields(school, teacher="t_outsider")
+    result = machine.post([machine.op("lesson", lesson, fields, author=school["t_outsider"])]).get_json()["results"][0]
+    assert (result["status"], result["code"]) == ("rejected", "not_your_class")
+
+
+def test_a_substitute_lesson_is_accepted_and_flagged(machine, school):
+    lesson, fields = lesson_fields(school, teacher="t_outsider", substitute=True)
+    result = machine.post([machine.op("lesson", lesson, fields, author=school["t_outsider"])]).get_json()["results"][0]
+    assert result["status"] == "applied" and result["substitute"] is True
+    assert db.session.get(Lesson, lesson).substitute is True
+
+
+def test_derived_id_must_match_the_key(machine, school):
+    _, fields = lesson_fields(school)
+    result = machine.post([machine.op("lesson", "not-derived", fields, author=school["t_petrova"])]).get_json()
+    assert result["results"][0]["code"] == "bad_id"
+
+
+def test_reference_entities_are_read_only(machine, school):
+    result = machine.post([machine.op("student", school["st_ivanova"], {"last_name": "X"},
+                                      author=school["t_petrova"])]).get_json()["results"][0]
+    assert (result["status"], result["code"]) == ("rejected", "read_only")
+
+
+def test_late_mark_is_held_by_its_own_clock_not_by_arrival(machine, school):
+    early = dt.date(2026, 11, 5)
+    lesson, fields = lesson_fields(school, day=early)
+    on_time = machine.op("mark", "m-on-time", {"lesson": lesson, "student": school["st_ivanova"], "value": "5",
+                                               "work_type": "oral"}, author=school["t_petrova"],
+                         at=ms_at(early, 15))
+    late = machine.op("mark", "m-late", {"lesson": lesson, "student": school["st_smirnov"], "value": "3",
+                                         "work_type": "oral"}, author=school["t_petrova"],
+                      at=ms_at(early + dt.timedelta(days=12)))
+    lesson_op = machine.op("lesson", lesson, fields, author=school["t_petrova"], at=ms_at(early, 9))
+    lesson_op["seq"], on_time["seq"], late["seq"] = 1, 2, 3
+    response = machine.post([lesson_op, on_time, late]).get_json()  # arrives 17 days later: still not held
+    assert [(r["status"], r.get("code")) for r in response["results"]] == [
+        ("applied", None), ("applied", None), ("held", "late_correction")]
+    assert db.session.get(Mark, "m-late") is None
+    assert db.session.scalar(select(OpLog.status).where(OpLog.op_id == late["op"])) == "held"
+
+
+def test_concurrent_writes_by_two_authors_are_resolved_by_hlc_and_recorded(client, school):
+    first, second = Machine(client, "Кабинет 12"), Machine(client, "Учительская")
+    lesson, fields = lesson_fields(school, subject="s_russian", teacher="t_sidorov")
+    first.post([first.op("lesson", lesson, fields, author=school["t_sidorov"], at=ms_at(LESSON_DAY, 9))])
+    row = attendance_key(lesson, school["st_ivanova"])
+    base_fields = {"lesson": lesson, "student": school["st_ivanova"]}
+    first.post([first.op("attendance", row, {**base_fields, "status": "absent_unexcused"},
+                         author=school["t_petrova"], at=ms_at(LESSON_DAY, 10))])
+    later = second.post([second.op("attendance", row, {**base_fields, "status": "absent_excused"},
+                                   author=school["t_sidorov"], at=ms_at(LESSON_DAY, 11))]).get_json()
+    assert later["results"][0]["status"] == "conflict"
+    assert db.session.get(Attendance, row).status == "absent_excused"
+    conflict = db.session.scalars(select(Conflict)).one()
+    assert (conflict.winner_value, conflict.loser_value) == ("absent_excused", "absent_unexcused")
+
+
+def test_an_older_write_arriving_later_is_superseded_and_kept(client, school):
+    first, second = Machine(client, "A"), Machine(client, "B")
+    lesson, fields = lesson_fields(school)
+    first.post([first.op("lesson", lesson, fields, author=school["t_petrova"], at=ms_at(LESSON_DAY, 12))])
+    old = second.op("lesson", lesson, {"topic": "Старая тема"}, author=school["t_petrova"], at=ms_at(LESSON_DAY, 9))
+    result = second.post([old]).get_json()["results"][0]
+    assert result["status"] == "superseded"
+    assert db.session.get(Lesson, lesson).topic == "Линейные уравнения"
+    assert db.session.scalar(select(OpLog.payload).where(OpLog.op_id == old["op"]))["fields"]["topic"] == "Старая тема"
+
+
+def test_a_delete_is_a_tombstone_that_a_later_upsert_revives(machine, school):
+    lesson, fields = lesson_fields(school)
+    machine.post([machine.op("lesson", lesson, fields, author=school["t_petrova"], at=ms_at(LESSON_DAY, 9)),
+                  machine.op("mark", "m-1", {"lesson": lesson, "student": school["st_ivanova"], "value": "4",
+                                             "work_type": "oral"}, author=school["t_petrova"],
+                             at=ms_at(LESSON_DAY, 10))])
+    deleted = machine.post([machine.op("mark", "m-1", action="delete", author=school["t_petrova"],
+                                       at=ms_at(LESSON_DAY, 11))])
+    assert statuses(deleted) == ["applied"], deleted.get_json()
+    assert db.session.get(Mark, "m-1").deleted is True
+    machine.post([machine.op("mark", "m-1", {"value": "5"}, author=school["t_petrova"], at=ms_at(LESSON_DAY, 12))])
+    mark = db.session.get(Mark, "m-1")
+    db.session.refresh(mark)
+    assert (mark.deleted, mark.value) == (False, "5")
+
+
+def test_pull_returns_reference_and_journal_pages_with_a_cursor(machine, school):
+    lesson, fields = lesson_fields(school)
+    machine.post([machine.op("lesson", lesson, fields, author=school["t_petrova"])])
+    seen, cursor, pages = [], None, 0
+    while True:
+        answer = machine.post([], pull={"cursor": cursor, "limit": 3}).get_json()
+        seen += answer["changes"]
+        cursor, pages = answer["cursor"], pages + 1
+        if not answer["more"]:
+            break
+    entities = {c["entity"] for c in seen}
+    assert {"student", "teacher", "class", "subject", "period", "lesson"} <= entities
+    assert pages > 2
+    revs = [c["rev"] for c in seen]
+    assert revs == sorted(revs) and len(set(revs)) == len(revs)
+    students = [c for c in seen if c["entity"] == "student"]
+    assert all("birth_date" not in c["fields"] for c in students)
+
+
+def test_whole_batch_errors_answer_4xx_with_a_russian_message_and_change_nothing(client, machine, school):
+    auth = {"Authorization": f"Bearer {machine.token}"}
+    cases = [
+        (client.post("/api/v1/sync", data=b"{not json", headers={**auth, "Content-Type": "application/json"}), 400),
+        (client.post("/api/v1/sync", json={"protocol": 2, "device": machine.id, "ops": []}, headers=auth), 400),
+        (client.post("/api/v1/sync", json={"protocol": 1, "device": "dev-other", "ops": []}, headers=auth), 400),
+        (client.post("/api/v1/sync", json={"protocol": 1, "device": machine.id, "ops": [{"seq": 1}]},
+                     headers=auth), 400),
+        (client.post("/api/v1/sync", json={"protocol": 1, "device": machine.id, "ops": []}), 401),
+        (client.post("/api/v1/sync", json={"protocol": 1, "device": machine.id, "ops": []},
+                     headers={"Authorization": "Bearer forged"}), 401),
+    ]
+    for response, status in cases:
+        assert response.status_code == status
+        error = response.get_json()["error"]
+        assert error["code"] and any("а" <= ch <= "я" for ch in error["message"].lower())
+    assert db.session.scalar(select(func.count()).select_from(OpLog)) == 0
+
+
+def test_gzip_bodies_are_accepted_and_bombs_refused(client, machine, school):
+    lesson, fields = lesson_fields(school)
+    body = json.dumps({"protocol": 1, "device": machine.id,
+                       "ops": [machine.op("lesson", lesson, fields, author=school["t_petrova"])]}).encode()
+    headers = {"Authorization": f"Bearer {machine.token}", "Content-Encoding": "gzip",
+               "Content-Type": "application/json"}
+    assert client.post("/api/v1/sync", data=gzip.compress(body), headers=headers).status_code == 200
+    bomb = gzip.compress(b" " * (65 * 1024 * 1024))
+    assert client.post("/api/v1/sync", data=bomb, headers=headers).status_code == 413
+
+
+def test_a_revoked_device_gets_403_at_once(client, machine, school):
+    from app.devices import revoke
+    from app.models import Device
+
+    revoke(db.session.get(Device, machine.id))
+    db.session.commit()
+    assert machine.post([]).status_code == 403
+
+
+def test_status_reports_the_clock_acked_seq_and_vocabulary(client, machine):
+    answer = client.get("/api/v1/status", headers={"Authorization": f"Bearer {machine.token}"}).get_json()
+    assert answer["protocol"] == 1 and answer["device"] == machine.id and answer["acked_seq"] == 0
+    assert "зачёт" in answer["mark_values"]
+    assert {"code": "test", "name": "Контрольная работа", "short": "К"} in answer["work_types"]
+
+
+def test_families_of_changed_students_are_queued_for_the_site(machine, school):
+    family = Family(name="Ивановы", channel="link")
+    db.session.add(family)
+    db.session.flush()
+    db.session.execute(family_student.insert().values(family_id=family.id, student_id=school["st_ivanova"]))
+    db.session.commit()
+    lesson, fields = lesson_fields(school)
+    machine.post([machine.op("lesson", lesson, fields, author=school["t_petrova"])])
+    assert db.session.scalars(select(DirtyFamily.family_id)).all() == [family.id]
