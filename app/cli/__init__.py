@@ -12,13 +12,15 @@ from app.extensions import db
 
 def init_app(app: Flask) -> None:
     """Register every command on the app."""
-    from app.cli import backup, demo, importer
+    from app.cli import backup, demo, device, importer, sync_file
 
     app.cli.add_command(urls_command)
     app.cli.add_command(calendar_command)
     app.cli.add_command(demo.demo_command)
     app.cli.add_command(importer.import_command)
     app.cli.add_command(backup.backup_command)
+    app.cli.add_command(device.device_group)
+    app.cli.add_command(sync_file.sync_group)
 
 
 @click.command("urls")

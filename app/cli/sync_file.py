@@ -1,0 +1,51 @@
+"""`flask --app wsgi sync import FILE`: a batch carried on a USB stick, applied as over HTTP."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from app import settings
+from app.api import decode_json, inflate
+from app.extensions import db
+from app.ingest import apply_batch
+from app.models import Device
+from sync.errors import BatchRejected
+from sync.schema import parse_batch
+
+sync_group = click.Group("sync", help="Batches from classroom machines without a link.")
+
+
+@sync_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(path: Path) -> None:
+    """Apply a batch file (.json or .json.gz) made by `tetrad-sync export`, with the same outcomes as HTTP."""
+    conf = settings()
+    data = path.read_bytes()
+    try:
+        if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
+            data = inflate(data, conf.sync["max_inflated_bytes"])
+        batch = parse_batch(decode_json(data), max_ops=10**9, max_pull=1)
+        device = db.session.get(Device, batch.device)
+        if device is None:
+            raise BatchRejected("unauthorized", f"Устройство {batch.device} не зарегистрировано на этом сервере.")
+        if device.revoked_at is not None:
+            raise BatchRejected("device_revoked")
+        db.session.rollback()
+        ops, total = batch.ops, Counter[str]()
+        limit = conf.sync["max_ops_per_batch"]
+        acked = 0
+        with click.progressbar(length=len(ops), label="Применение операций", file=sys.stderr) as bar:
+            for start in range(0, max(len(ops), 1), limit):
+                part = type(batch)(batch.device, ops[start:start + limit], None)
+                answer = apply_batch(batch.device, part)
+                total.update(r["status"] for r in answer["results"])
+                acked = answer["acked_seq"]
+                bar.update(len(part.ops))
+    except BatchRejected as exc:
+        raise click.ClickException(f"{path.name}: {exc.message}") from None
+    summary = ", ".join(f"{status}: {count}" for status, count in sorted(total.items())) or "операций нет"
+    click.echo(f"{path.name}: устройство {batch.device}, операций {len(ops)} ({summary}); подтверждено до seq {acked}.")
