@@ -1,8 +1,52 @@
-"""Placeholder; replaced by the demo school builder."""
+"""`flask --app wsgi demo`: a realistic demo school for a first look, built the same way for the same seed."""
+
+from __future__ import annotations
+
+import time
+
 import click
+
+from app import settings
+from app.calendar import ensure_calendar
+from app.demo import DEFAULT_SEED
+from app.demo.school import build_school, school_has_data, write_school
+from app.extensions import db
 
 
 @click.command("demo")
-@click.option("--if-empty", is_flag=True)
-def demo_command(if_empty: bool) -> None:
-    """Build the demo school."""
+@click.option(
+    "--seed",
+    type=int,
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Число, от которого строится школа: с тем же числом получаются те же данные.",
+)
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Ничего не делать, если в базе уже есть школа (ученики, учителя, классы или предметы).",
+)
+def demo_command(seed: int, if_empty: bool) -> None:
+    """Создать демо-школу: классы, ученики, семьи, учителя, расписание (build the demo school)."""
+    if school_has_data():
+        if if_empty:
+            click.echo("В базе уже есть данные школы: демо-школа не создаётся.")
+            return
+        raise click.ClickException(
+            "В базе уже есть данные школы. Демо-школа создаётся только в пустой базе "
+            "(с --if-empty команда просто ничего не делает)."
+        )
+    started = time.monotonic()
+    click.echo(f"Создаю демо-школу (seed {seed})…")
+    year = ensure_calendar(settings())
+    school = build_school(settings(), seed, year.id)
+    click.echo("  расписание составлено, записываю в базу:")
+    write_school(school, progress=lambda label, count: click.echo(f"  ✓ {label}: {count}"))
+    db.session.commit()
+    left = sum(1 for s in school.students if s.left_on is not None)
+    click.echo(
+        f"Готово за {time.monotonic() - started:.1f} с".replace(".", ",")
+        + f": классов {len(school.classes)}, учеников {len(school.students)} (выбыли: {left}), "
+        f"учителей {len(school.teachers)}, семей {len(school.families)}, "
+        f"уроков в неделю по расписанию {len({(e.class_id, e.weekday, e.slot) for e in school.timetable})}."
+    )
