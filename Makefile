@@ -28,7 +28,7 @@ run: db
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: setup
-	$(BIN)/ruff check app sync static_site tests wsgi.py
+	$(BIN)/ruff check app sync static_site tests bench wsgi.py
 	$(BIN)/mypy
 
 test: lint test-sqlite test-postgres
@@ -39,7 +39,7 @@ test-sqlite: setup
 test-postgres: setup
 	TETRAD_TEST_DB=postgresql $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-bench: db
+bench: setup
 	$(BIN)/python -m bench
 
 fmt: setup

@@ -6,7 +6,8 @@ The same function serves the HTTP endpoint and the USB file import, so both give
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -26,7 +27,7 @@ from app.settings import Settings
 from sync import hlc
 from sync.apply import THIS_BATCH, Applied, BatchApplier, Known, LogEntry, result_of
 from sync.errors import BatchRejected, Busy
-from sync.merge import Record, Write
+from sync.merge import Record
 from sync.protocol import VERSION
 from sync.rules import Calendar
 from sync.schema import Batch, Op, Rejection, Vocabulary, parse_op
@@ -60,6 +61,19 @@ def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) ->
         db.session.rollback()
         raise
     return answer
+
+
+def apply_in_batches(device_id: str, batch: Batch, progress: Callable[[int], None] = lambda _n: None) -> Counter[str]:
+    """Apply a long list of ops (a USB file, the demo) as consecutive batches of the configured size."""
+    limit = settings().sync["max_ops_per_batch"]
+    outcomes: Counter[str] = Counter()
+    for start in range(0, max(len(batch.ops), 1), limit):
+        part = Batch(batch.device, batch.ops[start:start + limit], None)
+        answer = apply_batch(device_id, part)
+        outcomes.update(r["status"] for r in answer["results"])
+        outcomes["acked_seq"] = answer["acked_seq"]
+        progress(len(part.ops))
+    return outcomes
 
 
 def is_busy(exc: DBAPIError) -> bool:
@@ -177,8 +191,7 @@ def _write_records(device_id: str, applied: Applied, applier: BatchApplier) -> N
         record = applied.records[key]
         record.rev = first + offset
         record.clock = {
-            name: Write(w.hlc, w.device, w.op, w.author, record.rev) if w.rev == THIS_BATCH else w
-            for name, w in record.clock.items()
+            name: w._replace(rev=record.rev) if w.rev == THIS_BATCH else w for name, w in record.clock.items()
         }
         entity, record_id = key
         if key in applied.created:

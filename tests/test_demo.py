@@ -496,6 +496,21 @@ def test_demo_command_writes_the_planned_school(runner, settings):
             assert op["fields"].get("student", op["author"]) in known
 
 
+def test_demo_command_fills_the_journal_through_the_sync_path(runner, settings):
+    from app.models import Device, Lesson, Mark, OpLog
+
+    assert runner.invoke(args=["demo", "--seed", "5"]).exit_code == 0
+    year = db.session.scalars(select(AcademicYear)).one()
+    machines = demo_devices(build_school(settings, 5, year.id), settings)
+    sent = sum(len(m.ops) for m in machines)
+    assert _count(OpLog) == sent
+    assert set(db.session.scalars(select(OpLog.status))) == {"applied"}
+    assert sorted(db.session.scalars(select(Device.name))) == sorted(m.name for m in machines)
+    assert all(d.acked_seq > 0 for d in db.session.scalars(select(Device)))
+    assert _count(Lesson) == sum(1 for m in machines for op in m.ops if op["entity"] == "lesson")
+    assert _count(Mark) > 1000
+
+
 def test_if_empty_does_not_duplicate(runner):
     assert runner.invoke(args=["demo", "--seed", "3"]).exit_code == 0
     counts = [_count(m) for m in (Student, Teacher, Family, Guardian, TimetableEntry)]

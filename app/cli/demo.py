@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
@@ -9,8 +10,12 @@ import click
 from app import settings
 from app.calendar import ensure_calendar
 from app.demo import DEFAULT_SEED
-from app.demo.school import build_school, school_has_data, write_school
+from app.demo.journal import demo_devices
+from app.demo.school import DemoSchool, build_school, school_has_data, write_school
+from app.devices import register
 from app.extensions import db
+from app.ingest import apply_in_batches
+from sync.schema import parse_batch
 
 
 @click.command("demo")
@@ -43,6 +48,7 @@ def demo_command(seed: int, if_empty: bool) -> None:
     click.echo("  расписание составлено, записываю в базу:")
     write_school(school, progress=lambda label, count: click.echo(f"  ✓ {label}: {count}"))
     db.session.commit()
+    push_journal(school)
     left = sum(1 for s in school.students if s.left_on is not None)
     click.echo(
         f"Готово за {time.monotonic() - started:.1f} с".replace(".", ",")
@@ -50,3 +56,19 @@ def demo_command(seed: int, if_empty: bool) -> None:
         f"учителей {len(school.teachers)}, семей {len(school.families)}, "
         f"уроков в неделю по расписанию {len({(e.class_id, e.weekday, e.slot) for e in school.timetable})}."
     )
+
+
+def push_journal(school: DemoSchool) -> None:
+    """Register the demo's classroom machines and send their weeks of lessons through the real sync path."""
+    machines = demo_devices(school, settings())
+    total = sum(len(m.ops) for m in machines)
+    with click.progressbar(length=total, label="  журнал с компьютеров классов", file=sys.stderr) as bar:
+        for machine in machines:
+            device, _token = register(machine.name, machine.class_ids)
+            db.session.commit()
+            batch = parse_batch({"protocol": 1, "device": device.id, "ops": machine.ops}, max_ops=10**9, max_pull=1)
+            outcomes = apply_in_batches(device.id, batch, bar.update)
+            if outcomes["rejected"] or outcomes["held"]:
+                raise click.ClickException(f"{machine.name}: журнал демо-школы не принят полностью: {dict(outcomes)}")
+    click.echo(f"  ✓ журнал: {total} операций с {len(machines)} компьютеров классов")
+

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from pathlib import Path
 
 import click
@@ -11,7 +10,7 @@ import click
 from app import settings
 from app.api import decode_json, inflate
 from app.extensions import db
-from app.ingest import apply_batch
+from app.ingest import apply_in_batches
 from app.models import Device
 from sync.errors import BatchRejected
 from sync.schema import parse_batch
@@ -35,17 +34,11 @@ def import_command(path: Path) -> None:
         if device.revoked_at is not None:
             raise BatchRejected("device_revoked")
         db.session.rollback()
-        ops, total = batch.ops, Counter[str]()
-        limit = conf.sync["max_ops_per_batch"]
-        acked = 0
-        with click.progressbar(length=len(ops), label="Применение операций", file=sys.stderr) as bar:
-            for start in range(0, max(len(ops), 1), limit):
-                part = type(batch)(batch.device, ops[start:start + limit], None)
-                answer = apply_batch(batch.device, part)
-                total.update(r["status"] for r in answer["results"])
-                acked = answer["acked_seq"]
-                bar.update(len(part.ops))
+        with click.progressbar(length=len(batch.ops), label="Применение операций", file=sys.stderr) as bar:
+            outcomes = apply_in_batches(batch.device, batch, bar.update)
     except BatchRejected as exc:
         raise click.ClickException(f"{path.name}: {exc.message}") from None
-    summary = ", ".join(f"{status}: {count}" for status, count in sorted(total.items())) or "операций нет"
-    click.echo(f"{path.name}: устройство {batch.device}, операций {len(ops)} ({summary}); подтверждено до seq {acked}.")
+    acked = outcomes.pop("acked_seq", 0)
+    summary = ", ".join(f"{status}: {count}" for status, count in sorted(outcomes.items())) or "операций нет"
+    click.echo(f"{path.name}: устройство {batch.device}, операций {len(batch.ops)} ({summary}); "
+               f"подтверждено до seq {acked}.")

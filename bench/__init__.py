@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench`: figures printed beside a baseline measured in the same run."""
