@@ -102,6 +102,7 @@ class BatchApplier:
     conflicts: list[tuple[str, str, FieldConflict]] = field(default_factory=list)
     changed: set[tuple[str, str]] = field(default_factory=set)
     creators: dict[tuple[str, str], Write] = field(default_factory=dict)
+    _lessons: dict[str, LessonInfo | None] = field(default_factory=dict)  # parsed lessons, reset when one changes
 
     def run(self, ops: list[Op]) -> Applied:
         """Apply the batch; return results in the order of `ops`."""
@@ -205,7 +206,9 @@ class BatchApplier:
 
     def lesson(self, lesson: str) -> LessonInfo | None:
         """A lesson as this batch sees it: the batch's own writes over the hub's records."""
-        return lesson_info(self.records.get(("lesson", lesson)))
+        if lesson not in self._lessons:
+            self._lessons[lesson] = lesson_info(self.records.get(("lesson", lesson)))
+        return self._lessons[lesson]
 
     def merge_op(self, op: Op, applied_hlc: str, verdict: Verdict) -> LogEntry:
         """Merge an allowed op into its record (also used when a held op is approved)."""
@@ -219,6 +222,8 @@ class BatchApplier:
         outcome = merge(record, op.action, op.fields, write, op.base)
         if outcome.won:
             self.changed.add(key)
+            if op.entity == "lesson":
+                self._lessons.pop(op.id, None)
         self.conflicts += [(op.entity, op.id, c) for c in outcome.conflicts]
         return LogEntry(op, outcome.status, None, applied_hlc, verdict.substitute)
 
