@@ -85,7 +85,6 @@ def is_busy(exc: DBAPIError) -> bool:
 
 
 def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
-    conf = settings()
     now_ms = int(now.timestamp() * 1000)
     # The first statement writes the device row: it locks it (PostgreSQL) or takes the write lock
     # (SQLite), so one device's batches never interleave.
@@ -97,17 +96,12 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
         raise BatchRejected("unauthorized")
     if locked.revoked_at is not None:
         raise BatchRejected("device_revoked")
-    applier = BatchApplier(
-        device=device_id,
+    applier = new_applier(
+        device_id, now_ms,
         acked_seq=int(locked.acked_seq),
         known=_known([op.op for op in batch.ops]),
         seq_owners=_seq_owners(device_id, [op.seq for op in batch.ops if op.seq is not None]),
         queued=_queued(device_id),
-        load=load,
-        reference=school_reference(),
-        calendar=calendar_for(conf),
-        vocabulary=vocabulary_for(conf),
-        now_ms=now_ms,
     )
     applied = applier.run(batch.ops)
     _persist(device_id, applied, applier, now)
@@ -119,6 +113,17 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
                                               bound_classes(device_id))
         answer.update(changes=changes, cursor=cursor, more=more)
     return answer
+
+
+def new_applier(device_id: str, now_ms: int, acked_seq: int = 0, known: dict[str, Known] | None = None,
+                seq_owners: dict[int, str] | None = None, queued: list[Op] | None = None) -> BatchApplier:
+    """An applier for a device's ops against this hub's records, reference data and rules."""
+    conf = settings()
+    return BatchApplier(
+        device=device_id, acked_seq=acked_seq, known=known or {}, seq_owners=seq_owners or {}, queued=queued or [],
+        load=load, reference=school_reference(), calendar=calendar_for(conf), vocabulary=vocabulary_for(conf),
+        now_ms=now_ms,
+    )
 
 
 def _known(op_ids: list[str]) -> dict[str, Known]:
@@ -160,10 +165,8 @@ def _queued(device_id: str) -> list[Op]:
 
 
 def _persist(device_id: str, applied: Applied, applier: BatchApplier, now: dt.datetime) -> None:
-    _write_records(device_id, applied, applier)
+    write_changes(device_id, applier, now)
     _write_log(device_id, applied.log, now)
-    _write_conflicts(applied, now)
-    _mark_families(applied)
     values: dict[str, Any] = {"acked_seq": applied.acked_seq}
     if applied.skew_ms > 0 or applied.log:
         values["last_skew_ms"] = max(applied.skew_ms, 0)
@@ -180,22 +183,29 @@ def _persist(device_id: str, applied: Applied, applier: BatchApplier, now: dt.da
     db.session.expire(device)
 
 
-def _write_records(device_id: str, applied: Applied, applier: BatchApplier) -> None:
-    changed = sorted(applied.changed)
+def write_changes(device_id: str, applier: BatchApplier, now: dt.datetime) -> None:
+    """Persist what the applier merged: records with new revs, conflicts, and the families to rebuild."""
+    _write_records(device_id, applier)
+    _write_conflicts(applier, now)
+    _mark_families(applier)
+
+
+def _write_records(device_id: str, applier: BatchApplier) -> None:
+    changed = sorted(applier.changed)
     if not changed:
         return
     first = take_revs(db.session, len(changed))
     new: dict[str, list[tuple[str, Record, dict[str, Any]]]] = defaultdict(list)
     updated: dict[str, list[tuple[str, Record]]] = defaultdict(list)
     for offset, key in enumerate(changed):
-        record = applied.records[key]
+        record = applier.records[key]
         record.rev = first + offset
         record.clock = {
             name: w._replace(rev=record.rev) if w.rev == THIS_BATCH else w for name, w in record.clock.items()
         }
         entity, record_id = key
-        if key in applied.created:
-            creator = applied.creators[key]
+        if key in applier.created:
+            creator = applier.creators[key]
             meta = {"device_id": device_id, "author_id": creator.author, "entered_hlc": creator.hlc,
                     "scope_class_id": _scope_class(entity, record, applier)}
             new[entity].append((record_id, record, meta))
@@ -250,24 +260,24 @@ def _write_log(device_id: str, log: list[LogEntry], now: dt.datetime) -> None:
         ])
 
 
-def _write_conflicts(applied: Applied, now: dt.datetime) -> None:
+def _write_conflicts(applier: BatchApplier, now: dt.datetime) -> None:
     rows = [
         {"entity": entity, "record_id": record_id, "field": c.field, "winner_op": c.winner.op, "loser_op": c.loser.op,
          "winner_author": c.winner.author, "loser_author": c.loser.author, "winner_device": c.winner.device,
          "loser_device": c.loser.device, "winner_value": c.winner_value, "loser_value": c.loser_value,
          "detected_at": now}
-        for entity, record_id, c in applied.conflicts
+        for entity, record_id, c in applier.conflicts
     ]
     if rows:
         db.session.execute(Conflict.__table__.insert(), rows)
 
 
-def _mark_families(applied: Applied) -> None:
+def _mark_families(applier: BatchApplier) -> None:
     """Queue, durably, the families whose children's journal this batch changed."""
     students: set[str] = set()
     classes: set[str] = set()
-    for entity, record_id in applied.changed:
-        values = applied.records[(entity, record_id)].values
+    for entity, record_id in applier.changed:
+        values = applier.records[(entity, record_id)].values
         if entity in ("lesson", "test_plan"):
             classes.add(str(values["class"]))
         else:

@@ -66,15 +66,10 @@ def result_of(status: str, code: str | None, sent_hlc: str, applied_hlc: str, su
 
 @dataclass
 class Applied:
-    """Everything a batch changed, for the caller to persist and answer."""
+    """A batch's answer and op log entries; the records it changed stay on the applier."""
 
     results: list[dict[str, Any]]
     log: list[LogEntry]
-    records: dict[tuple[str, str], Record]
-    created: set[tuple[str, str]]
-    changed: set[tuple[str, str]]
-    creators: dict[tuple[str, str], Write]
-    conflicts: list[tuple[str, str, FieldConflict]]
     acked_seq: int
     skew_ms: int
     queued_left: int
@@ -106,7 +101,7 @@ class BatchApplier:
 
     def run(self, ops: list[Op]) -> Applied:
         """Apply the batch; return results in the order of `ops`."""
-        self._preload(ops + self.queued)
+        self.preload(ops + self.queued)
         entries: dict[str, LogEntry] = {}
         first_in_batch: dict[str, int] = {}
         pending: dict[int, Op] = {op.seq: op for op in self.queued if op.seq is not None}
@@ -137,7 +132,7 @@ class BatchApplier:
         next_seq, skew = self.acked_seq + 1, 0
         while next_seq in pending:
             op = pending.pop(next_seq)
-            entry = self._apply(op)
+            entry = self.judge(op)
             entry.update = op.op in from_db
             if op.problem is None:
                 skew = max(skew, hlc.parse(op.hlc)[0] - self.now_ms)
@@ -148,8 +143,7 @@ class BatchApplier:
 
         results = [self._result(kind, value, entries) for kind, value in order]
         log = [e for e in entries.values() if not (e.status == "queued" and e.op.op in from_db)]
-        return Applied(results, log, self.records, self.created, self.changed, self.creators, self.conflicts,
-                       next_seq - 1, skew, len(pending))
+        return Applied(results, log, next_seq - 1, skew, len(pending))
 
     @staticmethod
     def _result(kind: str, value: Any, entries: dict[str, LogEntry]) -> dict[str, Any]:
@@ -160,7 +154,7 @@ class BatchApplier:
         first = {k: v for k, v in entries[value].result().items() if k != "op"}
         return {"op": value, "status": "duplicate", "first": first}
 
-    def _preload(self, ops: Iterable[Op]) -> None:
+    def preload(self, ops: Iterable[Op]) -> None:
         """Load every record the ops touch, then the lessons their marks and attendance refer to."""
         wanted: dict[str, set[str]] = {}
         for op in ops:
@@ -184,7 +178,8 @@ class BatchApplier:
         record = self.records.get((entity, record_id))
         return record.values.get(name) if record else None
 
-    def _apply(self, op: Op) -> LogEntry:
+    def judge(self, op: Op) -> LogEntry:
+        """Clamp, check and, when the rules allow, merge one op (loaded by `preload`)."""
         if op.problem is not None:
             return LogEntry(op, "rejected", op.problem.code)
         applied_hlc = hlc.clamp(op.hlc, self.now_ms, self.calendar.max_skew_ms)

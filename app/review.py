@@ -1,0 +1,136 @@
+"""Staff decisions on what sync could not settle alone: held corrections, rejected ops, conflicts.
+
+Each decision is one transaction, recorded on the op log row (or the conflict) with who and when, and
+reaches the classroom machines through pull, never through a resend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.ingest import new_applier, write_changes
+from app.models import Conflict, Device, OpLog
+from sync import hlc
+from sync.rules import Verdict
+from sync.schema import parse_op
+
+HUB_DEVICE = "hub"
+NOT_REPLAYABLE = ("op_id_taken", "seq_reused", "bad_seq", "bad_op", "bad_hlc", "bad_entity", "bad_action", "read_only")
+
+
+class DecisionError(Exception):
+    """A decision that cannot be taken; the message is for staff."""
+
+
+def _now() -> tuple[dt.datetime, int]:
+    now = dt.datetime.now(dt.UTC)
+    return now, int(now.timestamp() * 1000)
+
+
+def _op_row(log_id: int, status: str) -> OpLog:
+    row = db.session.get(OpLog, log_id, with_for_update=True)
+    if row is None:
+        raise DecisionError("Операция не найдена.")
+    if row.status != status:
+        raise DecisionError("Решение по этой операции уже принято.")
+    return row
+
+
+def approve(log_id: int, by: str) -> str:
+    """The deputy approves a held late correction: it is merged now, with its own clock; return the outcome."""
+    row = _op_row(log_id, "held")
+    now, now_ms = _now()
+    op = parse_op(row.payload)
+    applier = new_applier(row.device_id, now_ms)
+    applier.preload([op])
+    entry = applier.merge_op(op, row.applied_hlc, Verdict(substitute=row.substitute))
+    write_changes(row.device_id, applier, now)
+    row.status, row.decided_at, row.decided_by = entry.status, now, by
+    db.session.commit()
+    return entry.status
+
+
+def decline(log_id: int, by: str) -> None:
+    """The deputy declines a held correction: the journal keeps its value, the op stays in the log."""
+    row = _op_row(log_id, "held")
+    row.status, row.code, row.decided_at, row.decided_by = "declined", "declined", dt.datetime.now(dt.UTC), by
+    db.session.commit()
+
+
+def replay(log_id: int, by: str) -> str:
+    """Judge a rejected op again once its cause is fixed (a missing student added, say); return the outcome."""
+    row = _op_row(log_id, "rejected")
+    if row.code in NOT_REPLAYABLE or row.op_id is None:
+        raise DecisionError("Эту операцию нельзя применить повторно: она повреждена или повторяет другую.")
+    now, now_ms = _now()
+    op = parse_op(row.payload)
+    applier = new_applier(row.device_id, now_ms)
+    applier.preload([op])
+    entry = applier.judge(op)
+    if entry.status not in ("rejected", "held"):
+        write_changes(row.device_id, applier, now)
+    row.status, row.code, row.applied_hlc = entry.status, entry.code, entry.applied_hlc
+    row.decided_at, row.decided_by = now, by
+    db.session.commit()
+    return entry.status
+
+
+def choose_other(conflict_id: int, by: str) -> None:
+    """Staff choose the losing value of a conflict: the hub writes it anew, later than both, as its own op."""
+    conflict = db.session.get(Conflict, conflict_id, with_for_update=True)
+    if conflict is None:
+        raise DecisionError("Конфликт не найден.")
+    if conflict.resolved_at is not None:
+        raise DecisionError("Решение по этому конфликту уже принято.")
+    now, now_ms = _now()
+    hub = _hub_device(now)
+    stamp = max(hlc.make(now_ms), _record_hlc(conflict))
+    seq = hub.acked_seq + 1
+    raw = {"op": f"hub-{uuid.uuid4()}", "seq": seq, "hlc": stamp, "author": by, "entity": conflict.entity,
+           "id": conflict.record_id, "action": "upsert", "fields": {conflict.field: conflict.loser_value},
+           "base": None}
+    op = parse_op(raw)
+    applier = new_applier(HUB_DEVICE, now_ms)
+    applier.preload([op])
+    if (op.entity, op.id) not in applier.records:
+        raise DecisionError("Запись конфликта больше не существует.")
+    entry = applier.merge_op(op, stamp, Verdict())
+    write_changes(HUB_DEVICE, applier, now)
+    db.session.add(OpLog(op_id=op.op, device_id=HUB_DEVICE, seq=seq, hlc=stamp, applied_hlc=stamp, author_id=by,
+                         entity=op.entity, record_id=op.id, action="upsert", payload=raw, status=entry.status,
+                         received_at=now, decided_at=now, decided_by=by))
+    hub.acked_seq = seq
+    conflict.resolved_at, conflict.resolved_by, conflict.resolution = now, by, "loser"
+    db.session.commit()
+
+
+def keep_winner(conflict_id: int, by: str) -> None:
+    """Staff confirm the value that won the conflict."""
+    conflict = db.session.get(Conflict, conflict_id)
+    if conflict is None or conflict.resolved_at is not None:
+        raise DecisionError("Решение по этому конфликту уже принято.")
+    conflict.resolved_at, conflict.resolved_by, conflict.resolution = dt.datetime.now(dt.UTC), by, "winner"
+    db.session.commit()
+
+
+def _record_hlc(conflict: Conflict) -> str:
+    """The newest HLC on the conflicting field, so the hub's write lands after it."""
+    rows = db.session.scalars(select(OpLog.applied_hlc).where(OpLog.record_id == conflict.record_id))
+    newest = max(rows, default=hlc.ZERO)
+    ms, counter = hlc.parse(newest)
+    return hlc.make(ms, counter + 1) if counter < hlc.MAX_COUNTER else hlc.make(ms + 1)
+
+
+def _hub_device(now: dt.datetime) -> Device:
+    """The hub's own device row, under which staff decisions enter the journal."""
+    device = db.session.get(Device, HUB_DEVICE, with_for_update=True)
+    if device is None:
+        device = Device(id=HUB_DEVICE, name="Сервер школы (решения сотрудников)", created_at=now, token_generation=0,
+                        acked_seq=0, last_skew_ms=0, skewed=False, revoked_at=now)
+        db.session.add(device)
+        db.session.flush()
+    return device
