@@ -10,12 +10,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from app import settings
+from app import bulk, settings
 from app.devices import bound_classes
 from app.extensions import db
 from app.journal_store import chunks, load, write
@@ -25,7 +25,7 @@ from app.pull import changes_since
 from app.school_reference import school_reference
 from app.settings import Settings
 from sync import hlc
-from sync.apply import THIS_BATCH, Applied, BatchApplier, Known, LogEntry, result_of
+from sync.apply import Applied, BatchApplier, Known, LogEntry, result_of
 from sync.errors import BatchRejected, Busy
 from sync.merge import Record
 from sync.protocol import VERSION
@@ -200,9 +200,6 @@ def _write_records(device_id: str, applier: BatchApplier) -> None:
     for offset, key in enumerate(changed):
         record = applier.records[key]
         record.rev = first + offset
-        record.clock = {
-            name: w._replace(rev=record.rev) if w.rev == THIS_BATCH else w for name, w in record.clock.items()
-        }
         entity, record_id = key
         if key in applier.created:
             creator = applier.creators[key]
@@ -245,19 +242,12 @@ def _write_log(device_id: str, log: list[LogEntry], now: dt.datetime) -> None:
             "code": code, "substitute": entry.substitute, "received_at": now,
             "decided_at": now if entry.status in FINAL else None,
         })
-    if rows:
-        db.session.execute(OpLog.__table__.insert(), rows)
-    finals = [e for e in log if e.update]
-    if finals:
-        statement = (
-            update(OpLog.__table__).where(OpLog.__table__.c.id == bindparam("_id"))
-            .values(status=bindparam("_status"), code=bindparam("_code"), applied_hlc=bindparam("_hlc"),
-                    substitute=bindparam("_sub"), decided_at=bindparam("_at"))
-        )
-        db.session.connection().execute(statement, [
-            {"_id": e.op.log_id, "_status": e.status, "_code": e.code, "_hlc": e.applied_hlc, "_sub": e.substitute,
-             "_at": now} for e in finals
-        ])
+    log_table = OpLog.__table__
+    bulk.insert(log_table, rows)  # type: ignore[arg-type]
+    bulk.update(log_table, "id", [  # type: ignore[arg-type]
+        {"id": e.op.log_id, "status": e.status, "code": e.code, "applied_hlc": e.applied_hlc,
+         "substitute": e.substitute, "decided_at": now} for e in log if e.update
+    ])
 
 
 def _write_conflicts(applier: BatchApplier, now: dt.datetime) -> None:

@@ -6,10 +6,12 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, select
 
+from app import bulk
 from app.extensions import db
 from app.models import JOURNAL_MODELS
+from sync.apply import THIS_BATCH
 from sync.merge import Record, Write
 from sync.protocol import JOURNAL
 
@@ -85,22 +87,17 @@ NewRecord = tuple[str, Record, dict[str, Any]]
 def write(entity: str, new: Iterable[NewRecord], changed: Iterable[tuple[str, Record]]) -> None:
     """Insert new records (with their creation metadata) and update changed ones, in bulk."""
     t = table(entity)
-    inserts = [
+    bulk.insert(t, [
         {"id": rid, **_to_columns(entity, rec.values), "clock": _clock(rec), "rev": rec.rev, **meta}
         for rid, rec, meta in new
-    ]
-    if inserts:
-        db.session.execute(t.insert(), inserts)
-    updates = [
-        {"_id": rid, **_to_columns(entity, rec.values), "clock": _clock(rec), "rev": rec.rev} for rid, rec in changed
-    ]
-    if updates:
-        # Bind names must differ from column names in an executemany UPDATE.
-        keys = [k for k in updates[0] if k != "_id"]
-        statement = update(t).where(t.c.id == bindparam("_id")).values({k: bindparam(f"v_{k}") for k in keys})
-        rows = [{"_id": u["_id"], **{f"v_{k}": u[k] for k in keys}} for u in updates]
-        db.session.connection().execute(statement, rows)
+    ])
+    bulk.update(t, "id", [
+        {"id": rid, **_to_columns(entity, rec.values), "clock": _clock(rec), "rev": rec.rev} for rid, rec in changed
+    ])
 
 
 def _clock(record: Record) -> dict[str, list[Any]]:
-    return {name: w.to_json() for name, w in record.clock.items()}
+    """The clock as stored: writes made in this batch get the record's new rev."""
+    rev = record.rev
+    return {name: [w.hlc, w.device, w.op, w.author, rev if w.rev == THIS_BATCH else w.rev]
+            for name, w in record.clock.items()}

@@ -23,7 +23,7 @@ class JournalRecord(Base):
     """Columns every journal record carries for the merge."""
 
     __abstract__ = True
-    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # device-made ids may be up to 64 chars
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     clock: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     rev: Mapped[int] = mapped_column(Integer, index=True)
@@ -51,7 +51,7 @@ class Lesson(JournalRecord):
 
 class Attendance(JournalRecord):
     __tablename__ = "attendance"
-    lesson_id: Mapped[str] = mapped_column(ForeignKey("lesson.id"), index=True)
+    lesson_id: Mapped[str] = mapped_column(String(64), ForeignKey("lesson.id"), index=True)
     student_id: Mapped[str] = mapped_column(ForeignKey("student.id"), index=True)
     status: Mapped[str] = mapped_column(String(20))
     __table_args__ = (
@@ -63,7 +63,7 @@ class Attendance(JournalRecord):
 
 class Mark(JournalRecord):
     __tablename__ = "mark"
-    lesson_id: Mapped[str] = mapped_column(ForeignKey("lesson.id"), index=True)
+    lesson_id: Mapped[str] = mapped_column(String(64), ForeignKey("lesson.id"), index=True)
     student_id: Mapped[str] = mapped_column(ForeignKey("student.id"), index=True)
     value: Mapped[str] = mapped_column(String(20))
     work_type: Mapped[str] = mapped_column(String(30))
