@@ -34,6 +34,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.sync["max_body_bytes"],
         JSON_AS_ASCII=False,
     )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A batch waiting on a lock gives up after a few seconds and answers 503, like SQLite's busy timeout.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {"options": "-c lock_timeout=5000"}
     app.config.update(test_config)
     app.extensions["tetrad.settings"] = settings
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
