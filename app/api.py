@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
+import re
 import zlib
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 from app import settings
 from app.devices import authenticate
@@ -45,19 +47,40 @@ def batch_rejected(exc: BatchRejected) -> Response:
     return response
 
 
+def init_app(app: Flask) -> None:
+    """Register the API and answer its routing errors (404, 405) with the protocol's error body too."""
+    app.register_blueprint(bp)
+
+    @app.errorhandler(HTTPException)
+    def api_http_error(exc: HTTPException) -> Response | HTTPException:
+        if not request.path.startswith(bp.url_prefix or "/api/"):
+            return exc
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        code = codes.get(exc.code or 400, "malformed")
+        response = batch_rejected(BatchRejected(code))
+        if exc.code == 405 and isinstance(exc.valid_methods, list):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(_exc: RequestEntityTooLarge) -> Response:
     """A body over the configured size, refused before it is read."""
     return batch_rejected(BatchRejected("too_large"))
 
 
-def read_body(max_inflated: int) -> Any:
+def read_body(max_body: int, max_inflated: int) -> Any:
     """The request's JSON body, inflated when gzipped, within the configured limits."""
+    if request.content_length is not None and request.content_length > max_body:
+        raise BatchRejected("too_large")
     try:
+        # MAX_CONTENT_LENGTH is one byte over the limit, so a chunked body over it is seen, not cut.
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
         raise BatchRejected("too_large") from None
-    if request.content_length is None and len(raw) > current_app.config["MAX_CONTENT_LENGTH"]:
+    except ClientDisconnected:
+        raise BatchRejected("malformed", "Пакет пришёл не полностью: связь прервалась.") from None
+    if len(raw) > max_body:
         raise BatchRejected("too_large")
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding == "gzip":
@@ -82,17 +105,66 @@ def inflate(data: bytes, limit: int) -> bytes:
     return out
 
 
+MAX_DEPTH = 32
+_BRACKETS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
 def decode_json(raw: bytes) -> Any:
-    """Strict UTF-8 JSON; anything else is a malformed batch."""
+    """Strict UTF-8 JSON, nested at most MAX_DEPTH deep, finite numbers, no NUL or lone surrogates."""
     try:
         text = raw.decode("utf-8")
-        return json.loads(text, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+    except UnicodeDecodeError:
+        raise BatchRejected("malformed", "Пакет не в кодировке UTF-8.") from None
+    if _depth(raw) > MAX_DEPTH:
+        raise BatchRejected("malformed", "Пакет вложен слишком глубоко.")
+    try:
+        data = json.loads(text, parse_constant=_refuse, parse_float=_finite)
+    except (ValueError, RecursionError):
         raise BatchRejected("malformed") from None
+    if _SUSPECT_ESCAPE.search(raw) and not _clean_text(data):
+        raise BatchRejected("malformed", "В пакете недопустимые символы (NUL или одиночные суррогаты).")
+    return data
 
 
-def _refuse_constant(name: str) -> None:
+def _depth(raw: bytes) -> int:
+    """The deepest nesting of arrays and objects, strings skipped."""
+    depth = deepest = 0
+    for match in _BRACKETS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+def _clean_text(data: Any) -> bool:
+    """No string (key or value) holds NUL or a lone surrogate: neither can be stored."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item or any("\ud800" <= ch <= "\udfff" for ch in item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
+def _refuse(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
 
 
 @bp.post("/sync")
@@ -102,7 +174,7 @@ def sync() -> Response:
     device = authenticate(request.headers.get("Authorization"))
     device_id = device.id
     db.session.rollback()  # end the read transaction before the batch takes its locks
-    body = read_body(conf.sync["max_inflated_bytes"])
+    body = read_body(conf.sync["max_body_bytes"], conf.sync["max_inflated_bytes"])
     batch = parse_batch(body, conf.sync["max_ops_per_batch"], conf.sync["max_pull_limit"])
     if batch.device != device_id:
         raise BatchRejected("wrong_device")
@@ -127,6 +199,10 @@ def status() -> Response:
             "max_clock_skew_seconds": conf.sync["max_clock_skew_seconds"],
             "max_pull_limit": conf.sync["max_pull_limit"],
         },
+        "timezone": conf.timezone.key,
+        "year": {"start": conf.year_start.isoformat(), "end": conf.year_end.isoformat()},
+        "no_marks_grades": sorted(conf.no_marks_grades),
+        "approval_after_days": conf.approval_after_days,
         "mark_values": list(conf.mark_values),
         "work_types": [{"code": w.code, "name": w.name, "short": w.short} for w in conf.work_types],
     })

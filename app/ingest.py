@@ -217,10 +217,8 @@ def _scope_class(entity: str, record: Record, applier: BatchApplier) -> str:
     values = record.values
     if entity in ("lesson", "test_plan"):
         return str(values["class"])
-    if entity in ("attendance", "mark"):
-        lesson = applier.lesson(values["lesson"])
-        assert lesson is not None
-        return lesson.class_id
+    if entity in ("attendance", "mark"):  # the lesson's class, even when the same batch deleted the lesson
+        return str(applier.records[("lesson", values["lesson"])].values["class"])
     student = applier.reference.student(values["student"])
     assert student is not None
     return student.class_id

@@ -31,7 +31,8 @@ def _iso(value: dt.date | None) -> str | None:
 def _student(s: Student) -> dict[str, Any]:
     today = dt.date.today()
     return {"last_name": s.last_name, "first_name": s.first_name, "middle_name": s.middle_name, "class": s.class_id,
-            "active": s.enrolled_on <= today and (s.left_on is None or s.left_on > today)}
+            "active": s.enrolled_on <= today and (s.left_on is None or s.left_on > today),
+            "enrolled_on": _iso(s.enrolled_on), "left_on": _iso(s.left_on)}
 
 
 # Each reference entity with the fields a device may see (never birth dates, guardians or consent).

@@ -16,14 +16,14 @@ import re
 import time
 from collections.abc import Callable
 
-PATTERN = re.compile(r"^\d{13}-\d{4}$")
+PATTERN = re.compile(r"[0-9]{13}-[0-9]{4}")  # ASCII digits only; matched whole
 ZERO = "0000000000000-0000"
 MAX_COUNTER = 9999
 
 
 def is_valid(value: object) -> bool:
     """Whether `value` is a well-formed HLC string."""
-    return isinstance(value, str) and PATTERN.match(value) is not None
+    return isinstance(value, str) and PATTERN.fullmatch(value) is not None
 
 
 def make(ms: int, counter: int = 0) -> str:

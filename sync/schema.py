@@ -12,7 +12,9 @@ from sync import hlc
 from sync.errors import BatchRejected
 from sync.protocol import JOURNAL, REFERENCE, VERSION
 
-OP_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+OP_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # matched whole: no trailing newline
+CURSOR = re.compile(r"[0-9]{1,18}")
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_TEXT = 10_000
 MAX_REF = 64
 
@@ -78,7 +80,7 @@ def parse_batch(body: Any, max_ops: int, max_pull: int) -> Batch:
     if len(ops) > max_ops:
         raise BatchRejected("too_large", f"Пакет слишком большой: {len(ops)} операций, допустимо {max_ops}.")
     for raw in ops:
-        if not isinstance(raw, dict) or not isinstance(raw.get("op"), str) or not OP_ID.match(raw["op"]):
+        if not isinstance(raw, dict) or not isinstance(raw.get("op"), str) or not OP_ID.fullmatch(raw["op"]):
             raise BatchRejected("bad_op_id")
     return Batch(device, [parse_op(raw) for raw in ops], _parse_pull(body.get("pull"), max_pull))
 
@@ -87,7 +89,7 @@ def parse_cursor(value: Any) -> int:
     """A pull cursor as the hub's change number; None means from the start."""
     if value is None:
         return 0
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+    if isinstance(value, str) and CURSOR.fullmatch(value):
         return int(value)
     raise BatchRejected("malformed", "Неверный курсор выборки изменений (pull.cursor).")
 
@@ -191,7 +193,7 @@ def _value_ok(kind: str, nullable: bool, choices: tuple[str, ...], value: Any, v
 
 def parse_date(value: Any) -> dt.date | None:
     """A YYYY-MM-DD string as a date, or None."""
-    if not isinstance(value, str) or len(value) != 10:
+    if not isinstance(value, str) or not DATE.fullmatch(value):
         return None
     try:
         return dt.date.fromisoformat(value)

@@ -1,0 +1,459 @@
+"""The classroom client: records changes offline through the hub's own checks, then syncs when it can.
+
+    client = SyncClient("/var/lib/tetrad/client.db")
+    client.connect("https://hub.school.ru", token)          # once: learns the device id and vocabulary
+    lesson = client.record("lesson", {...}, author=teacher)  # validated like the hub would; RecordRefused if not
+    report = client.sync()                                   # push the outbox, pull the hub's changes
+    print(report.summary())
+
+ALGORITHM of `sync()`:
+1. GET /status: the device id, the vocabulary and limits; the HLC moves past `hub_time`.
+2. Push: the outbox's lowest seqs, the first batch small, then the hub's limit; retries with backoff and
+   jitter on network failures, 5xx and malformed answers; a smaller batch after 503 or 413.
+3. Each well-formed answer: ops with seq <= acked_seq and a final outcome leave the outbox in one
+   transaction; applied ones are merged into the replica at the HLC the hub applied; rejected and held
+   ones are kept for the teacher.
+4. Pull from the stored cursor until `more` is false; each page replaces the replica's records.
+A failure at any step leaves the outbox as it was, and the next run resumes from there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+import random as random_module
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from sync import hlc, rules
+from sync.answers import Change, SyncAnswer, check_status, check_sync
+from sync.errors import BadAnswer, BatchRejected, Busy, SyncError, TransportError
+from sync.ids import attendance_id, lesson_id, period_grade_id
+from sync.merge import Record
+from sync.outbox import Outcome, Store
+from sync.protocol import CODES, JOURNAL, VERSION
+from sync.replica import Replica, ReplicaReference, calendar_from, merge_ops, reference_from
+from sync.schema import Vocabulary, check_fields, parse_op
+from sync.transport import Transport, UrllibTransport, exchange
+
+T = TypeVar("T")
+FIRST_BATCH = 50
+PULL_LIMIT = 1000
+
+
+class RecordRefused(SyncError):
+    """A change the school's rules do not allow; nothing was written to the outbox."""
+
+    def __init__(self, code: str, field_name: str | None = None) -> None:
+        self.code = code
+        self.field = field_name
+        message = CODES.get(code, code)
+        self.message = f"{message} (поле {field_name})" if field_name else message
+        super().__init__(f"{code}: {self.message}")
+
+
+class NotConnected(SyncError):
+    """The machine has not been connected to a hub yet (`tetrad-sync init`)."""
+
+    def __init__(self) -> None:
+        super().__init__("Компьютер не подключён к серверу школы: выполните "
+                         "«tetrad-sync init --hub АДРЕС --token КЛЮЧ».")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An op written to the outbox: the record's id, the op id and seq, and `held` when it will need approval."""
+
+    id: str
+    op: str
+    seq: int
+    held: str | None = None
+
+
+OUTCOME_WORDS = {
+    "applied": "принято", "duplicate": "уже было на сервере", "superseded": "перекрыто более поздними",
+    "conflict": "с конфликтом", "held": "ждут утверждения", "rejected": "отклонено", "queued": "ждут очереди",
+}
+
+
+@dataclass
+class SyncReport:
+    """What one sync did."""
+
+    sent: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    pulled: int = 0
+    backlog: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the sync finished: everything pushed and pulled to the end."""
+        return self.error is None
+
+    def summary(self) -> str:
+        """One line for cron's mail or the teacher's screen, in Russian."""
+        detail = ", ".join(f"{OUTCOME_WORDS.get(k, k)} {n}" for k, n in sorted(self.outcomes.items()))
+        sent = f"отправлено {self.sent} {plural(self.sent, 'операция', 'операции', 'операций')}"
+        sent += f" ({detail})" if detail else ""
+        tail = f"{sent}, получено изменений {self.pulled}, в очереди {self.backlog}."
+        if self.error:
+            return f"Синхронизация не завершена: {self.error} Итого: {tail}"
+        return f"Синхронизация выполнена: {tail}"
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """The Russian plural form for `n` (1 операция, 2 операции, 5 операций)."""
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+class SyncClient:
+    """A classroom machine's outbox, replica and sync with the hub, in one SQLite file."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        transport: Transport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Callable[[], float] = random_module.random,
+        now_ms: Callable[[], int] = hlc.wall_ms,
+        first_batch: int = FIRST_BATCH,
+        attempts: int = 5,
+        base_delay: float = 1.0,
+        max_delay: float = 60.0,
+    ) -> None:
+        self.store = Store(path)
+        self.replica = Replica(self.store)
+        self.transport: Transport = transport or UrllibTransport()
+        self.sleep, self.random, self.now_ms = sleep, random, now_ms
+        self.first_batch, self.attempts = first_batch, attempts
+        self.base_delay, self.max_delay = base_delay, max_delay
+        self.batch_size = first_batch
+        self.max_batch = first_batch
+        self._reference: tuple[int, ReplicaReference] | None = None
+
+    def close(self) -> None:
+        """Close the SQLite file."""
+        self.store.close()
+
+    @property
+    def device(self) -> str:
+        """This machine's device id, as the hub named it."""
+        return self.replica.device()
+
+    # connecting
+
+    def connect(self, hub: str, token: str) -> str:
+        """Connect this machine to a hub with its device token; return the device id."""
+        parts = urlsplit(hub)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SyncError(f"Неверный адрес сервера: {hub!r} (нужен http:// или https://).")
+        status = self._fetch_status(hub.rstrip("/"), token)
+        with self.store.transaction():
+            old_device = self.store.get("device")
+            if old_device is not None and old_device != status["device"]:  # another machine's token: start afresh
+                if self.store.backlog():
+                    raise SyncError("В очереди есть неотправленные операции другого устройства: сначала выполните "
+                                    "«tetrad-sync export» и передайте файл на сервер.")
+                self.store.forget_device()
+            self.store.put("hub", hub.rstrip("/"))
+            self.store.put("token", token)
+            self._keep_status(status)
+        return str(status["device"])
+
+    def refresh_status(self) -> dict[str, Any]:
+        """GET /status again: vocabulary, limits and the hub's clock."""
+        hub, token = self._credentials()
+        status = self._fetch_status(hub, token)
+        if status["device"] != self.device:
+            raise SyncError(f"Ключ принадлежит другому устройству ({status['device']}); выполните tetrad-sync init.")
+        with self.store.transaction():
+            self._keep_status(status)
+        return status
+
+    def _credentials(self) -> tuple[str, str]:
+        hub, token = self.store.get("hub"), self.store.get("token")
+        if not hub or not token:
+            raise NotConnected()
+        return str(hub), str(token)
+
+    def _fetch_status(self, hub: str, token: str) -> dict[str, Any]:
+        def call() -> dict[str, Any]:
+            answer = exchange(self.transport, "GET", f"{hub}/api/v1/status", token, None)
+            return check_status(answer)
+        return self._with_retries(call)
+
+    def _keep_status(self, status: dict[str, Any]) -> None:
+        self.store.put("device", status["device"])
+        self.store.put("status", status)
+        self.store.put("next_seq", max(int(self.store.get("next_seq", 1)), int(status["acked_seq"]) + 1))
+        self._observe([status["hub_time"]])
+
+    # recording
+
+    def record(self, entity: str, fields: Mapping[str, Any], *, author: str, id: str | None = None) -> Recorded:
+        """Create or change a journal record (only `fields` change); refused with RecordRefused by the rules."""
+        return self._write(entity, id or self._new_id(entity, fields), "upsert", dict(fields), author)
+
+    def delete(self, entity: str, record_id: str, *, author: str) -> Recorded:
+        """Delete a journal record (a tombstone that a later change can revive)."""
+        return self._write(entity, record_id, "delete", {}, author)
+
+    def view(self, entity: str, record_id: str) -> Record | None:
+        """A record as the teacher sees it: the hub's copy with this machine's pending changes over it."""
+        return self.replica.view(entity, record_id)
+
+    def views(self, entity: str) -> dict[str, Record]:
+        """Every record of an entity as the teacher sees it, deleted ones included."""
+        return self.replica.views(entity)
+
+    @staticmethod
+    def _new_id(entity: str, fields: Mapping[str, Any]) -> str:
+        try:
+            if entity == "lesson":
+                return lesson_id(fields["class"], fields.get("group"), fields["date"], fields["slot"])
+            if entity == "attendance":
+                return attendance_id(fields["lesson"], fields["student"])
+            if entity == "period_grade":
+                return period_grade_id(fields["student"], fields["subject"], fields["period"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RecordRefused("missing_field", str(exc).strip("'")) from None
+        return str(uuid.uuid4())
+
+    def _write(self, entity: str, record_id: str, action: str, fields: dict[str, Any], author: str) -> Recorded:
+        status = self.store.get("status")
+        if not isinstance(status, dict):
+            raise NotConnected()
+        vocabulary = Vocabulary(frozenset(status["mark_values"]), frozenset(w["code"] for w in status["work_types"]))
+        with self.store.transaction():
+            clock = self._clock()
+            stamp = clock.tick()
+            current = self.replica.view(entity, record_id)
+            raw: dict[str, Any] = {
+                "op": str(uuid.uuid4()), "seq": self.store.take_seq(), "hlc": stamp, "author": author,
+                "entity": entity, "id": record_id, "action": action, "fields": fields,
+                "base": current.rev if current is not None and current.rev else None,
+            }
+            op = parse_op(raw)
+            if op.problem is not None:
+                raise RecordRefused(op.problem.code, op.problem.field)
+            if action == "delete" and current is None:
+                raise RecordRefused("unknown_record")
+            if action == "upsert":
+                problem = check_fields(op, vocabulary, creating=current is None or "deleted" not in current.clock)
+                if problem is not None:
+                    raise RecordRefused(problem.code, problem.field)
+            school = self._school()
+            if not school.teachers:
+                raise SyncError("Справочники школы ещё не получены с сервера: выполните «tetrad-sync run».")
+            merged = {**(current.values if current else {}), **fields}
+            verdict = rules.check(op, merged, school, self.replica.lesson, calendar_from(self.store, status),
+                                  hlc.parse(stamp)[0], stamp)
+            if verdict.rejection is not None:
+                raise RecordRefused(verdict.rejection.code, verdict.rejection.field)
+            self.store.append(raw)
+            self.store.put("hlc", clock.last)
+        return Recorded(record_id, raw["op"], raw["seq"], verdict.held)
+
+    def _school(self) -> ReplicaReference:
+        generation = int(self.store.get("reference_generation", 0))
+        if self._reference is None or self._reference[0] != generation:
+            self._reference = (generation, reference_from(self.store))
+        return self._reference[1]
+
+    def _clock(self) -> hlc.Clock:
+        return hlc.Clock(str(self.store.get("hlc", hlc.ZERO)), now_ms=self.now_ms)
+
+    def _observe(self, stamps: list[str]) -> None:
+        """Move the persisted HLC past every stamp seen in an answer."""
+        clock = self._clock()
+        for stamp in stamps:
+            clock.observe(stamp)
+        with self.store.transaction():
+            if clock.last > str(self.store.get("hlc", hlc.ZERO)):
+                self.store.put("hlc", clock.last)
+
+    # syncing
+
+    def sync(self) -> SyncReport:
+        """Push the outbox and pull the hub's changes; failures are reported, never raised (but bugs are)."""
+        report = SyncReport()
+        try:
+            status = self.refresh_status()
+            self.max_batch = max(1, int(status.get("limits", {}).get("max_ops_per_batch") or FIRST_BATCH))
+            self.batch_size = min(self.first_batch, self.max_batch)
+            self.push(report)
+            self.pull(report)
+        except SyncError as exc:
+            report.error = describe(exc)
+        report.backlog = self.store.backlog()
+        with self.store.transaction():
+            self.store.put("last_sync", {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                                         "ok": report.ok, "summary": report.summary()})
+        return report
+
+    def push(self, report: SyncReport) -> None:
+        """Send the outbox in batches until it is empty or the hub stops acknowledging."""
+        while True:
+            sent: list[dict[str, Any]] = []
+            try:
+                answer = self._with_retries(partial(self._push_once, sent))
+            except BatchRejected as exc:
+                if exc.status == 413 and len(sent) > 1:
+                    self.max_batch = self.batch_size = max(1, len(sent) // 2)
+                    continue
+                raise
+            if answer is None:
+                return
+            report.sent += len(sent)
+            if not self._accept(sent, answer, report):
+                raise SyncError(f"Сервер не подтвердил операции начиная с № {sent[0]['seq']} (подтверждено до "
+                                f"№ {answer.acked_seq}): сообщите администратору.")
+            grown = self.max_batch if self.batch_size >= self.first_batch else self.batch_size * 2
+            self.batch_size = min(self.max_batch, grown)
+
+    def _push_once(self, sent: list[dict[str, Any]]) -> SyncAnswer | None:
+        """Send the outbox's lowest ops (as many as the batch size allows, read afresh on every attempt)."""
+        sent[:] = self.store.pending(self.batch_size)
+        return self._post(sent, None) if sent else None
+
+    def _accept(self, sent: list[dict[str, Any]], answer: SyncAnswer, report: SyncReport) -> int:
+        """Settle the acknowledged ops of an answer in one transaction; return how many left the outbox."""
+        done: list[int] = []
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with self.store.transaction():
+            for op, result in zip(sent, answer.results, strict=True):
+                report.outcomes[result.status] += 1
+                if op["seq"] > answer.acked_seq or result.outcome == "queued":
+                    continue
+                if result.outcome in ("applied", "superseded", "conflict"):
+                    applied = {**op, "hlc": result.applied_hlc or op["hlc"]}
+                    merged = merge_ops(self.store.record(op["entity"], op["id"]), [applied], self.device)
+                    assert merged is not None
+                    self.store.put_record(op["entity"], op["id"], merged)
+                else:
+                    self.store.add_outcome(Outcome(op["op"], op["seq"], op["entity"], op["id"], op["author"],
+                                                   result.outcome, result.code, result.message, op, now))
+                done.append(op["seq"])
+            self.store.remove(done)
+        self._observe([answer.hub_time] + [r.applied_hlc for r in answer.results if r.applied_hlc])
+        return len(done)
+
+    def pull(self, report: SyncReport) -> None:
+        """Pull the hub's changes from the stored cursor until there are no more."""
+        while True:
+            cursor = self.store.get("cursor")
+            answer = self._with_retries(partial(self._post, [], {"cursor": cursor, "limit": PULL_LIMIT}))
+            self._take(answer.changes, answer.cursor)
+            report.pulled += len(answer.changes)
+            if not answer.more:
+                return
+            if answer.cursor == cursor:
+                raise BadAnswer("Сервер обещает ещё изменения, но не сдвигает курсор.")
+
+    def _take(self, changes: list[Change], cursor: str | None) -> None:
+        """Store one pulled page and its cursor in one transaction."""
+        stamps: list[str] = []
+        with self.store.transaction():
+            reference_changed = False
+            for change in changes:
+                stored = self.store.record(change.entity, change.id)
+                if stored is not None and stored.rev > change.rev:
+                    continue
+                values = dict(change.fields)
+                if change.entity in JOURNAL:
+                    values["deleted"] = change.deleted
+                else:
+                    reference_changed = True
+                self.store.put_record(change.entity, change.id, Record(values, dict(change.clock), change.rev))
+                stamps += [w.hlc for w in change.clock.values()]
+                self.store.settle_held(w.op for w in change.clock.values() if w.device == self.device)
+            if reference_changed:
+                self.store.put("reference_generation", int(self.store.get("reference_generation", 0)) + 1)
+            self.store.put("cursor", cursor)
+        self._observe(stamps)
+
+    # the wire
+
+    def _post(self, ops: list[dict[str, Any]], pull: dict[str, Any] | None) -> SyncAnswer:
+        """POST one batch and check the answer's shape against it."""
+        hub, token = self._credentials()
+        body: dict[str, Any] = {"protocol": VERSION, "device": self.device, "ops": ops}
+        if pull is not None:
+            body["pull"] = pull
+        answer = exchange(self.transport, "POST", f"{hub}/api/v1/sync", token, body)
+        return check_sync(answer, ops, pull is not None)
+
+    def _with_retries(self, call: Callable[[], T]) -> T:
+        """Run `call`, retrying network failures, 5xx and malformed answers with exponential backoff and jitter."""
+        attempt = 0
+        while True:
+            hint: float | None = None
+            try:
+                return call()
+            except Busy as exc:
+                error: SyncError = exc
+                hint = exc.retry_after
+                self.batch_size = max(1, self.batch_size // 2)
+            except (TransportError, BadAnswer) as exc:
+                error = exc
+            attempt += 1
+            if attempt >= self.attempts:
+                raise error
+            self.sleep(self.delay(attempt, hint))
+
+    def delay(self, attempt: int, retry_after_hint: float | None = None) -> float:
+        """Seconds to wait before retry number `attempt`: doubling, with jitter, never before Retry-After."""
+        backoff = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        backoff *= 0.5 + self.random() / 2
+        return max(backoff, retry_after_hint or 0.0)
+
+    # files and reports
+
+    def export(self, path: str | os.PathLike[str]) -> int:
+        """Write the outbox as a batch file (`.json`, or gzipped `.json.gz`) for the USB path; return the op count."""
+        self._credentials()
+        ops = self.store.pending()
+        data = json.dumps({"protocol": VERSION, "device": self.device, "ops": ops}, ensure_ascii=False,
+                          indent=1).encode()
+        target = Path(path)
+        if target.name.endswith(".gz"):
+            data = gzip.compress(data)
+        temporary = target.with_name(target.name + ".tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+        return len(ops)
+
+    def overview(self) -> dict[str, Any]:
+        """What `tetrad-sync status` shows: hub, device, backlog, the last sync and the refused or held ops."""
+        return {"hub": self.store.get("hub"), "device": self.store.get("device"), "backlog": self.store.backlog(),
+                "last_sync": self.store.get("last_sync"), "outcomes": self.store.outcomes()}
+
+
+def describe(exc: SyncError) -> str:
+    """A failure as one Russian sentence for the teacher (with the hub's code when it sent one)."""
+    if isinstance(exc, BatchRejected) and not isinstance(exc, Busy):
+        return f"{exc.message.rstrip('.')} ({exc.code})."
+    text = str(getattr(exc, "message", None) or exc)
+    return text if text.endswith(".") else f"{text}."
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The `tetrad-sync` command."""
+    from sync.cli import run
+
+    return run(argv)

@@ -1,0 +1,182 @@
+"""The client's picture of the school: the hub's records as pulled, with the outbox's pending ops merged over.
+
+The local view of a record is the pulled record with every pending op of the outbox merged over it by
+`sync.merge.merge`, the same merge the hub runs, so what the teacher sees is what the hub will hold
+once it has the same ops. The rules' questions (`sync.rules.Reference`) are answered from the pulled
+reference entities.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sync.apply import lesson_info
+from sync.merge import Record, Write, merge
+from sync.outbox import Store
+from sync.rules import Calendar, LessonInfo, StudentInfo
+from sync.schema import parse_date
+
+DEFAULT_NO_MARKS_GRADES = frozenset({1})
+DEFAULT_APPROVAL_DAYS = 7
+DEFAULT_SKEW_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class ReplicaReference:
+    """Answers the rules' questions from the pulled reference entities (sync.rules.Reference)."""
+
+    teachers: frozenset[str]
+    subjects: frozenset[str]
+    classes: dict[str, int]
+    groups: dict[str, str]
+    students: dict[str, StudentInfo]
+    periods: dict[str, dt.date]
+    assignments: frozenset[tuple[str, str, str]]
+    teaching: frozenset[tuple[str, str]]
+    homerooms: frozenset[tuple[str, str]]
+
+    def teacher_exists(self, teacher: str) -> bool:
+        """Whether the teacher is on the school's staff."""
+        return teacher in self.teachers
+
+    def subject_exists(self, subject: str) -> bool:
+        """Whether the subject exists."""
+        return subject in self.subjects
+
+    def class_grade(self, class_id: str) -> int | None:
+        """The class's grade level, or None when unknown."""
+        return self.classes.get(class_id)
+
+    def group_class(self, group: str) -> str | None:
+        """The class a group belongs to, or None when unknown."""
+        return self.groups.get(group)
+
+    def student(self, student: str) -> StudentInfo | None:
+        """The student's class and enrolment, or None when unknown."""
+        return self.students.get(student)
+
+    def period_end(self, period: str) -> dt.date | None:
+        """The last day of a period, or None when unknown."""
+        return self.periods.get(period)
+
+    def teaches(self, teacher: str, class_id: str, subject: str | None) -> bool:
+        """Whether the teacher teaches the subject (any subject when None) in the class."""
+        if subject is None:
+            return (teacher, class_id) in self.teaching
+        return (teacher, class_id, subject) in self.assignments
+
+    def homeroom(self, teacher: str, class_id: str) -> bool:
+        """Whether the teacher is the class teacher of the class."""
+        return (teacher, class_id) in self.homerooms
+
+
+def reference_from(store: Store) -> ReplicaReference:
+    """Build the rules' reference from the replica's pulled reference entities."""
+    classes = {cid: int(r.values.get("grade") or 0) for cid, r in store.records("class").items()}
+    homerooms = frozenset((str(r.values["homeroom_teacher"]), cid) for cid, r in store.records("class").items()
+                          if r.values.get("homeroom_teacher"))
+    students = {}
+    for sid, r in store.records("student").items():
+        class_id = str(r.values.get("class"))
+        # Enrolment dates when the hub sends them (it does since they were added); else `active` as of today.
+        enrolled, left = parse_date(r.values.get("enrolled_on")), parse_date(r.values.get("left_on"))
+        if enrolled is None:
+            enrolled = dt.date.min if r.values.get("active") else dt.date.max
+        students[sid] = StudentInfo(class_id, classes.get(class_id, 0), enrolled, left)
+    periods = {pid: end for pid, r in store.records("period").items() if (end := parse_date(r.values.get("end")))}
+    assignments = frozenset((str(r.values.get("teacher")), str(r.values.get("class")), str(r.values.get("subject")))
+                            for r in store.records("assignment").values())
+    return ReplicaReference(
+        teachers=frozenset(store.records("teacher")),
+        subjects=frozenset(store.records("subject")),
+        classes=classes,
+        groups={gid: str(r.values.get("class")) for gid, r in store.records("group").items()},
+        students=students,
+        periods=periods,
+        assignments=assignments,
+        teaching=frozenset((t, c) for t, c, _ in assignments),
+        homerooms=homerooms,
+    )
+
+
+def calendar_from(store: Store, status: dict[str, Any]) -> Calendar:
+    """The rules' calendar from the last status answer and the pulled school and periods.
+
+    The hub's status does not (yet) carry the year's bounds, the grades without marks or the approval
+    window: the year is taken from the periods, the others from the protocol's defaults when missing.
+    """
+    schools = list(store.records("school").values())
+    zone_name = status.get("timezone") or (schools[0].values.get("timezone") if schools else None) or "UTC"
+    try:
+        zone = ZoneInfo(str(zone_name))
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    periods = list(store.records("period").values())
+    starts = [d for r in periods if (d := parse_date(r.values.get("start")))]
+    ends = [d for r in periods if (d := parse_date(r.values.get("end")))]
+    year = _mapping(status.get("year"))
+    year_start = parse_date(year.get("start")) or (min(starts) if starts else dt.date.min)
+    year_end = parse_date(year.get("end")) or (max(ends) if ends else dt.date.max)
+    limits = _mapping(status.get("limits"))
+    no_marks = status.get("no_marks_grades")
+    return Calendar(
+        year_start=year_start,
+        year_end=year_end,
+        timezone=zone,
+        no_marks_grades=frozenset(int(g) for g in no_marks) if isinstance(no_marks, list) else DEFAULT_NO_MARKS_GRADES,
+        approval_after_days=int(status.get("approval_after_days") or DEFAULT_APPROVAL_DAYS),
+        max_skew_ms=int(limits.get("max_clock_skew_seconds") or DEFAULT_SKEW_SECONDS) * 1000,
+    )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def copy_record(record: Record) -> Record:
+    """A copy that a merge may change without touching the original."""
+    return Record(dict(record.values), dict(record.clock), record.rev)
+
+
+def merge_ops(record: Record | None, ops: Iterable[dict[str, Any]], device: str) -> Record | None:
+    """`record` with `ops` merged over it in order, as the hub would merge them; the original is not changed."""
+    result = copy_record(record) if record is not None else None
+    for op in ops:
+        if result is None:
+            result = Record()
+        fields = op.get("fields") or {}
+        merge(result, op["action"], fields, Write(op["hlc"], device, op["op"], op["author"]), op.get("base"))
+    return result
+
+
+class Replica:
+    """The local view of records: pulled state plus pending ops."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def device(self) -> str:
+        """This machine's device id."""
+        return str(self.store.get("device", ""))
+
+    def view(self, entity: str, record_id: str) -> Record | None:
+        """The record as the teacher sees it now, or None when this machine knows nothing of it."""
+        return merge_ops(self.store.record(entity, record_id), self.store.pending_for(entity, record_id),
+                         self.device())
+
+    def views(self, entity: str) -> dict[str, Record]:
+        """Every record of an entity as the teacher sees it (tombstones included)."""
+        found = self.store.records(entity)
+        for record_id in self.store.pending_ids(entity):
+            merged = self.view(entity, record_id)
+            if merged is not None:
+                found[record_id] = merged
+        return found
+
+    def lesson(self, lesson_id: str) -> LessonInfo | None:
+        """What the rules need of a lesson, from the local view."""
+        return lesson_info(self.view("lesson", lesson_id))
