@@ -251,3 +251,29 @@ def test_families_of_changed_students_are_queued_for_the_site(machine, school):
     lesson, fields = lesson_fields(school)
     machine.post([machine.op("lesson", lesson, fields, author=school["t_petrova"])])
     assert db.session.scalars(select(DirtyFamily.family_id)).all() == [family.id]
+
+
+def test_a_device_bound_to_classes_pulls_only_their_journal_rows(client, school):
+    seventh, first = Machine(client, "7А"), Machine(client, "1А", class_ids=[school["c1"]])
+    lesson7, fields7 = lesson_fields(school)
+    lesson1, fields1 = lesson_fields(school, cls="c1", teacher="t_kuznetsova")
+    seventh.post([seventh.op("lesson", lesson7, fields7, author=school["t_petrova"])])
+    first.post([first.op("lesson", lesson1, fields1, author=school["t_kuznetsova"])])
+    changes = first.post([], pull={"cursor": None, "limit": 5000}).get_json()["changes"]
+    lessons = {c["id"] for c in changes if c["entity"] == "lesson"}
+    assert lessons == {lesson1}
+    assert any(c["entity"] == "student" and c["id"] == school["st_ivanova"] for c in changes)  # the school's lists
+
+
+def test_tokens_signed_with_a_rotated_out_key_still_work_until_it_is_dropped(make_app, school):
+    from app.devices import token_for
+    from app.models import Device
+
+    machine = Machine(make_app().test_client())
+    old_key_app = make_app(SECRET_KEYS=["retired-key"])
+    with old_key_app.app_context():
+        old_token = token_for(db.session.get(Device, machine.id))
+    rotated = make_app(SECRET_KEYS=["new-key", "retired-key"]).test_client()
+    assert rotated.get("/api/v1/status", headers={"Authorization": f"Bearer {old_token}"}).status_code == 200
+    dropped = make_app(SECRET_KEYS=["new-key"]).test_client()
+    assert dropped.get("/api/v1/status", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
