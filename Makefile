@@ -23,9 +23,11 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 
+# The site worker rebuilds family pages after every sync; it stops with the hub.
 run: db
 	$(FLASK) urls --host $(HOST) --port $(PORT)
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) links example
+	$(FLASK) site worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; $(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check app sync static_site tests bench wsgi.py

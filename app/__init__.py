@@ -45,10 +45,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
 
-    from app import api, cli, openapi
+    from app import api, cli, family, openapi, staff
 
     api.init_app(app)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(family.bp)
+    staff.init_app(app)
     app.add_url_rule("/healthz", "healthz", lambda: {"ok": True})
     cli.init_app(app)
     return app

@@ -2,14 +2,16 @@
 
 import sys
 
-from bench import sync_ingest
+from bench import site_build, sync_ingest
 
 
 def main() -> None:
     """Run the benchmarks named on the command line, or all."""
-    wanted = set(sys.argv[1:]) or {"sync"}
+    wanted = set(sys.argv[1:]) or {"sync", "site"}
     if "sync" in wanted:
         sync_ingest.run()
+    if "site" in wanted:
+        site_build.run()
 
 
 if __name__ == "__main__":

@@ -8,11 +8,12 @@ from flask import Flask
 from app import settings
 from app.calendar import ensure_calendar
 from app.extensions import db
+from app.staff.demo import credential_lines
 
 
 def init_app(app: Flask) -> None:
     """Register every command on the app."""
-    from app.cli import backup, demo, device, importer, sync_file
+    from app.cli import backup, demo, device, importer, links, site, staff, sync_file
 
     app.cli.add_command(urls_command)
     app.cli.add_command(calendar_command)
@@ -21,6 +22,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(backup.backup_command)
     app.cli.add_command(device.device_group)
     app.cli.add_command(sync_file.sync_group)
+    app.cli.add_command(staff.staff_group)
+    app.cli.add_command(links.links_group)
+    app.cli.add_command(site.site_group)
 
 
 @click.command("urls")
@@ -33,6 +37,8 @@ def urls_command(host: str, port: int) -> None:
     click.echo(f"Tetrad hub for {settings().school_name}")
     click.echo(f"  Sync API status:  {base}/api/v1/status   (needs a device token)")
     click.echo(f"  Hub health:       {base}/healthz")
+    for line in credential_lines(base):
+        click.echo(line)
     click.echo("")
 
 

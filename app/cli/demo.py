@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 
@@ -15,6 +16,8 @@ from app.demo.school import DemoSchool, build_school, school_has_data, write_sch
 from app.devices import register
 from app.extensions import db
 from app.ingest import apply_in_batches
+from app.staff.demo import create_demo_accounts
+from static_site.links import issue_missing, school_today
 from sync.schema import parse_batch
 
 
@@ -49,6 +52,11 @@ def demo_command(seed: int, if_empty: bool) -> None:
     write_school(school, progress=lambda label, count: click.echo(f"  ✓ {label}: {count}"))
     db.session.commit()
     push_journal(school)
+    now = dt.datetime.now(dt.UTC)
+    links = issue_missing(school_today(settings(), now), now)
+    db.session.commit()
+    click.echo(f"  ✓ ссылки на дневник для родителей с согласием: {len(links)}")
+    click.echo(f"  ✓ учётные записи сотрудников: {', '.join(create_demo_accounts()) or 'уже есть'}")
     left = sum(1 for s in school.students if s.left_on is not None)
     click.echo(
         f"Готово за {time.monotonic() - started:.1f} с".replace(".", ",")

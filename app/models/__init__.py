@@ -26,12 +26,14 @@ from app.models.reference import (
     TimetableEntry,
     group_member,
 )
+from app.models.site import FamilyLink, WeekAck, WeekView
+from app.models.staff import AuditEntry, LoginAttempt, StaffJob, StaffUser
 from app.models.sync import Conflict, Device, DirtyFamily, OpLog, device_class
 
 __all__ = [
-    "JOURNAL_MODELS", "AcademicYear", "Assignment", "Attendance", "Base", "Conflict", "Consent", "Counter",
-    "Device", "DirtyFamily", "Family", "Group", "Guardian", "Holiday", "JournalRecord", "Lesson", "Mark",
-    "OpLog", "Period", "PeriodGrade", "Remark", "School", "SchoolClass", "Student", "Subject", "Teacher",
-    "TestPlan", "TimetableEntry", "device_class", "family_guardian", "family_student", "group_member",
-    "new_id",
+    "JOURNAL_MODELS", "AcademicYear", "Assignment", "Attendance", "AuditEntry", "Base", "Conflict", "Consent",
+    "Counter", "Device", "DirtyFamily", "Family", "FamilyLink", "Group", "Guardian", "Holiday", "JournalRecord",
+    "Lesson", "LoginAttempt", "Mark", "OpLog", "Period", "PeriodGrade", "Remark", "School", "SchoolClass", "StaffJob",
+    "StaffUser", "Student", "Subject", "Teacher", "TestPlan", "TimetableEntry", "WeekAck", "WeekView", "device_class",
+    "family_guardian", "family_student", "group_member", "new_id",
 ]

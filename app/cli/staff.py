@@ -1,0 +1,64 @@
+"""`flask --app wsgi staff add|list|password`: accounts of the staff pages."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import StaffUser
+from app.staff.rights import ROLES
+from app.staff.users import ROLE_NAMES, AccountError, create_user, normal_login, set_password
+
+staff_group = click.Group("staff", help="Staff accounts of the hub's web pages: add, list, new password.")
+
+
+@staff_group.command("add")
+@click.argument("login")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="The account's role.")
+@click.option("--teacher", "teacher_code", help="Табельный номер of the teacher (needed for teachers' roles).")
+@click.option("--password", help="The password (at least 8 characters); generated and printed when left out.")
+@click.option("--name", default="", help="Name shown on the pages (a teacher's name by default).")
+def add_command(login: str, role: str, teacher_code: str | None, password: str | None, name: str) -> None:
+    """Create an account; its password is printed when it was generated."""
+    try:
+        user, secret = create_user(login, role, password, teacher_code, name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Учётная запись «{user.login}» создана: {ROLE_NAMES[user.role]}, {user.name}.")
+    if password is None:
+        click.echo(f"Пароль (сообщите его лично, он больше не будет показан): {secret}")
+
+
+@staff_group.command("list")
+def list_command() -> None:
+    """Every account with its role and state."""
+    users = db.session.scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.login)).all()
+    if not users:
+        click.echo("Учётных записей нет. Добавьте: flask --app wsgi staff add LOGIN --role administrator")
+        return
+    for user in users:
+        state = "" if user.active else " (отключена)"
+        click.echo(f"{user.login:<20} {ROLE_NAMES[user.role]:<24} {user.name}{state}")
+
+
+@staff_group.command("password")
+@click.argument("login")
+@click.option("--password", help="The new password; generated and printed when left out.")
+def password_command(login: str, password: str | None) -> None:
+    """Give an account a new password (its open sessions end)."""
+    user = db.session.scalars(select(StaffUser).where(StaffUser.login == normal_login(login))).first()
+    if user is None:
+        raise click.ClickException(f"Учётная запись «{login}» не найдена.")
+    secret = password or secrets.token_urlsafe(9)
+    try:
+        set_password(user, secret)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Пароль учётной записи «{user.login}» изменён.")
+    if password is None:
+        click.echo(f"Новый пароль: {secret}")

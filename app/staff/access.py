@@ -1,0 +1,119 @@
+"""The signed-in account of a request, the `requires` decorator every view wears, and the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+
+from app.extensions import db
+from app.models import AuditEntry, StaffUser
+from app.staff.rights import Scope, allowed, scope_for
+
+View = TypeVar("View", bound=Callable[..., Any])
+PUBLIC = "public"
+
+
+def session_key(user: StaffUser) -> str:
+    """A short fingerprint of the password hash: a new password or a disabled account ends old sessions."""
+    return hashlib.sha256(f"{user.id}:{user.password_hash}:{user.active}".encode()).hexdigest()[:16]
+
+
+def sign_in(user: StaffUser) -> None:
+    """Start a fresh session for the account (a new cookie, nothing kept from before)."""
+    session.clear()
+    session.permanent = True
+    session["staff_id"] = user.id
+    session["staff_key"] = session_key(user)
+
+
+def sign_out() -> None:
+    """End the session."""
+    session.clear()
+
+
+def load_user() -> None:
+    """Put the signed-in, still active account (or None) on `g.staff`."""
+    g.staff = None
+    user_id = session.get("staff_id")
+    if user_id is None:
+        return
+    user = db.session.get(StaffUser, user_id)
+    if user is None or not user.active or session.get("staff_key") != session_key(user):
+        session.clear()
+        return
+    g.staff = user
+
+
+def current_user() -> StaffUser:
+    """The signed-in account; views behind `requires` always have one."""
+    user: StaffUser | None = g.get("staff")
+    if user is None:
+        abort(401)
+    return user
+
+
+def current_scope() -> Scope:
+    """The classes the signed-in account sees, computed once per request."""
+    if "staff_scope" not in g:
+        g.staff_scope = scope_for(current_user())
+    scope: Scope = g.staff_scope
+    return scope
+
+
+def can(action: str) -> bool:
+    """Whether the signed-in account may take an action (for templates: show or hide a button)."""
+    user: StaffUser | None = g.get("staff")
+    return user is not None and allowed(user.role, action)
+
+
+def requires(action: str) -> Callable[[View], View]:
+    """Mark a view with the action it performs; the staff blueprint checks it before the view runs."""
+
+    def mark(view: View) -> View:
+        view.staff_action = action  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def public(view: View) -> View:
+    """Mark a view that anyone may open (the login page)."""
+    view.staff_action = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def check_access() -> Any:
+    """Before every staff view: anonymous → login page, forbidden → 403, unmarked view → 403."""
+    load_user()
+    view = current_app.view_functions.get(request.endpoint or "")
+    action = getattr(view, "staff_action", None)
+    if request.endpoint == "staff.static" or action == PUBLIC:
+        return None
+    if action is None:
+        abort(403)
+    user: StaffUser | None = g.staff
+    if user is None:
+        target = request.full_path if request.method == "GET" else None
+        return redirect(url_for("staff.auth.login", next=target))
+    if not allowed(user.role, action):
+        abort(403)
+    return None
+
+
+def audit(action: str, obj: str, detail: str = "") -> AuditEntry:
+    """Add an audit entry for the signed-in account to the session; it commits with the action itself."""
+    entry = AuditEntry(at=dt.datetime.now(dt.UTC), who=current_user().login, action=action, object=obj[:200],
+                       detail=detail)
+    db.session.add(entry)
+    return entry
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after login: a path on this hub under /staff, never another site."""
+    if target and target.startswith("/staff") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("staff.home")

@@ -1,0 +1,75 @@
+"""Classroom machines: the list, registering one (its token shown once), a new token, revoking."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app import devices as registry
+from app.extensions import db
+from app.models import Device, SchoolClass
+from app.review import HUB_DEVICE
+from app.staff.access import audit, requires
+from app.staff.machines import machine_states
+
+bp = Blueprint("devices", __name__, url_prefix="/devices")
+
+
+def _classes() -> list[SchoolClass]:
+    return sorted(db.session.scalars(select(SchoolClass)), key=lambda c: (c.grade, c.letter))
+
+
+def _device(device_id: str) -> Device:
+    device = db.session.get(Device, device_id)
+    if device is None or device.id == HUB_DEVICE:
+        abort(404)
+    return device
+
+
+@bp.route("/")
+@requires("devices.view")
+def index() -> str:
+    """Every machine with its state, and the form to register one."""
+    return render_template("staff/devices.html", machines=machine_states(), classes=_classes())
+
+
+@bp.route("/", methods=["POST"])
+@requires("devices.manage")
+def add() -> Response | str | tuple[str, int]:
+    """Register a machine, optionally bound to classes; its token is shown on this answer only."""
+    name = request.form.get("name", "").strip()
+    if not name or len(name) > 100:
+        flash(_("Give the machine a name of up to 100 characters, e.g. «Кабинет 12»."), "error")
+        return redirect(url_for("staff.devices.index"))
+    known = {c.id for c in _classes()}
+    class_ids = [c for c in request.form.getlist("classes") if c in known]
+    device, token = registry.register(name, class_ids)
+    audit("device.register", f"device:{device.id}", name)
+    db.session.commit()
+    return render_template("staff/device_token.html", device=device, token=token, new=True)
+
+
+@bp.route("/<device_id>/token", methods=["POST"])
+@requires("devices.manage")
+def token(device_id: str) -> str:
+    """A new token for a machine; its older tokens stop working. Shown once."""
+    device = _device(device_id)
+    new_token = registry.reissue(device)
+    audit("device.token", f"device:{device.id}")
+    db.session.commit()
+    return render_template("staff/device_token.html", device=device, token=new_token, new=False)
+
+
+@bp.route("/<device_id>/revoke", methods=["POST"])
+@requires("devices.manage")
+def revoke(device_id: str) -> Response:
+    """Revoke a machine: its next sync is refused."""
+    device = _device(device_id)
+    if device.revoked_at is None:
+        registry.revoke(device)
+        audit("device.revoke", f"device:{device.id}")
+        db.session.commit()
+        flash(_("Machine «%(name)s» is revoked.", name=device.name), "info")
+    return redirect(url_for("staff.devices.index"))

@@ -1,0 +1,189 @@
+"""Families: guardians, children, contacts, consent and channel; issuing, rotating and revoking links.
+
+Who may see a family's pages and whether a link may be issued is decided by static_site.access and
+static_site.links (the family site's one place for it); this module only shows and asks them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+
+import segno
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app import settings
+from app.extensions import db
+from app.journal_store import chunks
+from app.models import Consent, Family, FamilyLink, Guardian, SchoolClass, Student, family_student
+from app.staff.access import audit, current_scope, requires
+from static_site.access import FamilyAccess, family_access
+from static_site.links import LinkRefused, active, issue, link_url, revoke, rotate, school_today
+from static_site.pages import greeting
+
+bp = Blueprint("families", __name__, url_prefix="/families")
+
+
+def _classes() -> list[SchoolClass]:
+    scope = current_scope()
+    return sorted((c for c in db.session.scalars(select(SchoolClass)) if scope.sees_families(c.id)),
+                  key=lambda c: (c.grade, c.letter))
+
+
+def _family_in_scope(family: Family) -> None:
+    """403 unless one of the family's children is in a class whose families the account sees."""
+    scope = current_scope()
+    if not any(scope.sees_families(s.class_id) for s in family.students):
+        abort(403)
+
+
+def consents_of(guardian_ids: list[str]) -> dict[str, list[Consent]]:
+    """Each guardian's consent records, newest first."""
+    result: dict[str, list[Consent]] = defaultdict(list)
+    for part in chunks(guardian_ids):
+        for consent in db.session.scalars(select(Consent).where(Consent.guardian_id.in_(part))):
+            result[consent.guardian_id].append(consent)
+    for records in result.values():
+        records.sort(key=lambda c: (c.on, c.state == "withdrawn"), reverse=True)
+    return result
+
+
+@bp.route("/")
+@requires("families.view")
+def index() -> str:
+    """The families of a class: who, how to reach them, consent, channel and links."""
+    classes = _classes()
+    class_id = request.args.get("class") or (classes[0].id if len(classes) == 1 else None)
+    if class_id is None:
+        return render_template("staff/families_index.html", classes=classes)
+    school_class = db.session.get(SchoolClass, class_id)
+    if school_class is None:
+        abort(404)
+    if not current_scope().sees_families(school_class.id):
+        abort(403)
+    conf, now = settings(), dt.datetime.now(dt.UTC)
+    today = school_today(conf, now)
+    student_ids = list(db.session.scalars(select(Student.id).where(Student.class_id == class_id)))
+    family_ids: set[str] = set()
+    for part in chunks(student_ids):
+        family_ids |= set(db.session.scalars(select(family_student.c.family_id)
+                                             .where(family_student.c.student_id.in_(part))))
+    accesses = sorted(family_access(family_ids, today, now).values(), key=lambda a: (a.family.name, a.family.id))
+    consents = consents_of([g.id for a in accesses for g in a.family.guardians])
+    return render_template("staff/families.html", school_class=school_class, classes=classes, accesses=accesses,
+                           consents=consents, now=now, active=active, base_url=conf.site_base_url,
+                           live_ids={link.id for a in accesses for link in a.live})
+
+
+def _back(family: Family) -> Response:
+    class_id = request.form.get("class") or (family.students[0].class_id if family.students else "")
+    return redirect(url_for("staff.families.index", **{"class": class_id}) + f"#family-{family.id}")
+
+
+def _access(family_id: str) -> tuple[FamilyAccess, dt.date, dt.datetime]:
+    conf, now = settings(), dt.datetime.now(dt.UTC)
+    today = school_today(conf, now)
+    access = family_access([family_id], today, now).get(family_id)
+    if access is None:
+        abort(404)
+    _family_in_scope(access.family)
+    return access, today, now
+
+
+@bp.route("/<family_id>/links", methods=["POST"])
+@requires("families.links")
+def issue_link(family_id: str) -> Response:
+    """Issue a link to a guardian of the family (refused without consent, link channel or a child to show)."""
+    access, _today, now = _access(family_id)
+    guardian = db.session.get(Guardian, request.form.get("guardian", ""))
+    if guardian is None:
+        abort(404)
+    try:
+        link = issue(access, guardian, now)
+    except LinkRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _back(access.family)
+    db.session.flush()
+    audit("link.issue", f"family_link:{link.id}", f"{access.family.name}: {guardian.full_name}")
+    db.session.commit()
+    flash(_("A link is issued to %(name)s; it works after the next build of the site.", name=guardian.full_name),
+          "info")
+    return _back(access.family)
+
+
+def _link(link_id: str) -> FamilyLink:
+    link = db.session.get(FamilyLink, link_id)
+    if link is None:
+        abort(404)
+    family = db.session.get(Family, link.family_id)
+    assert family is not None
+    _family_in_scope(family)
+    return link
+
+
+@bp.route("/links/<link_id>/rotate", methods=["POST"])
+@requires("families.links")
+def rotate_link(link_id: str) -> Response:
+    """Replace a link with a new one for the same guardian; the old one stops at the next build."""
+    link = _link(link_id)
+    conf, now = settings(), dt.datetime.now(dt.UTC)
+    try:
+        new = rotate(link, school_today(conf, now), now)
+    except LinkRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.flush()
+        audit("link.rotate", f"family_link:{link.id}", f"→ family_link:{new.id}")
+        db.session.commit()
+        flash(_("The link is replaced; print the new invitation letter."), "info")
+    family = db.session.get(Family, link.family_id)
+    assert family is not None
+    return _back(family)
+
+
+@bp.route("/links/<link_id>/revoke", methods=["POST"])
+@requires("families.links")
+def revoke_link(link_id: str) -> Response:
+    """Revoke a link: its pages answer 404 after the next build."""
+    link = _link(link_id)
+    if link.revoked_at is None:
+        revoke(link, dt.datetime.now(dt.UTC))
+        audit("link.revoke", f"family_link:{link.id}")
+        db.session.commit()
+        flash(_("The link is revoked."), "info")
+    family = db.session.get(Family, link.family_id)
+    assert family is not None
+    return _back(family)
+
+
+def qr_svg(text: str) -> Markup:
+    """A QR code of the text as inline SVG (no image file, no outside service)."""
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="svg", xmldecl=False, svgns=True, scale=5, border=2,
+                                     title=_("QR code of the link"))
+    return Markup(buffer.getvalue().decode())  # noqa: S704 - segno's own SVG, no user text but the escaped title
+
+
+@bp.route("/links/<link_id>/letter")
+@requires("families.view")
+def letter(link_id: str) -> str:
+    """A printable invitation letter for the link's guardian, with the link and its QR code."""
+    link = _link(link_id)
+    conf, now = settings(), dt.datetime.now(dt.UTC)
+    if not active(link, now):
+        abort(404)
+    guardian = db.session.get(Guardian, link.guardian_id)
+    family = db.session.get(Family, link.family_id)
+    assert guardian is not None and family is not None
+    access = family_access([family.id], school_today(conf, now), now)[family.id]
+    url = link_url(conf, link.token)
+    return render_template("staff/letter.html", guardian=guardian, greeting=greeting(guardian), url=url,
+                           qr=qr_svg(url), children=access.children, live=link in access.live, family=family,
+                           today=school_today(conf, now))

@@ -1,0 +1,57 @@
+"""Login throttling, kept in the database so that every worker process counts the same failures.
+
+A login that failed FAILURES_PER_LOGIN times within WINDOW (since its last success) is refused without
+checking the password until the oldest of those failures leaves the window; an address that failed
+FAILURES_PER_ADDRESS times within WINDOW, whatever the logins, is refused the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, func, select
+
+from app.extensions import db
+from app.models import LoginAttempt
+
+WINDOW = dt.timedelta(minutes=15)
+FAILURES_PER_LOGIN = 5
+FAILURES_PER_ADDRESS = 30
+KEEP = dt.timedelta(days=30)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def wait_for(login: str, address: str, now: dt.datetime | None = None) -> dt.timedelta | None:
+    """How long this login (or address) must wait before the next try, or None when it may try now."""
+    now = now or dt.datetime.now(dt.UTC)
+    since = now - WINDOW
+    last_success = db.session.scalar(
+        select(func.max(LoginAttempt.at)).where(LoginAttempt.login == login, LoginAttempt.succeeded.is_(True))
+    )
+    if last_success is not None and _aware(last_success) > since:
+        since = _aware(last_success)
+    by_login = db.session.scalars(
+        select(LoginAttempt.at).where(LoginAttempt.login == login, LoginAttempt.succeeded.is_(False),
+                                      LoginAttempt.at > since).order_by(LoginAttempt.at.desc())
+    ).all()
+    waits = []
+    if len(by_login) >= FAILURES_PER_LOGIN:
+        waits.append(_aware(by_login[FAILURES_PER_LOGIN - 1]) + WINDOW - now)
+    by_address = db.session.scalars(
+        select(LoginAttempt.at).where(LoginAttempt.address == address, LoginAttempt.succeeded.is_(False),
+                                      LoginAttempt.at > now - WINDOW).order_by(LoginAttempt.at.desc())
+    ).all() if address else []
+    if len(by_address) >= FAILURES_PER_ADDRESS:
+        waits.append(_aware(by_address[FAILURES_PER_ADDRESS - 1]) + WINDOW - now)
+    longest = max(waits, default=None)
+    return longest if longest is not None and longest > dt.timedelta(0) else None
+
+
+def record(login: str, address: str, succeeded: bool, now: dt.datetime | None = None) -> None:
+    """Store one attempt (and forget attempts older than a month); the caller commits."""
+    now = now or dt.datetime.now(dt.UTC)
+    db.session.add(LoginAttempt(login=login[:60], at=now, succeeded=succeeded, address=address[:64]))
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - KEEP))

@@ -1,0 +1,132 @@
+"""Who may see what: the one place that decides which children a family's links show.
+
+RULES (152-ФЗ; 000 §1, 001 §2.2 and §2.4, 002 reg. §2.12):
+1. A family shows children only while its channel includes the link (`link` or `both`) and at least one of
+   its guardians has consent to personal-data processing given and not withdrawn.
+2. A child is shown while enrolled (enrolled_on ≤ today < left_on) and younger than 18.
+3. A link is live while it is not revoked, not expired, its guardian still belongs to the family and has
+   consent given (not withdrawn) in their own name, and the family shows at least one child. A family with
+   no child left has no live link: its page sets are removed at the next build.
+
+A guardian's consent state is the latest record dated today or earlier; on one day a withdrawal wins.
+The pages, the paper slips and any future API ask these functions, never the tables directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.journal_store import chunks
+from app.models import Consent, Family, FamilyLink, Student
+
+LINK_CHANNELS = ("link", "both")
+ADULT_AGE = 18
+
+
+def age_on(birth: dt.date, day: dt.date) -> int:
+    """Full years of age on a day (a 29 February birthday counts from 1 March in other years)."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def child_visible(student: Student, today: dt.date) -> bool:
+    """Whether the student is enrolled today and under 18."""
+    return student.active_on(today) and age_on(student.birth_date, today) < ADULT_AGE
+
+
+def consent_given(records: Iterable[Consent], today: dt.date) -> bool:
+    """Whether the latest consent record dated today or earlier says "given"."""
+    effective = [c for c in records if c.on <= today]
+    if not effective:
+        return False
+    latest = max(effective, key=lambda c: (c.on, c.state == "withdrawn"))
+    return latest.state == "given"
+
+
+def link_expired(link: FamilyLink, now: dt.datetime) -> bool:
+    """Whether the link's expiry moment has passed."""
+    if link.expires_at is None:
+        return False
+    expires = link.expires_at if link.expires_at.tzinfo else link.expires_at.replace(tzinfo=dt.UTC)
+    return expires <= now
+
+
+@dataclass
+class FamilyAccess:
+    """What a family may see today: its visible children and its live links."""
+
+    family: Family
+    consenting: set[str] = field(default_factory=set)  # guardian ids with consent given
+    children: list[Student] = field(default_factory=list)
+    links: list[FamilyLink] = field(default_factory=list)
+    live: list[FamilyLink] = field(default_factory=list)
+
+    def digest(self) -> str:
+        """Which children the family's pages show: stored with each published link."""
+        text = ",".join([self.family.id, *(s.id for s in self.children)])
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _decide(access: FamilyAccess, today: dt.date, now: dt.datetime) -> None:
+    """Apply the rules to one family whose guardians' consent is already known."""
+    family = access.family
+    if family.channel in LINK_CHANNELS and access.consenting:
+        children = [s for s in family.students if child_visible(s, today)]
+        access.children = sorted(children, key=lambda s: (s.birth_date, s.last_name, s.first_name, s.id))
+    members = {g.id for g in family.guardians}
+    access.live = [
+        link for link in access.links
+        if access.children and link.revoked_at is None and not link_expired(link, now)
+        and link.guardian_id in members and link.guardian_id in access.consenting
+    ]
+
+
+def family_access(family_ids: Collection[str] | None, today: dt.date,
+                  now: dt.datetime | None = None) -> dict[str, FamilyAccess]:
+    """The access of these families (all when None), loaded in a few queries."""
+    now = now or dt.datetime.now(dt.UTC)
+    query = select(Family).options(selectinload(Family.guardians), selectinload(Family.students))
+    families: list[Family] = []
+    if family_ids is None:
+        families = list(db.session.scalars(query))
+    else:
+        for part in chunks(family_ids):
+            families += db.session.scalars(query.where(Family.id.in_(part)))
+    result = {f.id: FamilyAccess(f) for f in families}
+    guardian_ids = {g.id for f in families for g in f.guardians}
+    consents: dict[str, list[Consent]] = defaultdict(list)
+    for part in chunks(guardian_ids):
+        for consent in db.session.scalars(select(Consent).where(Consent.guardian_id.in_(part))):
+            consents[consent.guardian_id].append(consent)
+    for part in chunks(list(result)):
+        for link in db.session.scalars(select(FamilyLink).where(FamilyLink.family_id.in_(part))):
+            result[link.family_id].links.append(link)
+    for access in result.values():
+        access.consenting = {g.id for g in access.family.guardians if consent_given(consents[g.id], today)}
+        access.links.sort(key=lambda link: link.issued_at)
+        _decide(access, today, now)
+    return result
+
+
+def visible_children(family: Family, today: dt.date) -> list[Student]:
+    """The children a family's pages (and slips) may show today: empty when nothing may be shown."""
+    access = family_access([family.id], today).get(family.id)
+    return access.children if access else []
+
+
+def live_link(token: str, today: dt.date, now: dt.datetime | None = None) -> tuple[FamilyLink, FamilyAccess] | None:
+    """The live link with this token and its family's access, or None (unknown, revoked, expired, no child)."""
+    link = db.session.scalars(select(FamilyLink).where(FamilyLink.token == token)).first()
+    if link is None or link.revoked_at is not None:
+        return None
+    access = family_access([link.family_id], today, now).get(link.family_id)
+    if access is None or all(live.id != link.id for live in access.live):
+        return None
+    return link, access

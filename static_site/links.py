@@ -1,0 +1,143 @@
+"""Family links: issue one per consenting guardian, rotate, revoke, export for the staff who hand them out.
+
+A token is 160 random bits from `secrets`, written in lowercase base32: never derived from an id, safe on
+case-insensitive disks (a USB stick) and easy to read out over the phone. Every change queues the family
+for the site builder, so its pages appear or disappear at the next build.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.ingest import mark_families_dirty
+from app.models import Family, FamilyLink, Guardian
+from app.settings import Settings
+from static_site.access import LINK_CHANNELS, FamilyAccess, family_access, link_expired
+
+TOKEN_BYTES = 20
+TOKEN_PATTERN = re.compile(r"^[a-z2-7]{32}$")
+
+
+class LinkRefused(Exception):
+    """A link may not be issued; the message says why, in Russian."""
+
+
+def new_token() -> str:
+    """A fresh token: 160 bits from `secrets`, lowercase base32 without padding."""
+    return base64.b32encode(secrets.token_bytes(TOKEN_BYTES)).decode().lower().rstrip("=")
+
+
+def link_url(conf: Settings, token: str) -> str:
+    """The address a family opens."""
+    return f"{conf.site_base_url}/d/{token}/"
+
+
+def token_from(text: str) -> str:
+    """The token in a pasted link or the token itself."""
+    text = text.strip().rstrip("/")
+    return text.rsplit("/", 1)[-1].lower()
+
+
+def school_today(conf: Settings, now: dt.datetime | None = None) -> dt.date:
+    """Today's date in the school's timezone."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(conf.timezone).date()
+
+
+def active(link: FamilyLink, now: dt.datetime) -> bool:
+    """Neither revoked nor expired (the family's access is checked separately)."""
+    return link.revoked_at is None and not link_expired(link, now)
+
+
+def issue(access: FamilyAccess, guardian: Guardian, now: dt.datetime, expires_at: dt.datetime | None = None,
+          ) -> FamilyLink:
+    """A new link for a guardian of the family; refused without consent, link channel or a child to show."""
+    family = access.family
+    if guardian.id not in {g.id for g in family.guardians}:
+        raise LinkRefused(f"{guardian.full_name} не входит в семью «{family.name}».")
+    if family.channel not in LINK_CHANNELS:
+        raise LinkRefused(f"Семья «{family.name}» получает дневник только на бумаге.")
+    if guardian.id not in access.consenting:
+        raise LinkRefused(f"Нет согласия на обработку персональных данных от {guardian.full_name}.")
+    if not access.children:
+        raise LinkRefused(f"В семье «{family.name}» нет учеников, чей дневник можно показать.")
+    link = FamilyLink(token=new_token(), family_id=family.id, guardian_id=guardian.id, issued_at=now,
+                      expires_at=expires_at)
+    db.session.add(link)
+    access.links.append(link)
+    mark_families_dirty({family.id})
+    return link
+
+
+def issue_missing(today: dt.date, now: dt.datetime, expires_at: dt.datetime | None = None) -> list[FamilyLink]:
+    """A link for every consenting guardian of every family that may see pages and has none active."""
+    issued = []
+    for access in family_access(None, today, now).values():
+        if not access.children or access.family.channel not in LINK_CHANNELS:
+            continue
+        holders = {link.guardian_id for link in access.links if active(link, now)}
+        for guardian in access.family.guardians:
+            if guardian.id in access.consenting and guardian.id not in holders:
+                issued.append(issue(access, guardian, now, expires_at))
+    return issued
+
+
+def revoke(link: FamilyLink, now: dt.datetime, reason: str = "revoked") -> None:
+    """Stop a link: its pages answer 404 after the next build."""
+    if link.revoked_at is None:
+        link.revoked_at, link.revoked_reason = now, reason
+        mark_families_dirty({link.family_id})
+
+
+def rotate(link: FamilyLink, today: dt.date, now: dt.datetime) -> FamilyLink:
+    """Replace a link by a new one for the same guardian; the old one stops at the next build."""
+    access = family_access([link.family_id], today, now)[link.family_id]
+    guardian = db.session.get(Guardian, link.guardian_id)
+    assert guardian is not None
+    revoke(link, now, "rotated")
+    return issue(access, guardian, now, None if link_expired(link, now) else link.expires_at)
+
+
+def find_link(text: str) -> FamilyLink | None:
+    """The link named by a token or a pasted URL."""
+    token = token_from(text)
+    if not TOKEN_PATTERN.match(token):
+        return None
+    return db.session.scalars(select(FamilyLink).where(FamilyLink.token == token)).first()
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One line of the links export."""
+
+    family: str
+    guardian: str
+    url: str
+    children: str
+
+
+def export_rows(conf: Settings, today: dt.date, now: dt.datetime) -> list[ExportRow]:
+    """Every live link with its family, guardian and children, ordered by family name."""
+    rows = []
+    guardians = {g.id: g for g in db.session.scalars(select(Guardian))}
+    for access in sorted(family_access(None, today, now).values(), key=lambda a: (a.family.name, a.family.id)):
+        children = "; ".join(f"{s.full_name} ({s.school_class.name})" for s in access.children)
+        for link in access.live:
+            rows.append(ExportRow(access.family.name, guardians[link.guardian_id].full_name,
+                                  link_url(conf, link.token), children))
+    return rows
+
+
+def families_named(text: str) -> list[Family]:
+    """Families whose id is `text` or whose name contains it (case-insensitive)."""
+    family = db.session.get(Family, text)
+    if family is not None:
+        return [family]
+    needle = text.casefold()
+    return [f for f in db.session.scalars(select(Family)) if needle in f.name.casefold()]

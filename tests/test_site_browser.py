@@ -1,0 +1,134 @@
+"""A real browser (Debian's chromium, headless) opens a family link on a running hub, reads the week,
+confirms it, and leaves a screenshot at phone width in artifacts/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import WeekAck, WeekView
+from tests.conftest import ROOT, TEST_KEYS, _empty_all_tables
+from tests.hub_process import HubProcess
+from tests.school import build_tiny_school
+from tests.site_helpers import build, issue_links, lesson_week_page, links_of, post_week, site_config, two_families
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+ARTIFACTS = ROOT / "artifacts"
+
+webdriver = pytest.importorskip("selenium.webdriver")
+if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    pytest.skip("Debian's chromium and chromium-driver are not installed", allow_module_level=True)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """Headless chromium with a fresh profile, no network of its own, the flags CI needs."""
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(30)
+    driver.set_window_size(360, 800)  # headless chromium starts no narrower than 500 px whatever the flag says
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+@pytest.fixture
+def hub(make_app: Any, db_url: str, tmp_path: Path) -> Iterator[tuple[Any, HubProcess]]:
+    """A running hub serving a site folder that the test builds."""
+    server = HubProcess(db_url, tmp_path / "var", TEST_KEYS)
+    config = site_config(tmp_path, server.url)
+    server.env["TETRAD_CONFIG"] = str(config)
+    app = make_app(TETRAD_CONFIG=config)
+    with app.app_context():
+        _empty_all_tables()
+        server.start()
+        try:
+            yield app, server
+        finally:
+            server.stop()
+            db.session.remove()
+
+
+def wait_for(condition: Any, timeout: float = 10.0) -> Any:
+    """Poll until `condition()` is truthy; return its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    return condition()
+
+
+def test_a_parent_opens_the_link_reads_the_week_and_confirms_it(hub, browser):
+    app, server = hub
+    school = build_tiny_school()
+    families = two_families(school)
+    issue_links(dt.datetime.now(dt.UTC))
+    post_week(app.test_client(), school)
+    build()
+    link = links_of(families["ivanovs"])[0]
+    name = lesson_week_page(dt.datetime.now(dt.UTC))
+    browser.get(f"{server.url}/d/{link.token}/{name}.html")
+
+    body = browser.find_element("tag name", "body").text
+    assert "Уважаемая Ольга Николаевна!" in body
+    assert "Иванова Мария, 7А" in body and "Белова Ольга, 1А" in body
+    assert "Линейные уравнения" in body and "Д/з: № 245, 247" in body
+    background = browser.execute_script(
+        "return getComputedStyle(document.querySelector('.m')).backgroundColor")
+    assert background not in ("", "rgba(0, 0, 0, 0)")  # the stylesheet loaded from the hub
+    widths = browser.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth]")
+    assert widths[2] == 360 and widths[0] <= widths[1]  # nothing wider than the phone
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(360, min(max(height, 800), 6000))
+    assert browser.save_screenshot(str(ARTIFACTS / "site-week-360.png"))
+    assert (ARTIFACTS / "site-week-360.png").stat().st_size > 10_000
+
+    view = wait_for(lambda: db.session.scalars(select(WeekView)).first() or db.session.rollback())
+    assert view is not None and view.family_id == families["ivanovs"].id  # the print stylesheet counted the view
+
+    browser.find_element("css selector", ".ack button").click()
+    wait_for(lambda: "Спасибо" in browser.find_element("tag name", "body").text)
+    assert "Ольга Николаевна, вы подтвердили" in browser.find_element("tag name", "body").text
+    ack = db.session.scalars(select(WeekAck)).one()
+    assert ack.guardian_id == link.guardian_id and ack.family_id == families["ivanovs"].id
+    browser.find_element("link text", "Вернуться к дневнику").click()
+    assert "/d/" in browser.current_url
+
+
+def test_the_week_is_readable_at_320_px(hub, browser):
+    app, server = hub
+    school = build_tiny_school()
+    families = two_families(school)
+    issue_links(dt.datetime.now(dt.UTC))
+    post_week(app.test_client(), school)
+    build()
+    token = links_of(families["ivanovs"])[0].token
+    browser.set_window_size(320, 700)
+    for page in (lesson_week_page(dt.datetime.now(dt.UTC)), "child-1"):
+        browser.get(f"{server.url}/d/{token}/{page}.html")
+        widths = browser.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth]")
+        assert widths[2] == 320 and widths[0] <= widths[1], (page, widths)
+        size = browser.execute_script("return parseFloat(getComputedStyle(document.body).fontSize)")
+        assert size >= 14

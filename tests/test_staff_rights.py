@@ -1,0 +1,182 @@
+"""Who may open which staff page and take which action: every role × every page and action, plus anonymous.
+
+The expected rights are written out here, independently of app/staff/rights.py, from DOMAIN.md "Who uses
+it": A administrator, D director, Z deputy director, C class teacher (Петрова, 7А), S subject teacher
+(Сидоров, Russian in 7А). Allowed → 200 or a redirect, forbidden → 403, anonymous → the login page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.extensions import db
+from app.models import StaffJob
+from app.staff import jobs
+from app.staff.rights import RIGHTS, ROLES
+from tests.staff_support import ACCOUNTS, PASSWORD, csrf_token, sign_in, world
+
+ROLE_OF = {"A": "admin", "D": "director", "Z": "zavuch", "C": "petrova", "S": "sidorov"}
+PUBLIC = "public"
+
+
+def c7(w: dict[str, Any], **more: str) -> str:
+    """A query string for class 7А."""
+    args = {"class": w["school"]["c7"], **more}
+    return "?" + "&".join(f"{k}={v}" for k, v in args.items())
+
+
+# (what, method, path from the world, form data, roles allowed). Order matters only where an action
+# consumes its object; a second decision on it is refused with a message, still a redirect.
+MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], str]] = [
+    ("home", "GET", lambda w: "/staff/", {}, "ADZCS"),
+    ("dashboard", "GET", lambda w: "/staff/dashboard/", {}, "ADZ"),
+    ("rebuild site", "POST", lambda w: "/staff/dashboard/rebuild-site", {}, "A"),
+    ("review", "GET", lambda w: "/staff/review/", {}, "ADZCS"),
+    ("approve", "POST", lambda w: f"/staff/review/op/{w['held']}/approve", {}, "Z"),
+    ("decline", "POST", lambda w: f"/staff/review/op/{w['held']}/decline", {}, "Z"),
+    ("replay", "POST", lambda w: f"/staff/review/op/{w['rejected']}/replay", {}, "AZ"),
+    ("replay all", "POST", lambda w: "/staff/review/replay-all", {"code": "unknown_student"}, "AZ"),
+    ("choose other", "POST", lambda w: f"/staff/review/conflict/{w['conflict']}/other", {}, "Z"),
+    ("keep winner", "POST", lambda w: f"/staff/review/conflict/{w['conflict']}/keep", {}, "Z"),
+    ("machines", "GET", lambda w: "/staff/devices/", {}, "ADZ"),
+    ("register machine", "POST", lambda w: "/staff/devices/", {"name": "Кабинет 3"}, "A"),
+    ("machine token", "POST", lambda w: f"/staff/devices/{w['device']}/token", {}, "A"),
+    ("revoke machine", "POST", lambda w: f"/staff/devices/{w['device']}/revoke", {}, "A"),
+    ("families chooser", "GET", lambda w: "/staff/families/", {}, "ADZC"),
+    ("families 7А", "GET", lambda w: "/staff/families/" + c7(w), {}, "ADZC"),
+    ("families 1А", "GET", lambda w: f"/staff/families/?class={w['school']['c1']}", {}, "ADZ"),
+    ("invitation letter", "GET", lambda w: f"/staff/families/links/{w['link']}/letter", {}, "ADZC"),
+    ("issue link", "POST", lambda w: f"/staff/families/{w['family']}/links", {"guardian": "G"}, "A"),
+    ("rotate link", "POST", lambda w: f"/staff/families/links/{w['link']}/rotate", {}, "A"),
+    ("revoke link", "POST", lambda w: f"/staff/families/links/{w['link']}/revoke", {}, "A"),
+    ("monitoring chooser", "GET", lambda w: "/staff/monitoring/", {}, "ADZC"),
+    ("monitoring 7А", "GET", lambda w: "/staff/monitoring/" + c7(w), {}, "ADZC"),
+    ("monitoring 1А", "GET", lambda w: f"/staff/monitoring/?class={w['school']['c1']}", {}, "ADZ"),
+    ("monitoring CSV", "GET", lambda w: "/staff/monitoring/table.csv" + c7(w), {}, "ADZC"),
+    ("reports chooser", "GET", lambda w: "/staff/reports/", {}, "ADZCS"),
+    ("reports 7А", "GET", lambda w: "/staff/reports/" + c7(w), {}, "ADZCS"),
+    ("reports 1А", "GET", lambda w: f"/staff/reports/?class={w['school']['c1']}", {}, "ADZ"),
+    ("summary CSV", "GET", lambda w: "/staff/reports/summary.csv" + c7(w), {}, "ADZCS"),
+    ("maths 7А", "GET", lambda w: "/staff/reports/course" + c7(w, subject=w["school"]["s_math"]), {}, "ADZC"),
+    ("russian 7А", "GET", lambda w: "/staff/reports/course" + c7(w, subject=w["school"]["s_russian"]), {},
+     "ADZCS"),
+    ("marks CSV", "GET", lambda w: "/staff/reports/marks.csv" + c7(w, subject=w["school"]["s_russian"]), {},
+     "ADZCS"),
+    ("timeliness CSV", "GET", lambda w: "/staff/reports/timeliness.csv" + c7(w, subject=w["school"]["s_math"]),
+     {}, "ADZC"),
+    ("gaps CSV", "GET", lambda w: "/staff/reports/gaps.csv" + c7(w, subject=w["school"]["s_russian"]), {},
+     "ADZCS"),
+    ("printing", "GET", lambda w: "/staff/printing/", {}, "ADZC"),
+    ("accounts", "GET", lambda w: "/staff/accounts/", {}, "AD"),
+    ("add account", "POST", lambda w: "/staff/accounts/", {"login": "secretar", "role": "administrator"}, "A"),
+    ("new password", "POST", lambda w: f"/staff/accounts/{w['users']['sidorov']}/password", {}, "A"),
+    ("account on", "POST", lambda w: f"/staff/accounts/{w['users']['sidorov']}/active", {"active": "1"}, "A"),
+    ("audit log", "GET", lambda w: "/staff/accounts/audit", {}, "ADZ"),
+    ("job progress", "GET", lambda w: f"/staff/jobs/{w['job']}", {}, "ADZCS"),
+    ("own password page", "GET", lambda w: "/staff/password", {}, "ADZCS"),
+    ("own password", "POST", lambda w: "/staff/password",
+     {"current": PASSWORD, "new": PASSWORD, "repeat": PASSWORD}, "ADZCS"),
+    ("language", "POST", lambda w: "/staff/lang", {"lang": "ru"}, PUBLIC),
+    ("login page", "GET", lambda w: "/staff/login", {}, PUBLIC),
+    ("sign out", "POST", lambda w: "/staff/logout", {}, PUBLIC),
+    ("sign in", "POST", lambda w: "/staff/login", {"login": "SELF", "password": PASSWORD}, PUBLIC),
+]
+
+
+def _request(client: Any, w: dict[str, Any], method: str, path: str, data: dict[str, str]) -> Any:
+    if method == "GET":
+        return client.get(path)
+    form = {k: {"G": w["guardian"], "SELF": w.get("login", "admin")}.get(v, v) for k, v in data.items()}
+    form["csrf_token"] = csrf_token(client)
+    return client.post(path, data=form)
+
+
+def _job_for(login: str) -> int:
+    job = StaffJob(kind="replay", started_by=login, started_at=dt.datetime.now(dt.UTC), state="done", total=1,
+                   done=1, params={}, result={"applied": 1})
+    db.session.add(job)
+    db.session.commit()
+    return job.id
+
+
+@pytest.fixture
+def quick_rebuild(monkeypatch):
+    """The site rebuild job does nothing here (its own test builds a real site into a temporary folder)."""
+    monkeypatch.setitem(jobs._REGISTRY, "site_rebuild", lambda params, by, progress: {})
+
+
+@pytest.mark.parametrize("letter", list(ROLE_OF))
+def test_each_role_gets_exactly_its_pages_and_actions(client, letter, quick_rebuild):
+    w = world(client)
+    login = ROLE_OF[letter]
+    w["job"], w["login"] = _job_for(login), login
+    assert sign_in(client, login).status_code == 302
+    outcomes = {}
+    for what, method, path, data, roles in MATRIX:
+        if what == "sign out":
+            continue
+        response = _request(client, w, method, path(w), data)
+        allowed = roles == PUBLIC or letter in roles
+        ok = response.status_code in (200, 302) and "/staff/login" not in response.headers.get("Location", "")
+        outcomes[what] = "allowed" if ok else response.status_code
+        expected = "allowed" if allowed else 403
+        assert outcomes[what] == expected, f"{ACCOUNTS[login][0]} {method} {what}: got {outcomes[what]}"
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client, quick_rebuild):
+    w = world(client)
+    w["job"] = _job_for("admin")
+    for what, method, path, data, roles in MATRIX:
+        response = _request(client, w, method, path(w), data)
+        if roles == PUBLIC:
+            assert response.status_code in (200, 302), what
+            continue
+        assert response.status_code == 302, what
+        assert response.headers["Location"].startswith("/staff/login"), what
+
+
+def test_the_matrix_covers_every_staff_route(app):
+    routes = {(rule.rule, method) for rule in app.url_map.iter_rules() if rule.rule.startswith("/staff")
+              and not rule.rule.startswith("/staff/static") for method in rule.methods - {"HEAD", "OPTIONS"}}
+    covered = set()
+    for _what, method, path, _data, _roles in MATRIX:
+        fake = path({"held": 1, "rejected": 1, "conflict": 1, "device": "d", "family": "f", "link": "l", "job": 1,
+                     "users": {"sidorov": 1}, "school": {"c7": "x", "c1": "y", "s_math": "m", "s_russian": "r"},
+                     "guardian": "g"}).split("?")[0]
+        adapter = app.url_map.bind("localhost")
+        endpoint, _args = adapter.match(fake, method=method)
+        rule = next(r for r in app.url_map.iter_rules(endpoint))
+        covered.add((rule.rule, method))
+    assert routes - covered == set(), "staff routes missing from the rights matrix"
+
+
+def test_a_subject_teacher_sees_only_the_subjects_taught(client):
+    w = world(client)
+    sign_in(client, "sidorov")
+    page = client.get("/staff/reports/" + c7(w)).get_data(as_text=True)
+    assert "Русский язык" in page and "Математика" not in page
+    assert client.get("/staff/reports/").get_data(as_text=True).count("/staff/reports/?class=") == 1
+
+
+def test_teachers_see_review_items_of_their_own_classes_and_subjects(client):
+    w = world(client)
+    sign_in(client, "sidorov")
+    page = client.get("/staff/review/").get_data(as_text=True)
+    assert f'id="conflict-{w["conflict"]}"' in page  # attendance at his Russian lesson
+    assert f'id="op-{w["held"]}"' not in page  # a maths mark
+    assert "Утвердить" not in page  # sees, never decides
+
+
+def test_every_action_of_the_rights_table_is_documented():
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "staff.md").read_text(encoding="utf-8")
+    for action, roles in RIGHTS.items():
+        line = next((row for row in docs.splitlines() if row.startswith(f"| `{action}` |")), None)
+        assert line is not None, f"{action} is missing from docs/staff.md"
+        marks = [cell.strip() for cell in line.strip("|").split("|")[2:]]
+        assert [role for role, mark in zip(ROLES, marks, strict=True) if mark == "✓"] == \
+            [role for role in ROLES if role in roles], f"docs/staff.md disagrees with RIGHTS on {action}"
