@@ -2,58 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
-from dataclasses import dataclass
 
 from sqlalchemy import func, select, union_all
 
 from app.extensions import db
 from app.models import Assignment, Group, Period, SchoolClass, Student, Subject, Teacher
-from sync.rules import StudentInfo
+from sync.rules import ReferenceSnapshot, StudentInfo
 
 _TRACKED = (Teacher, Subject, SchoolClass, Group, Student, Period, Assignment)
-
-
-@dataclass(frozen=True)
-class SchoolReference:
-    """Answers the rules' questions (sync.rules.Reference) from a snapshot of the reference tables."""
-
-    teachers: frozenset[str]
-    subjects: frozenset[str]
-    classes: dict[str, int]
-    groups: dict[str, str]
-    students: dict[str, StudentInfo]
-    periods: dict[str, dt.date]
-    assignments: frozenset[tuple[str, str, str]]
-    teaching: frozenset[tuple[str, str]]
-    homerooms: frozenset[tuple[str, str]]
-
-    def teacher_exists(self, teacher: str) -> bool:
-        return teacher in self.teachers
-
-    def subject_exists(self, subject: str) -> bool:
-        return subject in self.subjects
-
-    def class_grade(self, class_id: str) -> int | None:
-        return self.classes.get(class_id)
-
-    def group_class(self, group: str) -> str | None:
-        return self.groups.get(group)
-
-    def student(self, student: str) -> StudentInfo | None:
-        return self.students.get(student)
-
-    def period_end(self, period: str) -> dt.date | None:
-        return self.periods.get(period)
-
-    def teaches(self, teacher: str, class_id: str, subject: str | None) -> bool:
-        if subject is None:
-            return (teacher, class_id) in self.teaching
-        return (teacher, class_id, subject) in self.assignments
-
-    def homeroom(self, teacher: str, class_id: str) -> bool:
-        return (teacher, class_id) in self.homerooms
 
 
 def _version() -> tuple[object, ...]:
@@ -62,14 +19,14 @@ def _version() -> tuple[object, ...]:
     return tuple(tuple(row) for row in db.session.execute(union_all(*parts)))
 
 
-def _load() -> SchoolReference:
+def _load() -> ReferenceSnapshot:
     classes = {c.id: c.grade for c in db.session.scalars(select(SchoolClass))}
     students = {
         s.id: StudentInfo(s.class_id, classes[s.class_id], s.enrolled_on, s.left_on)
         for s in db.session.scalars(select(Student))
     }
     assignments = db.session.execute(select(Assignment.teacher_id, Assignment.class_id, Assignment.subject_id)).all()
-    return SchoolReference(
+    return ReferenceSnapshot(
         teachers=frozenset(db.session.scalars(select(Teacher.id))),
         subjects=frozenset(db.session.scalars(select(Subject.id))),
         classes=classes,
@@ -84,11 +41,11 @@ def _load() -> SchoolReference:
     )
 
 
-_cache: dict[str, tuple[tuple[object, ...], SchoolReference]] = {}
+_cache: dict[str, tuple[tuple[object, ...], ReferenceSnapshot]] = {}
 _lock = threading.Lock()
 
 
-def school_reference() -> SchoolReference:
+def school_reference() -> ReferenceSnapshot:
     """The current reference snapshot for this database, reloaded when it changed."""
     key = str(db.engine.url)
     version = _version()

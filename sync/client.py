@@ -41,7 +41,8 @@ from sync.ids import attendance_id, lesson_id, period_grade_id
 from sync.merge import Record
 from sync.outbox import Outcome, Store
 from sync.protocol import CODES, JOURNAL, VERSION
-from sync.replica import Replica, ReplicaReference, calendar_from, merge_ops, reference_from
+from sync.replica import Replica, calendar_from, merge_ops, reference_from
+from sync.rules import ReferenceSnapshot
 from sync.schema import Vocabulary, check_fields, parse_op
 from sync.transport import Transport, UrllibTransport, exchange
 
@@ -144,7 +145,7 @@ class SyncClient:
         self.base_delay, self.max_delay = base_delay, max_delay
         self.batch_size = first_batch
         self.max_batch = first_batch
-        self._reference: tuple[int, ReplicaReference] | None = None
+        self._reference: tuple[int, ReferenceSnapshot] | None = None
 
     def close(self) -> None:
         """Close the SQLite file."""
@@ -269,7 +270,7 @@ class SyncClient:
             self.store.put("hlc", clock.last)
         return Recorded(record_id, raw["op"], raw["seq"], verdict.held)
 
-    def _school(self) -> ReplicaReference:
+    def _school(self) -> ReferenceSnapshot:
         generation = int(self.store.get("reference_generation", 0))
         if self._reference is None or self._reference[0] != generation:
             self._reference = (generation, reference_from(self.store))

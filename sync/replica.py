@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sync.apply import lesson_info
 from sync.merge import Record, Write, merge
 from sync.outbox import Store
-from sync.rules import Calendar, LessonInfo, StudentInfo
+from sync.rules import Calendar, LessonInfo, ReferenceSnapshot, StudentInfo
 from sync.schema import parse_date
 
 DEFAULT_NO_MARKS_GRADES = frozenset({1})
@@ -25,56 +24,7 @@ DEFAULT_APPROVAL_DAYS = 7
 DEFAULT_SKEW_SECONDS = 300
 
 
-@dataclass(frozen=True)
-class ReplicaReference:
-    """Answers the rules' questions from the pulled reference entities (sync.rules.Reference)."""
-
-    teachers: frozenset[str]
-    subjects: frozenset[str]
-    classes: dict[str, int]
-    groups: dict[str, str]
-    students: dict[str, StudentInfo]
-    periods: dict[str, dt.date]
-    assignments: frozenset[tuple[str, str, str]]
-    teaching: frozenset[tuple[str, str]]
-    homerooms: frozenset[tuple[str, str]]
-
-    def teacher_exists(self, teacher: str) -> bool:
-        """Whether the teacher is on the school's staff."""
-        return teacher in self.teachers
-
-    def subject_exists(self, subject: str) -> bool:
-        """Whether the subject exists."""
-        return subject in self.subjects
-
-    def class_grade(self, class_id: str) -> int | None:
-        """The class's grade level, or None when unknown."""
-        return self.classes.get(class_id)
-
-    def group_class(self, group: str) -> str | None:
-        """The class a group belongs to, or None when unknown."""
-        return self.groups.get(group)
-
-    def student(self, student: str) -> StudentInfo | None:
-        """The student's class and enrolment, or None when unknown."""
-        return self.students.get(student)
-
-    def period_end(self, period: str) -> dt.date | None:
-        """The last day of a period, or None when unknown."""
-        return self.periods.get(period)
-
-    def teaches(self, teacher: str, class_id: str, subject: str | None) -> bool:
-        """Whether the teacher teaches the subject (any subject when None) in the class."""
-        if subject is None:
-            return (teacher, class_id) in self.teaching
-        return (teacher, class_id, subject) in self.assignments
-
-    def homeroom(self, teacher: str, class_id: str) -> bool:
-        """Whether the teacher is the class teacher of the class."""
-        return (teacher, class_id) in self.homerooms
-
-
-def reference_from(store: Store) -> ReplicaReference:
+def reference_from(store: Store) -> ReferenceSnapshot:
     """Build the rules' reference from the replica's pulled reference entities."""
     classes = {cid: int(r.values.get("grade") or 0) for cid, r in store.records("class").items()}
     homerooms = frozenset((str(r.values["homeroom_teacher"]), cid) for cid, r in store.records("class").items()
@@ -90,7 +40,7 @@ def reference_from(store: Store) -> ReplicaReference:
     periods = {pid: end for pid, r in store.records("period").items() if (end := parse_date(r.values.get("end")))}
     assignments = frozenset((str(r.values.get("teacher")), str(r.values.get("class")), str(r.values.get("subject")))
                             for r in store.records("assignment").values())
-    return ReplicaReference(
+    return ReferenceSnapshot(
         teachers=frozenset(store.records("teacher")),
         subjects=frozenset(store.records("subject")),
         classes=classes,

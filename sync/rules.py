@@ -53,6 +53,56 @@ Lessons = Callable[[str], LessonInfo | None]
 
 
 @dataclass(frozen=True)
+class ReferenceSnapshot:
+    """The school's reference data as plain sets and maps, answering `Reference`: the hub builds it from its
+    tables, the client from its replica."""
+
+    teachers: frozenset[str]
+    subjects: frozenset[str]
+    classes: dict[str, int]
+    groups: dict[str, str]
+    students: dict[str, StudentInfo]
+    periods: dict[str, dt.date]
+    assignments: frozenset[tuple[str, str, str]]
+    teaching: frozenset[tuple[str, str]]
+    homerooms: frozenset[tuple[str, str]]
+
+    def teacher_exists(self, teacher: str) -> bool:
+        """Whether the teacher is on the school's staff."""
+        return teacher in self.teachers
+
+    def subject_exists(self, subject: str) -> bool:
+        """Whether the subject exists."""
+        return subject in self.subjects
+
+    def class_grade(self, class_id: str) -> int | None:
+        """The class's grade level, or None when unknown."""
+        return self.classes.get(class_id)
+
+    def group_class(self, group: str) -> str | None:
+        """The class a group belongs to, or None when unknown."""
+        return self.groups.get(group)
+
+    def student(self, student: str) -> StudentInfo | None:
+        """The student's class and enrolment, or None when unknown."""
+        return self.students.get(student)
+
+    def period_end(self, period: str) -> dt.date | None:
+        """The last day of a period, or None when unknown."""
+        return self.periods.get(period)
+
+    def teaches(self, teacher: str, class_id: str, subject: str | None) -> bool:
+        """Whether the teacher teaches the subject (any subject when None) in the class."""
+        if subject is None:
+            return (teacher, class_id) in self.teaching
+        return (teacher, class_id, subject) in self.assignments
+
+    def homeroom(self, teacher: str, class_id: str) -> bool:
+        """Whether the teacher is the class teacher of the class."""
+        return (teacher, class_id) in self.homerooms
+
+
+@dataclass(frozen=True)
 class Calendar:
     """Dates that bound journal entries, the clock skew allowed, and the late-correction window."""
 
