@@ -24,7 +24,7 @@ class ConfigError(Exception):
 class Spec:
     """One setting: its kind, help text and, for lists of records, the record's own keys."""
 
-    kind: str  # str, int, float, date, time, enum, timezone, list, records, mapping
+    kind: str  # str, int, float, bool, date, time, enum, timezone, list, records, mapping
     help: str
     choices: tuple[str, ...] = ()
     item: dict[str, Spec] | None = None
@@ -102,6 +102,9 @@ SCHEMA: dict[str, Any] = {
         "output_dir": Spec("str", "Folder the family site is written to."),
         "base_url": Spec("str", "Public address of the family site."),
     },
+    "paper": {
+        "qr_on_slips": Spec("bool", "Print a QR code of the family's link on weekly slips (families with consent)."),
+    },
 }
 
 
@@ -173,6 +176,7 @@ class Settings:
     sync: dict[str, int]
     site_output_dir: Path
     site_base_url: str
+    paper_qr_on_slips: bool
     source: Path = field(default=Path("config.yaml"))
 
     def work_type(self, code: str) -> WorkType | None:
@@ -204,6 +208,10 @@ def _scalar(key: str, spec: Spec, node: yaml.Node) -> Any:
         if spec.kind == "int":
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError("expected a whole number ≥ 0")
+            return value
+        if spec.kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError("expected true or false")
             return value
         if spec.kind == "float":
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -350,5 +358,6 @@ def _typed(data: dict[str, Any], path: Path) -> Settings:
         sync=data["sync"],
         site_output_dir=output if output.is_absolute() else (path.parent / output).resolve(),
         site_base_url=data["site"]["base_url"].rstrip("/"),
+        paper_qr_on_slips=data["paper"]["qr_on_slips"],
         source=path,
     )

@@ -2,16 +2,18 @@
 
 import sys
 
-from bench import site_build, sync_ingest
+from bench import paper, site_build, sync_ingest
 
 
 def main() -> None:
     """Run the benchmarks named on the command line, or all."""
-    wanted = set(sys.argv[1:]) or {"sync", "site"}
+    wanted = set(sys.argv[1:]) or {"sync", "site", "paper"}
     if "sync" in wanted:
         sync_ingest.run()
     if "site" in wanted:
         site_build.run()
+    if "paper" in wanted:
+        paper.run()
 
 
 if __name__ == "__main__":

@@ -65,25 +65,31 @@ def browser() -> Iterator[object]:
 
 
 def keyboard_sign_in(driver, hub: str, login: str) -> None:
-    """Type the login (the field has focus), Tab, the password, Enter."""
+    """Type the login (the field has focus), Tab, the password, Enter; wait for the next page."""
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{hub}/staff/login")
     focused = driver.switch_to.active_element
     assert focused.get_attribute("id") == "login"
     focused.send_keys(login, Keys.TAB)
     driver.switch_to.active_element.send_keys(PASSWORD, Keys.ENTER)
+    WebDriverWait(driver, 15).until(lambda d: "/staff/login" not in d.current_url)  # the next page has loaded
 
 
 def tab_to(driver, text: str, limit: int = 200):
     """Press Tab until the focused element shows this text; return it."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.keys import Keys
 
     for _ in range(limit):
-        element = driver.switch_to.active_element
-        if element.text.strip() == text or (element.get_attribute("value") or "") == text:
-            return element
-        element.send_keys(Keys.TAB)
+        try:
+            element = driver.switch_to.active_element
+            if element.text.strip() == text or (element.get_attribute("value") or "") == text:
+                return element
+            element.send_keys(Keys.TAB)
+        except StaleElementReferenceException:  # the page was still being replaced: look again
+            continue
     raise AssertionError(f"no focusable element «{text}»")
 
 

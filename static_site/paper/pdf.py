@@ -1,0 +1,131 @@
+"""HTML from the paper templates and PDF from the HTML with WeasyPrint (Cyrillic fonts embedded).
+
+ALGORITHM of a numbered document (journal copy, summary sheet):
+1. Render the HTML without a page count, lay it out, count the pages.
+2. Render again stating that count on the title page; repeat while the count moves (at most 3 times).
+ALGORITHM of slips (never split across sheets, two per sheet when they fit):
+1. Each slip is one unbreakable block (`break-inside: avoid`), so short slips share a sheet.
+2. Lay out; a slip whose start and end anchors fall on different pages gets a smaller type (its level);
+   lay out again, at most LEVELS times. A slip too long even in the smallest type starts on the front of
+   a sheet, so that printed on both sides it still stays on one sheet.
+WeasyPrint needs pango and harfbuzz from the system. Without them the HTML still works and the PDF
+commands say, in Russian, what to install (INSTALL).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from static_site.paper.lookup import PaperError
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+INSTALL = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
+PASSES = 3
+WEASYPRINT = "weasyprint"  # the module imported for PDFs (a test names a missing one)
+
+
+class PdfUnavailable(PaperError):
+    """WeasyPrint or its system libraries are missing: the message says what to install."""
+
+
+@cache
+def environment() -> Environment:
+    """The Jinja environment of the paper templates (autoescaped: names and texts come from the journal)."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals["css"] = Markup((TEMPLATES / "paper.css").read_text(encoding="utf-8"))  # our own file, not data
+    env.filters["css_string"] = css_string
+    return env
+
+
+def css_string(text: str) -> Markup:
+    """Text as a quoted CSS string, safe inside a <style> element (for page footers)."""
+    cleaned = "".join(ch for ch in str(text) if ch not in '<>\\"' and ch.isprintable())
+    return Markup(f'"{cleaned}"')
+
+
+def render_html(template: str, **context: Any) -> str:
+    """A whole printable HTML page: the stylesheet inline, so the file can be opened and printed anywhere."""
+    return environment().get_template(template).render(**context)
+
+
+def _weasyprint() -> Any:
+    try:
+        weasyprint = importlib.import_module(WEASYPRINT)
+    except (ImportError, OSError) as exc:  # OSError: the module is there, pango is not
+        raise PdfUnavailable(
+            "PDF не создан: не хватает WeasyPrint или его системных библиотек "
+            f"({str(exc).splitlines()[0][:120]}). Установите их: sudo apt-get install {INSTALL} "
+            "и pip install -r requirements.txt. Пока можно сохранить документ как HTML (--out файл.html) "
+            "и напечатать его из браузера.") from None
+    return weasyprint
+
+
+def pdf_missing() -> str | None:
+    """Why PDFs cannot be made on this machine, or None when they can."""
+    try:
+        _weasyprint()
+    except PdfUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def layout(html: str) -> Any:
+    """The laid-out document (WeasyPrint's Document: pages with their anchors)."""
+    return _weasyprint().HTML(string=html, base_url=str(TEMPLATES)).render()
+
+
+def to_pdf(document: Any) -> bytes:
+    """The PDF bytes of a laid-out document."""
+    data: bytes = document.write_pdf(hinting=True)  # keeping the fonts' hinting skips a slow subsetting step
+    return data
+
+
+def combine(documents: Sequence[Any]) -> bytes:
+    """One PDF of several laid-out documents, page after page."""
+    if not documents:
+        raise PaperError("Нечего печатать: документ пуст.")
+    pages = [page for document in documents for page in document.pages]
+    data: bytes = documents[0].copy(pages).write_pdf(hinting=True)
+    return data
+
+
+def numbered(render: Callable[[int | None], str]) -> tuple[Any, int]:
+    """Lay out a document whose title page states its own page count; return it and the count."""
+    document = layout(render(None))
+    count = len(document.pages)
+    for _ in range(PASSES):
+        document = layout(render(count))
+        if len(document.pages) == count:
+            break
+        count = len(document.pages)
+    return document, count
+
+
+def split_slips(document: Any, numbers: Sequence[int]) -> list[int]:
+    """The slips whose first and last lines are on different pages."""
+    page_of: dict[str, int] = {}
+    for index, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            page_of.setdefault(anchor, index)
+    return [n for n in numbers if page_of.get(f"slip-{n}") != page_of.get(f"slip-{n}-end")]
+
+
+def kept_whole(render: Callable[[dict[int, int]], str], levels: dict[int, int], top: int) -> Any:
+    """Lay out slips, shrinking the type of any slip that spills onto a second page (levels change in place)."""
+    document = layout(render(levels))
+    for _ in range(top):
+        split = [n for n in split_slips(document, list(levels)) if levels[n] < top]
+        if not split:
+            break
+        for number in split:
+            levels[number] += 1
+        document = layout(render(levels))
+    return document
