@@ -55,8 +55,8 @@ def init_app(app: Flask) -> None:
     def api_http_error(exc: HTTPException) -> Response | HTTPException:
         if not request.path.startswith(bp.url_prefix or "/api/"):
             return exc
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-        code = codes.get(exc.code or 400, "malformed")
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 500: "internal"}
+        code = codes.get(exc.code or 400, "internal" if (exc.code or 400) >= 500 else "malformed")
         response = batch_rejected(BatchRejected(code))
         if exc.code == 405 and isinstance(exc.valid_methods, list):
             response.headers["Allow"] = ", ".join(exc.valid_methods)

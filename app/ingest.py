@@ -20,7 +20,7 @@ from app.devices import bound_classes
 from app.extensions import db
 from app.journal_store import chunks, load, write
 from app.models import Conflict, Device, DirtyFamily, OpLog, Student, family_student
-from app.models.base import take_revs
+from app.models.base import lock_revs, take_revs
 from app.pull import changes_since
 from app.school_reference import school_reference
 from app.settings import Settings
@@ -90,7 +90,7 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
     # (SQLite), so one device's batches never interleave.
     locked = db.session.execute(
         update(Device).where(Device.id == device_id).values(last_sync_at=now)
-        .returning(Device.acked_seq, Device.revoked_at)
+        .returning(Device.acked_seq, Device.revoked_at, Device.last_hlc)
     ).first()
     if locked is None:
         raise BatchRejected("unauthorized")
@@ -103,6 +103,7 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
         seq_owners=_seq_owners(device_id, [op.seq for op in batch.ops if op.seq is not None]),
         queued=_queued(device_id),
     )
+    applier.last_clamped = locked.last_hlc
     applied = applier.run(batch.ops)
     _persist(device_id, applied, applier, now)
     hub_time = max([hlc.make(now_ms)] + [e.applied_hlc for e in applied.log])
@@ -117,8 +118,13 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
 
 def new_applier(device_id: str, now_ms: int, acked_seq: int = 0, known: dict[str, Known] | None = None,
                 seq_owners: dict[int, str] | None = None, queued: list[Op] | None = None) -> BatchApplier:
-    """An applier for a device's ops against this hub's records, reference data and rules."""
+    """An applier for a device's ops against this hub's records, reference data and rules.
+
+    It first locks the change counter: on PostgreSQL two batches would otherwise read the same record and
+    the later commit would overwrite the earlier merge (SQLite's single writer already serializes them).
+    """
     conf = settings()
+    lock_revs(db.session)
     return BatchApplier(
         device=device_id, acked_seq=acked_seq, known=known or {}, seq_owners=seq_owners or {}, queued=queued or [],
         load=load, reference=school_reference(), calendar=calendar_for(conf), vocabulary=vocabulary_for(conf),
@@ -170,7 +176,8 @@ def _persist(device_id: str, applied: Applied, applier: BatchApplier, now: dt.da
     values: dict[str, Any] = {"acked_seq": applied.acked_seq}
     if applied.skew_ms > 0 or applied.log:
         values["last_skew_ms"] = max(applied.skew_ms, 0)
-        values["skewed"] = any(e.applied_hlc != e.op.hlc and e.status != "rejected" for e in applied.log)
+        values["skewed"] = any(e.applied_hlc != e.op.hlc and e.status not in ("rejected", "queued")
+                               for e in applied.log)
     device = db.session.get(Device, device_id)
     assert device is not None
     if applied.queued_left and device.gap_since is None:
@@ -231,8 +238,9 @@ def _write_log(device_id: str, log: list[LogEntry], now: dt.datetime) -> None:
             continue
         op = entry.op
         code = entry.code or (op.problem.code if op.problem else None)
+        taken = code == "op_id_taken" or (op.problem is not None and op.problem.code == "op_id_taken")
         rows.append({
-            "op_id": None if code == "op_id_taken" else op.op,
+            "op_id": None if taken else op.op,
             "device_id": device_id,
             "seq": op.seq if entry.keep_seq else None,
             "hlc": op.hlc, "applied_hlc": entry.applied_hlc, "author_id": op.author, "entity": op.entity,

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.journal_store import record_of, table
@@ -62,6 +63,8 @@ def changes_since(cursor: int, limit: int, device_id: str, classes: set[str]) ->
     found: list[tuple[int, dict[str, Any]]] = []
     for entity, (model, fields) in REFERENCE.items():
         query = select(model).where(model.rev > cursor).order_by(model.rev).limit(limit + 1)
+        if model is Group:
+            query = query.options(selectinload(Group.students))  # members in one query, not one per group
         for row in db.session.scalars(query):
             found.append((row.rev, {"entity": entity, "id": row.id, "rev": row.rev, "fields": fields(row),
                                     "deleted": False}))

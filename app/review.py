@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.ingest import new_applier, write_changes
+from app.journal_store import load
 from app.models import Conflict, Device, OpLog
 from sync import hlc
 from sync.rules import Verdict
@@ -90,18 +91,22 @@ def choose_other(conflict_id: int, by: str) -> None:
     hub = _hub_device(now)
     stamp = max(hlc.make(now_ms), _record_hlc(conflict))
     seq = hub.acked_seq + 1
-    raw = {"op": f"hub-{uuid.uuid4()}", "seq": seq, "hlc": stamp, "author": by, "entity": conflict.entity,
-           "id": conflict.record_id, "action": "upsert", "fields": {conflict.field: conflict.loser_value},
-           "base": None}
-    op = parse_op(raw)
     applier = new_applier(HUB_DEVICE, now_ms)
-    applier.preload([op])
-    if (op.entity, op.id) not in applier.records:
+    current = load(conflict.entity, [conflict.record_id]).get(conflict.record_id)
+    if current is None:
         raise DecisionError("Запись конфликта больше не существует.")
+    # A deleted-or-not conflict is settled by a delete or a plain upsert; `base` says the hub saw both writes.
+    action, fields = "upsert", {conflict.field: conflict.loser_value}
+    if conflict.field == "deleted":
+        action, fields = ("delete" if conflict.loser_value else "upsert"), {}
+    raw = {"op": f"hub-{uuid.uuid4()}", "seq": seq, "hlc": stamp, "author": by, "entity": conflict.entity,
+           "id": conflict.record_id, "action": action, "fields": fields, "base": current.rev}
+    op = parse_op(raw)
+    applier.preload([op])
     entry = applier.merge_op(op, stamp, Verdict())
     write_changes(HUB_DEVICE, applier, now)
     db.session.add(OpLog(op_id=op.op, device_id=HUB_DEVICE, seq=seq, hlc=stamp, applied_hlc=stamp, author_id=by,
-                         entity=op.entity, record_id=op.id, action="upsert", payload=raw, status=entry.status,
+                         entity=op.entity, record_id=op.id, action=action, payload=raw, status=entry.status,
                          received_at=now, decided_at=now, decided_by=by))
     hub.acked_seq = seq
     conflict.resolved_at, conflict.resolved_by, conflict.resolution = now, by, "loser"

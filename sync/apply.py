@@ -98,6 +98,7 @@ class BatchApplier:
     changed: set[tuple[str, str]] = field(default_factory=set)
     creators: dict[tuple[str, str], Write] = field(default_factory=dict)
     _lessons: dict[str, LessonInfo | None] = field(default_factory=dict)  # parsed lessons, reset when one changes
+    last_clamped: str = hlc.ZERO  # clamped ops keep their order: each lands after the one before
 
     def run(self, ops: list[Op]) -> Applied:
         """Apply the batch; return results in the order of `ops`."""
@@ -107,7 +108,11 @@ class BatchApplier:
         pending: dict[int, Op] = {op.seq: op for op in self.queued if op.seq is not None}
         from_db = {op.op for op in self.queued}
         order: list[tuple[str, Any]] = []
+        known_results: dict[str, dict[str, Any]] = {}
         for index, op in enumerate(ops):
+            if op.op in known_results:  # a known op sent twice in this batch: the same first outcome
+                order.append(("dup_known", (op.op, known_results[op.op])))
+                continue
             if op.op in first_in_batch:
                 order.append(("dup_batch", op.op))
                 continue
@@ -117,6 +122,7 @@ class BatchApplier:
                 op.problem = Rejection("op_id_taken")  # rejected in its seq turn, so the seq is not lost
                 known = None
             if known is not None and op.op not in from_db:
+                known_results[op.op] = known.result
                 order.append(("dup_known", (op.op, known.result)))
                 continue
             elif op.op in from_db:
@@ -183,6 +189,8 @@ class BatchApplier:
         if op.problem is not None:
             return LogEntry(op, "rejected", op.problem.code)
         applied_hlc = hlc.clamp(op.hlc, self.now_ms, self.calendar.max_skew_ms)
+        if applied_hlc != op.hlc:
+            applied_hlc = self.last_clamped = hlc.after(applied_hlc, self.last_clamped)
         key = (op.entity, op.id)
         record = self.records.get(key)
         if op.action == "delete" and record is None:

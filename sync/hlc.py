@@ -48,6 +48,14 @@ def clamp(value: str, now_ms: int, max_skew_ms: int) -> str:
     return value if value <= ceiling else make(now_ms + max_skew_ms, 0)
 
 
+def after(candidate: str, floor: str) -> str:
+    """`candidate`, or the next HLC after `floor` when `candidate` does not stand after it."""
+    if candidate > floor:
+        return candidate
+    ms, counter = parse(floor)
+    return make(ms, counter + 1) if counter < MAX_COUNTER else make(ms + 1, 0)
+
+
 class Clock:
     """A hybrid logical clock for one replica."""
 

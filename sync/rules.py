@@ -188,8 +188,7 @@ def _lesson_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
         return _reject("unknown_subject", "subject")
     if not c.ref.teacher_exists(m["teacher"]):
         return _reject("unknown_teacher", "teacher")
-    own = c.ref.teaches(op.author, m["class"], m["subject"])
-    if own or c.ref.homeroom(op.author, m["class"]):
+    if c.ref.teaches(op.author, m["class"], m["subject"]):
         return ALLOW
     if m.get("substitute") and m["teacher"] == op.author:
         return Verdict(substitute=True)

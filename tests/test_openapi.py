@@ -218,7 +218,7 @@ def test_the_served_document_is_openapi_3_1_and_names_both_paths(doc: dict[str, 
     token = doc["components"]["securitySchemes"]["deviceToken"]
     assert (token["type"], token["scheme"]) == ("http", "bearer") and doc["security"] == [{"deviceToken": []}]
     described = set(doc["paths"]["/api/v1/sync"]["post"]["responses"])
-    assert described == {"200", "400", "401", "403", "404", "405", "413", "503"}
+    assert described == {"200", "400", "401", "403", "404", "405", "413", "500", "503"}
     assert "Retry-After" in doc["components"]["responses"]["Busy"]["headers"]
 
 

@@ -85,6 +85,7 @@ def test_staff_may_choose_the_losing_value_of_a_conflict(client, school):
     db.session.expire_all()
     assert db.session.get(Attendance, row_id).status == "ill"
     assert db.session.get(Conflict, conflict.id).resolution == "loser"
+    assert len(db.session.scalars(select(Conflict)).all()) == 1  # the hub saw both writes: no new conflict
     changes = first.post([], pull={"cursor": None, "limit": 1000}).get_json()["changes"]
     pulled = next(c for c in changes if c["id"] == row_id)
     assert pulled["fields"]["status"] == "ill"

@@ -3,7 +3,6 @@ confirms it, and leaves a screenshot at phone width in artifacts/."""
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import time
 from collections.abc import Iterator
@@ -18,7 +17,16 @@ from app.models import WeekAck, WeekView
 from tests.conftest import ROOT, TEST_KEYS, _empty_all_tables
 from tests.hub_process import HubProcess
 from tests.school import build_tiny_school
-from tests.site_helpers import build, issue_links, lesson_week_page, links_of, post_week, site_config, two_families
+from tests.site_helpers import (
+    NOW,
+    build,
+    issue_links,
+    lesson_week_page,
+    links_of,
+    post_week,
+    site_config,
+    two_families,
+)
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 ARTIFACTS = ROOT / "artifacts"
@@ -68,9 +76,14 @@ def hub(make_app: Any, db_url: str, tmp_path: Path) -> Iterator[tuple[Any, HubPr
 
 def wait_for(condition: Any, timeout: float = 10.0) -> Any:
     """Poll until `condition()` is truthy; return its value."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = condition()
+        try:
+            value = condition()
+        except StaleElementReferenceException:  # the page was being replaced: look again
+            value = None
         if value:
             return value
         time.sleep(0.1)
@@ -81,11 +94,11 @@ def test_a_parent_opens_the_link_reads_the_week_and_confirms_it(hub, browser):
     app, server = hub
     school = build_tiny_school()
     families = two_families(school)
-    issue_links(dt.datetime.now(dt.UTC))
+    issue_links(NOW)
     post_week(app.test_client(), school)
-    build()
+    build(NOW)
     link = links_of(families["ivanovs"])[0]
-    name = lesson_week_page(dt.datetime.now(dt.UTC))
+    name = lesson_week_page(NOW)
     browser.get(f"{server.url}/d/{link.token}/{name}.html")
 
     body = browser.find_element("tag name", "body").text
@@ -120,12 +133,12 @@ def test_the_week_is_readable_at_320_px(hub, browser):
     app, server = hub
     school = build_tiny_school()
     families = two_families(school)
-    issue_links(dt.datetime.now(dt.UTC))
+    issue_links(NOW)
     post_week(app.test_client(), school)
-    build()
+    build(NOW)
     token = links_of(families["ivanovs"])[0].token
     browser.set_window_size(320, 700)
-    for page in (lesson_week_page(dt.datetime.now(dt.UTC)), "child-1"):
+    for page in (lesson_week_page(NOW), "child-1"):
         browser.get(f"{server.url}/d/{token}/{page}.html")
         widths = browser.execute_script(
             "return [document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth]")

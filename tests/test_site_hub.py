@@ -25,7 +25,16 @@ from static_site.links import school_today
 from tests.conftest import ROOT, TEST_KEYS, _empty_all_tables
 from tests.hub_process import HubProcess
 from tests.school import LESSON_DAY, build_tiny_school, lesson_fields, ms_at
-from tests.site_helpers import build, issue_links, lesson_week_page, links_of, post_week, site_config, two_families
+from tests.site_helpers import (
+    NOW,
+    build,
+    issue_links,
+    lesson_week_page,
+    links_of,
+    post_week,
+    site_config,
+    two_families,
+)
 
 BROWSER = "Mozilla/5.0 (Linux; Android 10) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Mobile Safari/537.36"
 
@@ -80,9 +89,9 @@ def school_with_pages(app: Any) -> tuple[Any, dict[str, Any]]:
     """The tiny school, two families with links, a week of journal, and the next build."""
     school = build_tiny_school()
     families = two_families(school)
-    issue_links(dt.datetime.now(dt.UTC))
+    issue_links(NOW)
     post_week(app.test_client(), school)
-    build()
+    build(NOW)
     return school, families
 
 
@@ -92,11 +101,11 @@ def test_pages_built_after_start_up_are_served_and_removed_ones_answer_404(hub):
     families = two_families(school)
     token_url = None
     assert fetch(f"{server.url}/d/").status == 404  # nothing yet, and never a listing
-    issue_links(dt.datetime.now(dt.UTC))
+    issue_links(NOW)
     link = links_of(families["smirnovs"])[0]
     token_url = f"{server.url}/d/{link.token}/"
     assert fetch(token_url).status == 404
-    build()
+    build(NOW)
     page = fetch(token_url)
     assert page.status == 200 and "Смирнов Павел" in page.text
     assert fetch(token_url + "index.html").status == 200
@@ -104,7 +113,7 @@ def test_pages_built_after_start_up_are_served_and_removed_ones_answer_404(hub):
     assert redirect.status == 302 and redirect.headers["Referrer-Policy"] == "no-referrer"
     link.revoked_at = dt.datetime.now(dt.UTC)
     db.session.commit()
-    build()
+    build(NOW)
     gone = fetch(token_url)
     assert gone.status == 404 and "Страница не найдена" in gone.text
     assert fetch(token_url + "child-1.html").status == 404
@@ -125,7 +134,7 @@ def test_headers_keep_the_token_private_and_pages_never_stale(hub):
     from app.ingest import mark_families_dirty
     mark_families_dirty({families["smirnovs"].id})
     db.session.commit()
-    build()
+    build(NOW)
     assert fetch(url, headers={"If-None-Match": page.headers["ETag"]}).status == 200  # a rebuilt page is new
     css_name = page.text.split('href="../../')[1].split('"')[0]
     css = fetch(f"{server.url}/{css_name}")
@@ -147,7 +156,7 @@ def test_revoked_link_404s_after_next_build_never_stale(hub):
     revoke(mother, dt.datetime.now(dt.UTC))
     db.session.commit()
     assert fetch(f"{server.url}/d/{mother.token}/").status == 200  # until the next build
-    build()
+    build(NOW)
     assert fetch(f"{server.url}/d/{mother.token}/").status == 404
     assert fetch(f"{server.url}/d/{father.token}/").status == 200  # the other guardian's link lives on
     refused = fetch(f"{server.url}/ack", "POST", f"token={mother.token}&week=2026-W47&v=ab".encode())
@@ -160,8 +169,8 @@ def test_consent_withdrawal_removes_pages_at_next_build(hub):
     link = links_of(families["smirnovs"])[0]
     from tests.site_helpers import withdraw_consent
     withdraw_consent(link.guardian_id, on=school_today(app.extensions["tetrad.settings"]))
-    build()
-    for name in ("", "child-1.html", f"{lesson_week_page(dt.datetime.now(dt.UTC))}.html"):
+    build(NOW)
+    for name in ("", "child-1.html", f"{lesson_week_page(NOW)}.html"):
         assert fetch(f"{server.url}/d/{link.token}/{name}").status == 404
 
 
@@ -172,7 +181,7 @@ def test_student_who_left_disappears_and_a_family_with_no_child_left_loses_its_p
     db.session.get(Student, school["st_first_grader"]).left_on = today  # Ольга left the school today
     db.session.get(Student, school["st_smirnov"]).left_on = today
     db.session.commit()
-    build()
+    build(NOW)
     ivanovs = links_of(families["ivanovs"])[0].token
     page = fetch(f"{server.url}/d/{ivanovs}/")
     assert page.status == 200 and "Иванова Мария" in page.text and "Белова" not in page.text
@@ -187,7 +196,7 @@ def test_student_turning_18_disappears_at_next_build(hub):
     student = db.session.get(Student, school["st_ivanova"])
     student.birth_date = today.replace(year=today.year - 18)
     db.session.commit()
-    build()
+    build(NOW)
     token = links_of(families["ivanovs"])[0].token
     page = fetch(f"{server.url}/d/{token}/")
     assert page.status == 200 and "Белова Ольга" in page.text and "Иванова Мария" not in page.text
@@ -246,7 +255,7 @@ def test_a_class_batch_reaches_the_pages_within_a_second_through_the_worker(hub,
     worker = _worker(Path(server.env["TETRAD_CONFIG"]), tmp_path / "var", db_url)
     try:
         token = links_of(families["smirnovs"])[0].token
-        url = f"{server.url}/d/{token}/{lesson_week_page(dt.datetime.now(dt.UTC))}.html"
+        url = f"{server.url}/d/{token}/{lesson_week_page(NOW)}.html"
         state = Path(server.env["TETRAD_CONFIG"]).parent / "site" / ".state.json"
         deadline = time.monotonic() + 60
         while not (state.exists() and "full_on" in state.read_text()) and time.monotonic() < deadline:

@@ -277,3 +277,43 @@ def test_tokens_signed_with_a_rotated_out_key_still_work_until_it_is_dropped(mak
     assert rotated.get("/api/v1/status", headers={"Authorization": f"Bearer {old_token}"}).status_code == 200
     dropped = make_app(SECRET_KEYS=["new-key"]).test_client()
     assert dropped.get("/api/v1/status", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+
+
+def test_a_known_op_sent_twice_in_one_batch_answers_duplicate_twice(machine, school):
+    lesson, fields = lesson_fields(school)
+    op = machine.op("lesson", lesson, fields, author=school["t_petrova"])
+    machine.post([op])
+    again = machine.post([op, op])
+    assert statuses(again) == ["duplicate", "duplicate"]
+
+
+def test_an_op_id_owned_by_another_device_is_refused_every_time_without_a_500(client, school):
+    first, second = Machine(client, "A"), Machine(client, "B")
+    lesson, fields = lesson_fields(school)
+    op = first.op("lesson", lesson, fields, author=school["t_petrova"])
+    first.post([op])
+    stolen = {**op, "seq": 1}
+    assert [r.get("code") for r in second.post([stolen]).get_json()["results"]] == ["op_id_taken"]
+    resent = second.post([stolen])  # the answer was lost: the same op again
+    assert resent.status_code == 200 and resent.get_json()["results"][0]["status"] == "rejected"
+    assert db.session.scalar(select(func.count()).select_from(OpLog).where(OpLog.op_id == op["op"])) == 1
+
+
+def test_clamped_ops_of_a_fast_clock_keep_their_order(machine, school):
+    lesson, fields = lesson_fields(school)
+    years_ahead = ms_at(LESSON_DAY) + 3 * 365 * 86_400_000
+    machine.post([machine.op("lesson", lesson, fields, author=school["t_petrova"])])
+    mark = {"lesson": lesson, "student": school["st_ivanova"], "work_type": "oral"}
+    answer = machine.post([
+        machine.op("mark", "m-fast", {**mark, "value": "4"}, author=school["t_petrova"], at=years_ahead),
+        machine.op("mark", "m-fast", {"value": "5"}, author=school["t_petrova"], at=years_ahead + 1),
+    ]).get_json()
+    assert all("clamped_hlc" in r for r in answer["results"])
+    assert answer["results"][0]["clamped_hlc"] < answer["results"][1]["clamped_hlc"]
+    assert db.session.get(Mark, "m-fast").value == "5"
+
+
+def test_a_class_teacher_cannot_open_a_lesson_of_a_subject_they_do_not_teach(machine, school):
+    lesson, fields = lesson_fields(school, subject="s_russian", teacher="t_petrova")
+    result = machine.post([machine.op("lesson", lesson, fields, author=school["t_petrova"])]).get_json()["results"][0]
+    assert (result["status"], result["code"]) == ("rejected", "not_your_class")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import Integer, MetaData, String, event, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 # Stable constraint names so that Alembic migrations are identical on SQLite and PostgreSQL.
@@ -38,6 +40,17 @@ class Revisioned:
     """Mixin: the record gets a new `rev` from the change counter whenever it is inserted or changed."""
 
     rev: Mapped[int] = mapped_column(Integer, nullable=False, default=0, index=True)
+
+
+def lock_revs(session: Session) -> None:
+    """Lock the change counter row until commit (created on first use), serializing writers of records."""
+    if session.connection().execute(
+        update(Counter).where(Counter.name == "rev").values(value=Counter.value).returning(Counter.value)
+    ).first() is None:
+        dialect = session.connection().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.connection().execute(insert(Counter).values(name="rev", value=0).on_conflict_do_nothing())
+        session.connection().execute(update(Counter).where(Counter.name == "rev").values(value=Counter.value))
 
 
 def take_revs(session: Session, count: int) -> int:
