@@ -193,3 +193,10 @@ def test_a_grade_without_marks_shows_no_marks_columns(school, client):
     sign_in(client, "zavuch")
     page = client.get(f"/staff/reports/course?class={school['c1']}&subject={school['s_math']}").get_data(as_text=True)
     assert "В этой параллели отметки не ставятся" in page
+
+
+def test_csv_cells_that_look_like_formulas_stay_text():
+    from app.staff.csvout import _cell
+
+    assert _cell('=HYPERLINK("http://x","y")') == '\'=HYPERLINK("http://x","y")'
+    assert _cell("-5") == "'-5" and _cell(-5) == -5 and _cell(None) == "" and _cell("Тема") == "Тема"
