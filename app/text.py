@@ -20,11 +20,14 @@ def format_day(day: dt.date) -> str:
     return f"{WEEKDAYS[day.weekday()]}, {day.day} {MONTHS_GENITIVE[day.month - 1]}"
 
 
+def aware(moment: dt.datetime) -> dt.datetime:
+    """A stored moment with its timezone (SQLite returns it naive; it was stored as UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def format_datetime(moment: dt.datetime, tz: ZoneInfo) -> str:
     """16.11.2026 8:30 in the school's timezone."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    local = moment.astimezone(tz)
+    local = aware(moment).astimezone(tz)
     return f"{format_date(local.date())} {local.hour}:{local.minute:02d}"
 
 

@@ -32,6 +32,7 @@ from app.ingest import mark_families_dirty
 from app.journal_store import chunks
 from app.models import DirtyFamily, Family, FamilyLink, Guardian, WeekAck
 from app.settings import Settings
+from app.text import aware
 from static_site import publish
 from static_site.access import FamilyAccess, family_access
 from static_site.data import Snapshot
@@ -90,10 +91,6 @@ def site_lock(root: Path, wait: bool = True) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def build_families(conf: Settings, family_ids: Collection[str] | None, now: dt.datetime | None = None,
                    progress: Progress | None = None) -> BuildReport:
     """Rebuild the pages of these families (all when None); the caller holds the lock, saves and commits."""
@@ -140,7 +137,7 @@ def _build_batch(conf: Settings, root: Path, snap: Snapshot, common: dict[str, o
         contents[access.family.id] = content
         guardians.update({g.id: g for g in access.family.guardians})
         for link in access.live:
-            mine = {a.week: Confirmation(_aware(a.confirmed_at), a.digest, a.changed_at is not None)
+            mine = {a.week: Confirmation(aware(a.confirmed_at), a.digest, a.changed_at is not None)
                     for a in acks.get(access.family.id, []) if a.guardian_id == link.guardian_id}
             pages[link.token] = link_pages(content, common, guardians[link.guardian_id], link.token, mine,
                                            conf.timezone)

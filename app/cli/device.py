@@ -11,7 +11,7 @@ from app import settings
 from app.devices import bound_classes, register, reissue, revoke
 from app.extensions import db
 from app.models import Device, OpLog, SchoolClass
-from app.text import format_datetime
+from app.text import aware, format_datetime
 
 device_group = click.Group("device", help="Classroom machines: register, list, revoke.")
 
@@ -78,7 +78,7 @@ def list_command() -> None:
         state = []
         if d.revoked_at:
             state.append("отключено")
-        if d.gap_since and _aware(d.gap_since) < now - dt.timedelta(hours=settings().sync["gap_alert_hours"]):
+        if d.gap_since and aware(d.gap_since) < now - dt.timedelta(hours=settings().sync["gap_alert_hours"]):
             state.append("пропуск в seq больше суток")
         if d.skewed:
             state.append("часы спешат")
@@ -87,10 +87,6 @@ def list_command() -> None:
         click.echo(f"{d.id:<18} {d.name[:22]:<22} {last:<17} {d.acked_seq:>7} {counts.get((d.id, 'queued'), 0):>7} "
                    f"{d.last_skew_ms / 1000:>9.1f} {counts.get((d.id, 'rejected'), 0):>9} "
                    f"{counts.get((d.id, 'held'), 0):>7}  {scope}{'; ' if state else ''}{', '.join(state)}")
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _get(device_id: str) -> Device:

@@ -14,7 +14,8 @@ from app.extensions import db
 from app.models import Conflict, DirtyFamily, Family, OpLog
 from app.staff import jobs
 from app.staff.access import requires
-from app.staff.machines import aware, machine_states
+from app.staff.machines import machine_states
+from app.text import aware
 from static_site.build import build_all, site_lock
 from static_site.status import last_build
 

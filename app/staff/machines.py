@@ -15,13 +15,9 @@ from app import settings
 from app.extensions import db
 from app.models import Device, OpLog, SchoolClass, device_class
 from app.review import HUB_DEVICE
+from app.text import aware
 
 SILENT_NIGHTS = 2
-
-
-def aware(moment: dt.datetime) -> dt.datetime:
-    """A stored moment with its timezone (SQLite forgets it)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def nights_since(moment: dt.datetime, now: dt.datetime) -> int:

@@ -13,15 +13,12 @@ from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models import LoginAttempt
+from app.text import aware
 
 WINDOW = dt.timedelta(minutes=15)
 FAILURES_PER_LOGIN = 5
 FAILURES_PER_ADDRESS = 30
 KEEP = dt.timedelta(days=30)
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def wait_for(login: str, address: str, now: dt.datetime | None = None) -> dt.timedelta | None:
@@ -31,21 +28,21 @@ def wait_for(login: str, address: str, now: dt.datetime | None = None) -> dt.tim
     last_success = db.session.scalar(
         select(func.max(LoginAttempt.at)).where(LoginAttempt.login == login, LoginAttempt.succeeded.is_(True))
     )
-    if last_success is not None and _aware(last_success) > since:
-        since = _aware(last_success)
+    if last_success is not None and aware(last_success) > since:
+        since = aware(last_success)
     by_login = db.session.scalars(
         select(LoginAttempt.at).where(LoginAttempt.login == login, LoginAttempt.succeeded.is_(False),
                                       LoginAttempt.at > since).order_by(LoginAttempt.at.desc())
     ).all()
     waits = []
     if len(by_login) >= FAILURES_PER_LOGIN:
-        waits.append(_aware(by_login[FAILURES_PER_LOGIN - 1]) + WINDOW - now)
+        waits.append(aware(by_login[FAILURES_PER_LOGIN - 1]) + WINDOW - now)
     by_address = db.session.scalars(
         select(LoginAttempt.at).where(LoginAttempt.address == address, LoginAttempt.succeeded.is_(False),
                                       LoginAttempt.at > now - WINDOW).order_by(LoginAttempt.at.desc())
     ).all() if address else []
     if len(by_address) >= FAILURES_PER_ADDRESS:
-        waits.append(_aware(by_address[FAILURES_PER_ADDRESS - 1]) + WINDOW - now)
+        waits.append(aware(by_address[FAILURES_PER_ADDRESS - 1]) + WINDOW - now)
     longest = max(waits, default=None)
     return longest if longest is not None and longest > dt.timedelta(0) else None
 

@@ -24,15 +24,11 @@ from app.extensions import db
 from app.journal_store import chunks
 from app.models import Family, Student, WeekAck, WeekView, family_student
 from app.settings import Period, Settings
+from app.text import aware
 from static_site.access import family_access
 from static_site.data import monday, week_id
 
 SILENT_DAYS = 14
-
-
-def aware(moment: dt.datetime) -> dt.datetime:
-    """A stored moment with its timezone (SQLite forgets it)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
