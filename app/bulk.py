@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
 
@@ -58,3 +60,13 @@ def update(table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
 
 def _quoted(names: Sequence[str]) -> list[str]:
     return [f'"{name}"' for name in names]
+
+
+def upsert(table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], changes: dict[str, Any]) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET changes, on either engine; `changes` values may refer to
+    the existing row's columns (`table.c.views + 1`)."""
+    if not rows:
+        return
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table)
+    db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes), list(rows))

@@ -14,12 +14,10 @@ import re
 
 from flask import Blueprint, Response, render_template, request
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from app import settings
+from app import bulk, settings
 from app.extensions import db
 from app.ingest import mark_families_dirty
 from app.models import FamilyLink, Guardian, WeekAck, WeekView
@@ -49,13 +47,6 @@ def week_start(week: str) -> dt.date | None:
         return None
 
 
-def _upsert(model: type, values: dict[str, object], keys: list[str], changes: dict[str, object]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE on either engine."""
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(model.__table__).values(**values)  # type: ignore[attr-defined]
-    db.session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))
-
-
 def _page(status: int, title: str, lines: list[str], back: str | None = None) -> Response:
     html = render_template("ack.html", title=title, lines=lines, back=back)
     return Response(html, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
@@ -82,8 +73,8 @@ def ack() -> Response:
     link = found[0]
     values = {"family_id": link.family_id, "guardian_id": link.guardian_id, "link_id": link.id, "week": week,
               "confirmed_at": now, "digest": digest if DIGEST.match(digest) else "", "changed_at": None}
-    _upsert(WeekAck, values, ["family_id", "guardian_id", "week"],
-            {"link_id": link.id, "confirmed_at": now, "digest": values["digest"], "changed_at": None})
+    bulk.upsert(WeekAck.__table__, [values], ["family_id", "guardian_id", "week"],  # type: ignore[arg-type]
+                {"link_id": link.id, "confirmed_at": now, "digest": values["digest"], "changed_at": None})
     mark_families_dirty({link.family_id})
     db.session.commit()
     guardian = db.session.get(Guardian, link.guardian_id)
@@ -105,8 +96,9 @@ def seen(token: str, week: str) -> Response:
         link = db.session.scalars(select(FamilyLink).where(FamilyLink.token == token)).first()
         if link is None or link.revoked_at is not None or link_expired(link, now):
             return response
-        _upsert(WeekView, {"family_id": link.family_id, "week": week, "views": 1, "first_at": now, "last_at": now},
-                ["family_id", "week"], {"views": WeekView.__table__.c.views + 1, "last_at": now})
+        bulk.upsert(WeekView.__table__,  # type: ignore[arg-type]
+                    [{"family_id": link.family_id, "week": week, "views": 1, "first_at": now, "last_at": now}],
+                    ["family_id", "week"], {"views": WeekView.__table__.c.views + 1, "last_at": now})
         db.session.commit()
     except DBAPIError:  # busy database: a lost view is better than a slow or failed page
         db.session.rollback()

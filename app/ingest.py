@@ -11,8 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import bulk, settings
@@ -295,10 +293,4 @@ def mark_families_dirty(family_ids: set[str]) -> None:
     now = dt.datetime.now(dt.UTC)
     rev = db.session.execute(select(db.func.max(OpLog.id))).scalar() or 0
     rows = [{"family_id": f, "marked_at": now, "rev": rev} for f in sorted(family_ids)]
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(DirtyFamily.__table__)
-    statement = statement.on_conflict_do_update(
-        index_elements=["family_id"], set_={"marked_at": statement.excluded.marked_at, "rev": statement.excluded.rev}
-    )
-    db.session.execute(statement, rows)
+    bulk.upsert(DirtyFamily.__table__, rows, ["family_id"], {"marked_at": now, "rev": rev})  # type: ignore[arg-type]

@@ -72,6 +72,12 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     ("gaps CSV", "GET", lambda w: "/staff/reports/gaps.csv" + c7(w, subject=w["school"]["s_russian"]), {},
      "ADZCS"),
     ("printing", "GET", lambda w: "/staff/printing/", {}, "ADZC"),
+    ("slips 7А", "GET", lambda w: "/staff/printing/slips" + c7(w, week="2026-W47"), {}, "ADZC"),
+    ("slips 1А", "GET", lambda w: f"/staff/printing/slips?class={w['school']['c1']}", {}, "ADZ"),
+    ("journal copy 7А", "GET", lambda w: "/staff/printing/journal" + c7(w, period="2"), {}, "ADZC"),
+    ("summary sheet 7А", "GET", lambda w: "/staff/printing/summary" + c7(w), {}, "ADZC"),
+    ("signed slip", "POST", lambda w: "/staff/printing/sign",
+     {"student": "STUDENT", "week": "2026-W47", "signed_on": "2026-11-20"}, "AZC"),
     ("accounts", "GET", lambda w: "/staff/accounts/", {}, "AD"),
     ("add account", "POST", lambda w: "/staff/accounts/", {"login": "secretar", "role": "administrator"}, "A"),
     ("new password", "POST", lambda w: f"/staff/accounts/{w['users']['sidorov']}/password", {}, "A"),
@@ -91,7 +97,8 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
 def _request(client: Any, w: dict[str, Any], method: str, path: str, data: dict[str, str]) -> Any:
     if method == "GET":
         return client.get(path)
-    form = {k: {"G": w["guardian"], "SELF": w.get("login", "admin")}.get(v, v) for k, v in data.items()}
+    known = {"G": w["guardian"], "SELF": w.get("login", "admin"), "STUDENT": w["school"]["st_ivanova"]}
+    form = {k: known.get(v, v) for k, v in data.items()}
     form["csrf_token"] = csrf_token(client)
     return client.post(path, data=form)
 

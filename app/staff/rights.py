@@ -38,6 +38,7 @@ RIGHTS: dict[str, frozenset[str]] = {
     "monitoring.view": LEADERS | {CLASS_TEACHER},
     "reports.view": EVERYONE,
     "printing.view": LEADERS | {CLASS_TEACHER},
+    "printing.sign": frozenset({ADMIN, DEPUTY, CLASS_TEACHER}),
     "accounts.view": frozenset({ADMIN, DIRECTOR}),
     "accounts.manage": frozenset({ADMIN}),
     "audit.view": LEADERS,
