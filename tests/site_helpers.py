@@ -7,6 +7,7 @@ arrives only through sync: `post_week` sends a week of 7А and 1А as a classroo
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import re
@@ -25,6 +26,7 @@ from static_site.build import build_dirty, site_lock, sweep
 from static_site.data import monday, week_id
 from static_site.links import issue_missing
 from tests.conftest import ROOT, _empty_all_tables
+from tests.hub_process import HubProcess
 from tests.school import LESSON_DAY, Machine, attendance_key, lesson_fields, ms_at, period_grade_key
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)  # a Sunday: the week of LESSON_DAY is the current week
@@ -177,3 +179,22 @@ def pages(token: str) -> dict[str, str]:
 def lesson_week_page(now: dt.datetime = NOW) -> str:
     """The page name showing LESSON_DAY's week when the build runs at `now`."""
     return "index" if monday(now.date()) == monday(LESSON_DAY) else week_id(LESSON_DAY)
+
+
+@contextlib.contextmanager
+def running_site_hub(make_app: Any, db_url: str, tmp_path: Path) -> Iterator[tuple[Any, HubProcess]]:
+    """A running hub and an app on the same database and site folder; the school and links are the test's."""
+    from tests.conftest import TEST_KEYS, _empty_all_tables
+
+    hub = HubProcess(db_url, tmp_path / "var", TEST_KEYS)
+    config = site_config(tmp_path, hub.url)
+    hub.env["TETRAD_CONFIG"] = str(config)
+    app = make_app(TETRAD_CONFIG=config)
+    with app.app_context():
+        _empty_all_tables()
+        hub.start()
+        try:
+            yield app, hub
+        finally:
+            hub.stop()
+            db.session.remove()

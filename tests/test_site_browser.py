@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import WeekAck, WeekView
-from tests.conftest import ROOT, TEST_KEYS, _empty_all_tables
+from tests.conftest import ROOT
 from tests.hub_process import HubProcess
 from tests.school import build_tiny_school
 from tests.site_helpers import (
@@ -24,7 +24,7 @@ from tests.site_helpers import (
     lesson_week_page,
     links_of,
     post_week,
-    site_config,
+    running_site_hub,
     two_families,
 )
 
@@ -60,18 +60,8 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture
 def hub(make_app: Any, db_url: str, tmp_path: Path) -> Iterator[tuple[Any, HubProcess]]:
     """A running hub serving a site folder that the test builds."""
-    server = HubProcess(db_url, tmp_path / "var", TEST_KEYS)
-    config = site_config(tmp_path, server.url)
-    server.env["TETRAD_CONFIG"] = str(config)
-    app = make_app(TETRAD_CONFIG=config)
-    with app.app_context():
-        _empty_all_tables()
-        server.start()
-        try:
-            yield app, server
-        finally:
-            server.stop()
-            db.session.remove()
+    with running_site_hub(make_app, db_url, tmp_path) as running:
+        yield running
 
 
 def wait_for(condition: Any, timeout: float = 10.0) -> Any:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Student, WeekAck, WeekView
 from static_site.links import school_today
-from tests.conftest import ROOT, TEST_KEYS, _empty_all_tables
+from tests.conftest import ROOT, TEST_KEYS
 from tests.hub_process import HubProcess
 from tests.school import LESSON_DAY, build_tiny_school, lesson_fields, ms_at
 from tests.site_helpers import (
@@ -32,7 +32,7 @@ from tests.site_helpers import (
     lesson_week_page,
     links_of,
     post_week,
-    site_config,
+    running_site_hub,
     two_families,
 )
 
@@ -70,19 +70,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 @pytest.fixture
 def hub(make_app: Any, db_url: str, tmp_path: Path) -> Iterator[tuple[Any, HubProcess]]:
-    """A running hub and an app on the same database and site folder; the school and links are the test's."""
-    hub = HubProcess(db_url, tmp_path / "var", TEST_KEYS)
-    config = site_config(tmp_path, hub.url)
-    hub.env["TETRAD_CONFIG"] = str(config)
-    app = make_app(TETRAD_CONFIG=config)
-    with app.app_context():
-        _empty_all_tables()
-        hub.start()
-        try:
-            yield app, hub
-        finally:
-            hub.stop()
-            db.session.remove()
+    """A running hub serving a site folder that the test builds."""
+    with running_site_hub(make_app, db_url, tmp_path) as running:
+        yield running
 
 
 def school_with_pages(app: Any) -> tuple[Any, dict[str, Any]]:
