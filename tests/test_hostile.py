@@ -625,7 +625,9 @@ def test_tokens_that_are_not_this_hubs_current_ones_are_refused(hub: Hub) -> Non
     body = json.dumps(hub.envelope([hub.base_op("mark", seq=hub.acked() + 1)])).encode()
     forged = [
         "", "Bearer", "Bearer ", f"bearer {token}", f"Token {token}", f"Basic {token}", f"Bearer  x{token}",
-        f"Bearer {token[:-1]}{'A' if token[-1] != 'A' else 'B'}", f"Bearer {token}.{token}", "Bearer " + "a" * 20_000,
+        # one signature character changed where every bit counts (the last one also holds base64 padding bits)
+        f"Bearer {token[:-10]}{'A' if token[-10] != 'A' else 'g'}{token[-9:]}",
+        f"Bearer {token}.{token}", "Bearer " + "a" * 20_000,
         "Bearer eyJkIjoiZGV2LTEyMyIsImciOjF9.forged", f"Bearer {token[::-1]}",
     ]
     before = hub.state()
