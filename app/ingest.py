@@ -45,11 +45,21 @@ def vocabulary_for(conf: Settings) -> Vocabulary:
 
 
 def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Apply a parsed batch for a device in one transaction and return the protocol answer."""
+    """Apply a parsed batch for a device in one transaction and return the protocol answer.
+
+    The pull is read after the commit, outside the write transaction (on SQLite the write lock is the whole
+    database's). It misses nothing: revs are taken under the counter lock, so they commit in order, and a
+    change committed later has a higher rev than this pull's cursor.
+    """
     now = now or dt.datetime.now(dt.UTC)
     try:
         answer = _apply(device_id, batch, now)
         db.session.commit()
+        if batch.pull is not None:
+            changes, cursor, more = changes_since(batch.pull.cursor, batch.pull.limit, device_id,
+                                                  bound_classes(device_id))
+            answer.update(changes=changes, cursor=cursor, more=more)
+            db.session.rollback()  # end the read transaction
     except (OperationalError, DBAPIError) as exc:
         db.session.rollback()
         if is_busy(exc):
@@ -107,10 +117,6 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
     hub_time = max([hlc.make(now_ms)] + [e.applied_hlc for e in applied.log])
     answer: dict[str, Any] = {"protocol": VERSION, "hub_time": hub_time, "acked_seq": applied.acked_seq,
                               "results": applied.results}
-    if batch.pull is not None:
-        changes, cursor, more = changes_since(batch.pull.cursor, batch.pull.limit, device_id,
-                                              bound_classes(device_id))
-        answer.update(changes=changes, cursor=cursor, more=more)
     return answer
 
 
