@@ -49,6 +49,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     driver.set_page_load_timeout(30)
+    driver.implicitly_wait(5)  # a page being replaced after a click: wait for its elements
     driver.set_window_size(360, 800)  # headless chromium starts no narrower than 500 px whatever the flag says
     try:
         yield driver
@@ -66,13 +67,13 @@ def hub(make_app: Any, db_url: str, tmp_path: Path) -> Iterator[tuple[Any, HubPr
 
 def wait_for(condition: Any, timeout: float = 10.0) -> Any:
     """Poll until `condition()` is truthy; return its value."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             value = condition()
-        except StaleElementReferenceException:  # the page was being replaced: look again
+        except WebDriverException:  # the page is being replaced (stale or missing nodes): look again
             value = None
         if value:
             return value
@@ -116,7 +117,7 @@ def test_a_parent_opens_the_link_reads_the_week_and_confirms_it(hub, browser):
     ack = db.session.scalars(select(WeekAck)).one()
     assert ack.guardian_id == link.guardian_id and ack.family_id == families["ivanovs"].id
     browser.find_element("link text", "Вернуться к дневнику").click()
-    assert "/d/" in browser.current_url
+    assert wait_for(lambda: "/d/" in browser.current_url)
 
 
 def test_the_week_is_readable_at_320_px(hub, browser):

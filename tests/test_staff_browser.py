@@ -57,6 +57,7 @@ def browser() -> Iterator[object]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(DRIVER or ""), options=options)
     driver.set_page_load_timeout(30)
+    driver.implicitly_wait(5)  # a page being replaced after a key press: wait for its elements
     try:
         yield driver
     finally:
@@ -70,8 +71,9 @@ def keyboard_sign_in(driver, hub: str, login: str) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{hub}/staff/login")
-    focused = driver.switch_to.active_element
-    assert focused.get_attribute("id") == "login"
+    # the login field takes focus by itself (autofocus), as soon as the page has settled
+    focused = WebDriverWait(driver, 10).until(
+        lambda d: d.switch_to.active_element if d.switch_to.active_element.get_attribute("id") == "login" else None)
     focused.send_keys(login, Keys.TAB)
     driver.switch_to.active_element.send_keys(PASSWORD, Keys.ENTER)
     WebDriverWait(driver, 15).until(lambda d: "/staff/login" not in d.current_url)  # the next page has loaded
@@ -105,6 +107,7 @@ def shot(driver, name: str) -> Path:
 def test_a_deputy_approves_a_held_correction_with_the_keyboard(client, hub, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
 
     w = world(client)
     keyboard_sign_in(browser, hub, "zavuch")
@@ -118,7 +121,7 @@ def test_a_deputy_approves_a_held_correction_with_the_keyboard(client, hub, brow
     assert approve == row.find_element(By.XPATH, ".//button[normalize-space()='Утвердить']")
     approve.send_keys(Keys.ENTER)
     assert "Готово: внесено в журнал." in browser.find_element(By.CSS_SELECTOR, ".flash.info").text
-    assert browser.current_url.endswith("/staff/review/#held")
+    WebDriverWait(browser, 15).until(lambda d: d.current_url.endswith("/staff/review/#held"))
     shot(browser, "staff-deputy-approved.png")
     db.session.expire_all()
     assert db.session.get(OpLog, w["held"]).decided_by == "zavuch"
