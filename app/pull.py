@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from app import settings
 from app.extensions import db
 from app.journal_store import record_of, table
 from app.models import (
@@ -30,7 +31,7 @@ def _iso(value: dt.date | None) -> str | None:
 
 
 def _student(s: Student) -> dict[str, Any]:
-    today = dt.date.today()
+    today = settings().today()
     return {"last_name": s.last_name, "first_name": s.first_name, "middle_name": s.middle_name, "class": s.class_id,
             "active": s.enrolled_on <= today and (s.left_on is None or s.left_on > today),
             "enrolled_on": _iso(s.enrolled_on), "left_on": _iso(s.left_on)}

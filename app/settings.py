@@ -183,6 +183,10 @@ class Settings:
         """The work type with this code, or None."""
         return next((w for w in self.work_types if w.code == code), None)
 
+    def today(self, now: dt.datetime | None = None) -> dt.date:
+        """Today's date in the school's timezone (not the server's)."""
+        return (now or dt.datetime.now(dt.UTC)).astimezone(self.timezone).date()
+
     def period_on(self, day: dt.date) -> Period | None:
         """The period containing this day, or None (holidays between periods)."""
         return next((p for p in self.periods if p.start <= day <= p.end), None)

@@ -47,7 +47,7 @@ def token_from(text: str) -> str:
 
 def school_today(conf: Settings, now: dt.datetime | None = None) -> dt.date:
     """Today's date in the school's timezone."""
-    return (now or dt.datetime.now(dt.UTC)).astimezone(conf.timezone).date()
+    return conf.today(now)
 
 
 def active(link: FamilyLink, now: dt.datetime) -> bool:

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort, current_app, g, redirect, request, session, url_for
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEntry, StaffUser
+from app.models import AcademicYear, AuditEntry, SchoolClass, StaffUser
 from app.staff.rights import Scope, allowed, scope_for
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -62,6 +63,14 @@ def current_scope() -> Scope:
         g.staff_scope = scope_for(current_user())
     scope: Scope = g.staff_scope
     return scope
+
+
+def school_classes(visible: Callable[[str], bool] = lambda _id: True, year: str | None = None) -> list[SchoolClass]:
+    """The classes (of one academic year when named) that pass `visible`, in school order: 1А, 1Б, 2А …"""
+    query = select(SchoolClass)
+    if year is not None:
+        query = query.join(AcademicYear, AcademicYear.id == SchoolClass.year_id).where(AcademicYear.name == year)
+    return sorted((c for c in db.session.scalars(query) if visible(c.id)), key=lambda c: (c.grade, c.letter))
 
 
 def can(action: str) -> bool:

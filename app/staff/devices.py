@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import devices as registry
 from app.extensions import db
-from app.models import Device, SchoolClass
+from app.models import Device
 from app.review import HUB_DEVICE
-from app.staff.access import audit, requires
+from app.staff.access import audit, requires, school_classes
 from app.staff.machines import machine_states
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
-
-
-def _classes() -> list[SchoolClass]:
-    return sorted(db.session.scalars(select(SchoolClass)), key=lambda c: (c.grade, c.letter))
 
 
 def _device(device_id: str) -> Device:
@@ -32,7 +27,7 @@ def _device(device_id: str) -> Device:
 @requires("devices.view")
 def index() -> str:
     """Every machine with its state, and the form to register one."""
-    return render_template("staff/devices.html", machines=machine_states(), classes=_classes())
+    return render_template("staff/devices.html", machines=machine_states(), classes=school_classes())
 
 
 @bp.route("/", methods=["POST"])
@@ -43,7 +38,7 @@ def add() -> Response | str | tuple[str, int]:
     if not name or len(name) > 100:
         flash(_("Give the machine a name of up to 100 characters, e.g. «Кабинет 12»."), "error")
         return redirect(url_for("staff.devices.index"))
-    known = {c.id for c in _classes()}
+    known = {c.id for c in school_classes()}
     class_ids = [c for c in request.form.getlist("classes") if c in known]
     device, token = registry.register(name, class_ids)
     audit("device.register", f"device:{device.id}", name)

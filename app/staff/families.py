@@ -21,18 +21,12 @@ from app import settings
 from app.extensions import db
 from app.journal_store import chunks
 from app.models import Consent, Family, FamilyLink, Guardian, SchoolClass, Student, family_student
-from app.staff.access import audit, current_scope, requires
+from app.staff.access import audit, current_scope, requires, school_classes
 from static_site.access import FamilyAccess, family_access
 from static_site.links import LinkRefused, active, issue, link_url, revoke, rotate, school_today
 from static_site.pages import greeting
 
 bp = Blueprint("families", __name__, url_prefix="/families")
-
-
-def _classes() -> list[SchoolClass]:
-    scope = current_scope()
-    return sorted((c for c in db.session.scalars(select(SchoolClass)) if scope.sees_families(c.id)),
-                  key=lambda c: (c.grade, c.letter))
 
 
 def _family_in_scope(family: Family) -> None:
@@ -57,7 +51,7 @@ def consents_of(guardian_ids: list[str]) -> dict[str, list[Consent]]:
 @requires("families.view")
 def index() -> str:
     """The families of a class: who, how to reach them, consent, channel and links."""
-    classes = _classes()
+    classes = school_classes(current_scope().sees_families)
     class_id = request.args.get("class") or (classes[0].id if len(classes) == 1 else None)
     if class_id is None:
         return render_template("staff/families_index.html", classes=classes)

@@ -6,7 +6,6 @@ import datetime as dt
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import settings
@@ -14,17 +13,12 @@ from app.extensions import db
 from app.models import SchoolClass
 from app.settings import Period
 from app.staff import figures, viewing
-from app.staff.access import current_scope, requires
+from app.staff.access import current_scope, requires, school_classes
 from app.staff.csvout import csv_response
 from app.text import format_date
+from static_site.links import school_today
 
 bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
-
-
-def _classes() -> list[SchoolClass]:
-    scope = current_scope()
-    classes = [c for c in db.session.scalars(select(SchoolClass)) if scope.sees_families(c.id)]
-    return sorted(classes, key=lambda c: (c.grade, c.letter))
 
 
 def _query(class_id: str) -> tuple[SchoolClass, Period, dt.date, list[viewing.Week]]:
@@ -35,7 +29,7 @@ def _query(class_id: str) -> tuple[SchoolClass, Period, dt.date, list[viewing.We
     if not current_scope().sees_families(school_class.id):
         abort(403)
     conf = settings()
-    today = dt.datetime.now(dt.UTC).astimezone(conf.timezone).date()
+    today = school_today(conf)
     try:
         number = int(request.args["period"]) if request.args.get("period") else None
     except ValueError:
@@ -56,7 +50,7 @@ def cell_text(cell: viewing.Cell) -> str:
 @requires("monitoring.view")
 def index() -> str:
     """Choose a class (one's own class goes straight to its table)."""
-    classes = _classes()
+    classes = school_classes(current_scope().sees_families)
     class_id = request.args.get("class") or (classes[0].id if len(classes) == 1 else None)
     if class_id is None:
         return render_template("staff/monitoring_index.html", classes=classes)

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app import settings
 from app.extensions import db
 from app.models import AcademicYear, Period, SchoolClass, Student
-from app.staff.access import audit, current_scope, requires
+from app.staff.access import audit, current_scope, requires, school_classes
 from static_site.data import week_id
 from static_site.links import school_today
 from static_site.paper import journal_copy, lookup, pdf, slips, summary
@@ -29,14 +29,6 @@ from static_site.paper.signatures import record_signature
 from static_site.paper.snapshots import WeekSnapshot
 
 bp = Blueprint("printing", __name__, url_prefix="/printing")
-
-
-def _classes() -> list[SchoolClass]:
-    """The configured year's classes whose paper the account may print: all for leaders, own for a class teacher."""
-    scope = current_scope()
-    found = db.session.scalars(select(SchoolClass).join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
-                               .where(AcademicYear.name == settings().year_name))
-    return sorted((c for c in found if scope.sees_families(c.id)), key=lambda c: (c.grade, c.letter))
 
 
 def _class_in_scope(class_id: str | None) -> SchoolClass:
@@ -71,7 +63,7 @@ def index() -> str:
     """One row per class: slips of a week, the journal copy of a period, the summary sheet; the signature form."""
     conf = settings()
     today = school_today(conf, dt.datetime.now(dt.UTC))
-    classes = _classes()
+    classes = school_classes(current_scope().sees_families, settings().year_name)
     periods = {c.id: list(db.session.scalars(select(Period).where(Period.year_id == c.year_id, Period.kind != "year")
                                              .order_by(Period.number))) for c in classes}
     current = next((p.number for p in conf.periods if p.start <= today <= p.end), None)

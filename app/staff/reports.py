@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import settings
@@ -18,9 +17,10 @@ from app.extensions import db
 from app.models import SchoolClass, Subject
 from app.settings import Period
 from app.staff import figures
-from app.staff.access import current_scope, requires
+from app.staff.access import current_scope, requires, school_classes
 from app.staff.csvout import csv_response
 from app.text import format_date, format_datetime, format_decimal
+from static_site.links import school_today
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 KINDS = ("topic", "homework", "absence", "mark")
@@ -54,18 +54,6 @@ def marks_text(marks: tuple[tuple[str, str], ...]) -> str:
     return " ".join(value + mark_letter(work_type) for value, work_type in marks)
 
 
-def visible_classes() -> list[SchoolClass]:
-    """The classes the account may open reports for, in school order."""
-    scope = current_scope()
-    classes = [c for c in db.session.scalars(select(SchoolClass)) if scope.sees_class(c.id)]
-    return sorted(classes, key=lambda c: (c.grade, c.letter))
-
-
-def school_today() -> dt.date:
-    """Today in the school's timezone."""
-    return dt.datetime.now(dt.UTC).astimezone(settings().timezone).date()
-
-
 @dataclass(frozen=True)
 class Query:
     """What a report page was asked for, checked against the account's scope."""
@@ -90,7 +78,7 @@ def read_query(subject_needed: bool) -> Query:
     if school_class is None:
         abort(404)
     try:
-        day = dt.date.fromisoformat(request.args["day"]) if request.args.get("day") else school_today()
+        day = dt.date.fromisoformat(request.args["day"]) if request.args.get("day") else school_today(settings())
         number = int(request.args["period"]) if request.args.get("period") else None
     except ValueError:
         abort(404)
@@ -124,7 +112,7 @@ def _summaries(query: Query) -> list[figures.CourseSummary]:
 @requires("reports.view")
 def index() -> str:
     """Choose a class; with a class, its subjects on one table."""
-    classes = visible_classes()
+    classes = school_classes(current_scope().sees_class)
     if not request.args.get("class"):
         return render_template("staff/reports_index.html", classes=classes, periods=settings().periods)
     query = read_query(subject_needed=False)
