@@ -7,10 +7,19 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+# The SQLite pass of `make test` runs under a faked system date (Debian's faketime), to prove no test depends
+# on the machine's date: a year from today unless FAKE_DATE names a day (e.g. FAKE_DATE=2027-07-15).
+FAKE_DATE ?= +1 year
 
-.PHONY: run test test-sqlite test-postgres lint fmt bench setup db clean
+.PHONY: run test test-sqlite test-sqlite-faked test-postgres lint fmt bench setup system system-test db clean
 
-setup: $(STAMP)
+setup: system $(STAMP)
+
+system:
+	@bash scripts/system-packages run
+
+system-test:
+	@bash scripts/system-packages test
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,12 +42,19 @@ lint: setup
 	$(BIN)/ruff check app sync static_site tests bench wsgi.py
 	$(BIN)/mypy
 
-test: lint test-sqlite test-postgres
+test: system-test lint test-sqlite-faked test-postgres
 
 test-sqlite: setup
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-test-postgres: setup
+# faketime -f with an offset keeps one clock for every process the tests start (servers, browsers).
+test-sqlite-faked: setup system-test
+	@days=$$(( ( $$(date -d "$(FAKE_DATE)" +%s) - $$(date +%s) + 43200 ) / 86400 )); \
+	  offset=$$( [ $$days -ge 0 ] && echo "+$${days}d" || echo "$${days}d" ); \
+	  echo "SQLite pass on a faked system date: $$(faketime -f "$$offset" date +%F) (faketime -f $$offset)"; \
+	  faketime -f "$$offset" $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-postgres: setup system-test
 	TETRAD_TEST_DB=postgresql $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup

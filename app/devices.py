@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 
 from flask import current_app
@@ -11,6 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Device, device_class
+from sync import clock
 from sync.errors import BatchRejected
 
 SALT = "tetrad.device-token"
@@ -30,7 +30,7 @@ def token_for(device: Device) -> str:
 def register(name: str, class_ids: list[str] | None = None) -> tuple[Device, str]:
     """Register a classroom machine (bound to classes if given); return it and its token."""
     device = Device(
-        id=f"dev-{secrets.token_hex(6)}", name=name, created_at=dt.datetime.now(dt.UTC), token_generation=1,
+        id=f"dev-{secrets.token_hex(6)}", name=name, created_at=clock.now(), token_generation=1,
         acked_seq=0, last_skew_ms=0, skewed=False,
     )
     db.session.add(device)
@@ -42,7 +42,7 @@ def register(name: str, class_ids: list[str] | None = None) -> tuple[Device, str
 
 def revoke(device: Device) -> None:
     """Make the device's token fail with 403 from now on."""
-    device.revoked_at = dt.datetime.now(dt.UTC)
+    device.revoked_at = clock.now()
 
 
 def reissue(device: Device) -> str:

@@ -28,6 +28,7 @@ from static_site.links import TOKEN_PATTERN, school_today
 from static_site.pages import week_label
 from static_site.publish import NOT_FOUND, robots_txt
 from static_site.render import TEMPLATES
+from sync import clock
 
 bp = Blueprint("family", __name__, template_folder=str(TEMPLATES))
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -56,7 +57,7 @@ def _page(status: int, title: str, lines: list[str], back: str | None = None) ->
 def ack() -> Response:
     """Record that a guardian has read a week ("Ознакомлен(а)"); a dead link is refused."""
     conf = settings()
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     today = school_today(conf, now)
     token = request.form.get("token", "").strip().lower()
     week = request.form.get("week", "")
@@ -91,7 +92,7 @@ def seen(token: str, week: str) -> Response:
     agent = request.headers.get("User-Agent", "").lower()
     if not TOKEN_PATTERN.match(token) or week_start(week) is None or not agent or any(b in agent for b in BOTS):
         return response
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     try:
         link = db.session.scalars(select(FamilyLink).where(FamilyLink.token == token)).first()
         if link is None or link.revoked_at is not None or link_expired(link, now):

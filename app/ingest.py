@@ -22,7 +22,7 @@ from app.models.base import lock_revs, take_revs
 from app.pull import changes_since
 from app.school_reference import school_reference
 from app.settings import Settings
-from sync import hlc
+from sync import clock, hlc
 from sync.apply import Applied, BatchApplier, Known, LogEntry, result_of
 from sync.errors import BatchRejected, Busy
 from sync.merge import Record
@@ -51,7 +51,7 @@ def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) ->
     database's). It misses nothing: revs are taken under the counter lock, so they commit in order, and a
     change committed later has a higher rev than this pull's cursor.
     """
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     try:
         answer = _apply(device_id, batch, now)
         db.session.commit()
@@ -296,7 +296,7 @@ def _mark_families(applier: BatchApplier) -> None:
 
 def mark_families_dirty(family_ids: set[str]) -> None:
     """Put families on the site builder's queue (an upsert: a family is queued once)."""
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     rev = db.session.execute(select(db.func.max(OpLog.id))).scalar() or 0
     rows = [{"family_id": f, "marked_at": now, "rev": rev} for f in sorted(family_ids)]
     bulk.upsert(DirtyFamily.__table__, rows, ["family_id"], {"marked_at": now, "rev": rev})  # type: ignore[arg-type]

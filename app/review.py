@@ -15,7 +15,7 @@ from app.extensions import db
 from app.ingest import new_applier, write_changes
 from app.journal_store import load
 from app.models import Conflict, Device, OpLog
-from sync import hlc
+from sync import clock, hlc
 from sync.rules import Verdict
 from sync.schema import parse_op
 
@@ -28,7 +28,7 @@ class DecisionError(Exception):
 
 
 def _now() -> tuple[dt.datetime, int]:
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     return now, int(now.timestamp() * 1000)
 
 
@@ -58,7 +58,7 @@ def approve(log_id: int, by: str) -> str:
 def decline(log_id: int, by: str) -> None:
     """The deputy declines a held correction: the journal keeps its value, the op stays in the log."""
     row = _op_row(log_id, "held")
-    row.status, row.code, row.decided_at, row.decided_by = "declined", "declined", dt.datetime.now(dt.UTC), by
+    row.status, row.code, row.decided_at, row.decided_by = "declined", "declined", clock.now(), by
     db.session.commit()
 
 
@@ -118,7 +118,7 @@ def keep_winner(conflict_id: int, by: str) -> None:
     conflict = db.session.get(Conflict, conflict_id)
     if conflict is None or conflict.resolved_at is not None:
         raise DecisionError("Решение по этому конфликту уже принято.")
-    conflict.resolved_at, conflict.resolved_by, conflict.resolution = dt.datetime.now(dt.UTC), by, "winner"
+    conflict.resolved_at, conflict.resolved_by, conflict.resolution = clock.now(), by, "winner"
     db.session.commit()
 
 

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from sync import clock
+
 
 class ConfigError(Exception):
     """The configuration file is wrong; the message names the key and the line."""
@@ -185,7 +187,7 @@ class Settings:
 
     def today(self, now: dt.datetime | None = None) -> dt.date:
         """Today's date in the school's timezone (not the server's)."""
-        return (now or dt.datetime.now(dt.UTC)).astimezone(self.timezone).date()
+        return (now or clock.now()).astimezone(self.timezone).date()
 
     def period_on(self, day: dt.date) -> Period | None:
         """The period containing this day, or None (holidays between periods)."""

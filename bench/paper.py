@@ -27,6 +27,7 @@ from static_site.paper import pdf, slips
 from static_site.paper.audience import enrolled_during
 from static_site.paper.lookup import find_year, school_classes
 from static_site.paper.snapshots import WeekSnapshot
+from sync import clock
 
 WEEK = dt.date(2026, 11, 16)
 SLIPS = 30
@@ -57,7 +58,7 @@ def _students(school_class: SchoolClass) -> list[Student]:
 def school_week(everyone: bool) -> tuple[float, int, int]:
     """Seconds for the whole school's week as `flask slips --school` makes it: slips, pages."""
     started = time.perf_counter()
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     snap = WeekSnapshot(conf, WEEK)
     classes = school_classes(find_year(conf.year_name))
     snap.classes({c.id for c in classes})

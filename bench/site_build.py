@@ -37,7 +37,7 @@ from static_site.data import Snapshot
 from static_site.links import issue_missing, school_today
 from static_site.pages import common_context, family_content, link_pages
 from static_site.parallel import cores
-from sync import hlc
+from sync import clock, hlc
 from sync.schema import parse_batch
 
 KEYS = ["bench-key"]
@@ -62,7 +62,7 @@ def prepare(folder: Path) -> Any:
             db.session.commit()
             apply_in_batches(device.id, parse_batch({"protocol": 1, "device": device.id, "ops": machine.ops},
                                                     max_ops=10**9, max_pull=1))
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         issue_missing(school_today(settings(), now), now)
         db.session.commit()
     return app
@@ -90,7 +90,7 @@ def contexts(app: Any) -> dict[str, dict[str, Any]]:
     """The page contexts of every live link, made the way a build makes them."""
     with app.app_context():
         conf = settings()
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         today = school_today(conf, now)
         snap = Snapshot(conf, today)
         common = common_context(snap, render.css_name(), now)

@@ -7,7 +7,6 @@ baseline's ops/s with the ratio; PostgreSQL's figure when its server binaries ar
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import gzip
 import http.client
 import json
@@ -31,6 +30,7 @@ from app.devices import register
 from app.extensions import db
 from app.models import OpLog
 from bench.workload import generate
+from sync import clock
 from tests.databases import postgres_server
 from tests.hub_process import HubProcess
 
@@ -124,7 +124,7 @@ def baseline(rows: int, var: Path) -> float:
     connection.execute("PRAGMA synchronous = NORMAL")
     connection.execute("INSERT INTO device (id, name, created_at, token_generation, acked_seq, last_skew_ms, skewed, "
                        "last_hlc) VALUES ('dev-1', 'b', '2026-11-22', 1, 0, 0, 0, '0')")
-    now = dt.datetime.now(dt.UTC).isoformat()
+    now = clock.now().isoformat()
     payload = json.dumps({"op": "x", "fields": {"lesson": "l" * 36, "student": "s" * 36, "value": "5",
                                                 "work_type": "oral"}})
     data = [(f"op-{i:08d}", "dev-1", i + 1, "1763734992123-0000", "1763734992123-0000", "a" * 36, "mark",

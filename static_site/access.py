@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.journal_store import chunks
 from app.models import Consent, Family, FamilyLink, Student
+from sync import clock
 
 LINK_CHANNELS = ("link", "both")
 ADULT_AGE = 18
@@ -91,7 +92,7 @@ def _decide(access: FamilyAccess, today: dt.date, now: dt.datetime) -> None:
 def family_access(family_ids: Collection[str] | None, today: dt.date,
                   now: dt.datetime | None = None) -> dict[str, FamilyAccess]:
     """The access of these families (all when None), loaded in a few queries."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     query = select(Family).options(selectinload(Family.guardians), selectinload(Family.students))
     families: list[Family] = []
     if family_ids is None:

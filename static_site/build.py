@@ -40,6 +40,7 @@ from static_site.links import school_today
 from static_site.pages import Confirmation, common_context, family_content, link_pages
 from static_site.render import freeze
 from static_site.status import record_build
+from sync import clock
 
 log = logging.getLogger(__name__)
 BATCH = 40  # families frozen together: fewer freezer runs, still a small staging folder
@@ -95,7 +96,7 @@ def build_families(conf: Settings, family_ids: Collection[str] | None, now: dt.d
                    progress: Progress | None = None) -> BuildReport:
     """Rebuild the pages of these families (all when None); the caller holds the lock, saves and commits."""
     started = time.perf_counter()
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     today = school_today(conf, now)
     root = conf.site_output_dir
     css = publish.prepare(root, conf.site_base_url)
@@ -180,7 +181,7 @@ def build_dirty(conf: Settings, limit: int = QUEUE_TAKE, progress: Progress | No
     if not rows:
         return BuildReport()
     report = build_families(conf, [r.family_id for r in rows], now, progress)
-    report.save(now or dt.datetime.now(dt.UTC))
+    report.save(now or clock.now())
     _take(rows)
     db.session.commit()
     record_build(conf, full=False)
@@ -211,7 +212,7 @@ def build_all(conf: Settings, progress: Progress | None = None, now: dt.datetime
     else:
         report = build_families(conf, None, now, progress)
     report.removed += remove_orphans(conf)
-    report.save(now or dt.datetime.now(dt.UTC))
+    report.save(now or clock.now())
     _take(rows)
     db.session.commit()
     record_build(conf, full=True)
@@ -239,7 +240,7 @@ def sweep(conf: Settings, now: dt.datetime | None = None) -> set[str]:
     Catches what no sync batch announces: consent withdrawn, a child who left or turned 18, an expired
     link, a link revoked by hand in the database, a page set lost from the disk.
     """
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     root = conf.site_output_dir
     on_disk = publish.published_tokens(root)
     stale: set[str] = set()

@@ -16,6 +16,7 @@ from app.settings import Settings
 from static_site.links import school_today
 from static_site.publish import write_atomic
 from static_site.render import css_name
+from sync import clock
 
 STATE = ".state.json"
 
@@ -32,7 +33,7 @@ def read_state(conf: Settings) -> dict[str, Any]:
 def record_build(conf: Settings, full: bool) -> None:
     """Note a finished build (and, for a full one, its day and stylesheet)."""
     state = read_state(conf)
-    state["last_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    state["last_at"] = clock.now().isoformat(timespec="seconds")
     if full:
         state.update(full_on=school_today(conf).isoformat(), css=css_name())
     conf.site_output_dir.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,6 @@ A failure at any step leaves the outbox as it was, and the next run resumes from
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import json
 import os
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sync import hlc, rules
+from sync import clock, hlc, rules
 from sync.answers import Change, SyncAnswer, check_status, check_sync
 from sync.errors import BadAnswer, BatchRejected, Busy, SyncError, TransportError
 from sync.ids import attendance_id, lesson_id, period_grade_id
@@ -303,7 +302,7 @@ class SyncClient:
             report.error = describe(exc)
         report.backlog = self.store.backlog()
         with self.store.transaction():
-            self.store.put("last_sync", {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            self.store.put("last_sync", {"at": clock.now().isoformat(timespec="seconds"),
                                          "ok": report.ok, "summary": report.summary()})
         return report
 
@@ -335,7 +334,7 @@ class SyncClient:
     def _accept(self, sent: list[dict[str, Any]], answer: SyncAnswer, report: SyncReport) -> int:
         """Settle the acknowledged ops of an answer in one transaction; return how many left the outbox."""
         done: list[int] = []
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        now = clock.now().isoformat(timespec="seconds")
         with self.store.transaction():
             for op, result in zip(sent, answer.results, strict=True):
                 report.outcomes[result.status] += 1

@@ -13,8 +13,9 @@ another always sorts after it, even when the machine's wall clock is wrong.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
+
+from sync import clock
 
 PATTERN = re.compile(r"[0-9]{13}-[0-9]{4}")  # ASCII digits only; matched whole
 ZERO = "0000000000000-0000"
@@ -38,8 +39,8 @@ def parse(value: str) -> tuple[int, int]:
 
 
 def wall_ms() -> int:
-    """The machine's wall clock in unix milliseconds."""
-    return time.time_ns() // 1_000_000
+    """The school's clock (`sync.clock`) in unix milliseconds."""
+    return clock.wall_ms()
 
 
 def clamp(value: str, now_ms: int, max_skew_ms: int) -> str:

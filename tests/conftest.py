@@ -15,10 +15,24 @@ from sqlalchemy import text
 from app import create_app
 from app.extensions import db
 from app.models import Base
+from sync import clock
 from tests.databases import database_url, engine_name
+from tests.school import SUITE_NOW
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_KEYS = ["test-key-current", "test-key-previous"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every test, and every hub or client process a test starts, reads the school's clock set to SUITE_NOW."""
+    clock.set_now(SUITE_NOW)
+
+
+@pytest.fixture
+def set_clock() -> Iterator[object]:
+    """`set_clock(moment)` moves the school's clock for one test; the suite's clock is back afterwards."""
+    yield clock.set_now
+    clock.set_now(SUITE_NOW)
 
 
 @pytest.fixture(scope="session")

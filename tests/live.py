@@ -24,6 +24,7 @@ from app.devices import register
 from app.extensions import db
 from app.journal_store import record_of, table
 from app.models import OpLog
+from sync import clock
 from sync.client import SyncClient
 from sync.errors import TransportError
 from sync.merge import Record
@@ -36,7 +37,7 @@ HUB = "http://hub.test"
 
 def recent_day(days_ago: int = 1) -> dt.date:
     """A school day before today in the school's timezone (journal entries may not be dated in the future)."""
-    today = dt.datetime.now(settings().timezone).date()
+    today = clock.now().astimezone(settings().timezone).date()
     return max(today - dt.timedelta(days=days_ago), settings().year_start)
 
 

@@ -19,6 +19,7 @@ from app.models import Consent, Family, Guardian, Period, Student
 from static_site.access import family_access
 from static_site.links import issue, school_today
 from static_site.paper.pdf import pdf_missing
+from sync import clock
 from tests.school import Machine, TinySchool, attendance_key, build_tiny_school, lesson_fields, ms_at, period_grade_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +54,7 @@ def family(name: str, channel: str, students: list[str], guardian: tuple[str, st
 
 def give_link(group: Family, guardian: Guardian) -> str:
     """Issue the guardian a link; return its token."""
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     access = family_access([group.id], school_today(settings(), now), now)[group.id]
     link = issue(access, guardian, now)
     db.session.commit()

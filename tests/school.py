@@ -17,6 +17,9 @@ from sync import hlc
 from sync.ids import attendance_id, lesson_id, period_grade_id
 
 LESSON_DAY = dt.date(2026, 11, 16)  # a Monday of the 2nd quarter
+# The school's clock for the whole suite (set in conftest.py), whatever the machine's date: the Sunday after
+# LESSON_DAY's week, so its marks are recent, not late corrections. A test that needs another day says so.
+SUITE_NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=3)))
 
 
 def ms_at(day: dt.date, hour: int = 10, minute: int = 0) -> int:

@@ -14,6 +14,7 @@ from app.models import Conflict, Consent, Family, FamilyLink, Guardian, OpLog, S
 from app.staff.users import create_user
 from static_site.access import family_access
 from static_site.links import issue, school_today
+from sync import clock
 from tests.school import (
     LESSON_DAY,
     Machine,
@@ -112,7 +113,7 @@ def family_with_link(school: TinySchool) -> tuple[Family, Guardian, FamilyLink]:
     db.session.add(Consent(guardian_id=guardian.id, state="given", on=dt.date(2026, 9, 1), basis="заявление № 5",
                            channel="paper"))
     db.session.flush()
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     access = family_access([family.id], school_today(settings(), now), now)[family.id]
     link = issue(access, guardian, now)
     db.session.commit()

@@ -13,7 +13,7 @@ from app.devices import register, revoke
 from app.extensions import db
 from app.ingest import apply_batch
 from app.models import Device, Lesson, Mark, OpLog, Student
-from sync import hlc
+from sync import clock
 from sync.cli import run as cli
 from sync.client import RecordRefused, SyncClient
 from sync.errors import SyncError
@@ -174,13 +174,13 @@ def test_seq_runs_without_gaps_and_is_never_reused_after_reopening(app, client, 
 
 
 def test_the_hlc_moves_forward_from_the_hubs_answers_even_on_a_slow_clock(app, school, tmp_path):
-    years_behind = lambda: hlc.wall_ms() - 2 * 365 * 86_400_000  # noqa: E731
+    years_behind = lambda: clock.wall_ms() - 2 * 365 * 86_400_000  # noqa: E731
     machine = new_client(app, tmp_path / "slow.db", now_ms=years_behind)
     try:
         assert machine.sync().ok
         lesson = record_lesson(machine, school)
         assert machine.store.pending()[0]["hlc"] >= db.session.get(Device, machine.device).last_hlc
-        assert machine.store.pending()[0]["hlc"][:13] >= str(hlc.wall_ms() - 60_000)
+        assert machine.store.pending()[0]["hlc"][:13] >= str(clock.wall_ms() - 60_000)
         assert machine.sync().ok
         assert db.session.get(Lesson, lesson) is not None
     finally:
@@ -188,7 +188,7 @@ def test_the_hlc_moves_forward_from_the_hubs_answers_even_on_a_slow_clock(app, s
 
 
 def test_a_clock_far_ahead_is_clamped_by_the_hub_and_the_replica_keeps_the_clamped_hlc(app, school, tmp_path):
-    day_ahead = lambda: hlc.wall_ms() + 86_400_000  # noqa: E731
+    day_ahead = lambda: clock.wall_ms() + 86_400_000  # noqa: E731
     machine = new_client(app, tmp_path / "fast.db", now_ms=day_ahead)
     try:
         assert machine.sync().ok

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import OpLog
-from sync import hlc
+from sync import clock
 from sync.client import Recorded, RecordRefused, SyncClient
 from sync.ids import attendance_id, lesson_id
 from sync.merge import Record, Write, merge
@@ -187,7 +187,7 @@ def test_devices_converge_to_the_hub_whatever_the_network_and_clocks(app, plan, 
         networks = [Faulty(WsgiTransport(app)) for _ in plan.clock_errors]
         clients = [
             new_client(app, Path(folder) / f"d{n}.db", f"Кабинет {n}", transport=networks[n], attempts=3,
-                       now_ms=lambda error=error: hlc.wall_ms() + error)
+                       now_ms=lambda error=error: clock.wall_ms() + error)
             for n, error in enumerate(plan.clock_errors)
         ]
         world = World(school, clients, networks)

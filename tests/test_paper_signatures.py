@@ -14,6 +14,7 @@ from static_site.access import family_access
 from static_site.data import Snapshot
 from static_site.links import school_today
 from static_site.pages import family_content
+from sync import clock
 from tests.paper_support import PaperSchool, day, family, give_link
 
 TODAY = dt.date(2026, 11, 22)
@@ -26,7 +27,7 @@ def sign(runner, *args: str):
 
 def site_digest(family_id: str, week: str) -> str:
     """The week's digest as the site's builder computes it today for the family's pages."""
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     today = school_today(settings(), now)
     access = family_access([family_id], today, now)[family_id]
     return family_content(Snapshot(settings(), today), access.children).digests[week]

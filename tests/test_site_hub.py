@@ -3,7 +3,6 @@ confirmation, and revocation, withdrawal, leaving and turning 18 each answering 
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import json
 import os
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Student, WeekAck, WeekView
 from static_site.links import school_today
+from sync import clock
 from tests.conftest import ROOT, TEST_KEYS
 from tests.hub_process import HubProcess
 from tests.school import LESSON_DAY, build_tiny_school, lesson_fields, ms_at
@@ -101,7 +101,7 @@ def test_pages_built_after_start_up_are_served_and_removed_ones_answer_404(hub):
     assert fetch(token_url + "index.html").status == 200
     redirect = fetch(token_url.rstrip("/"))
     assert redirect.status == 302 and redirect.headers["Referrer-Policy"] == "no-referrer"
-    link.revoked_at = dt.datetime.now(dt.UTC)
+    link.revoked_at = clock.now()
     db.session.commit()
     build(NOW)
     gone = fetch(token_url)
@@ -143,7 +143,7 @@ def test_revoked_link_404s_after_next_build_never_stale(hub):
     school, families = school_with_pages(app)
     mother, father = links_of(families["ivanovs"])
     from static_site.links import revoke
-    revoke(mother, dt.datetime.now(dt.UTC))
+    revoke(mother, clock.now())
     db.session.commit()
     assert fetch(f"{server.url}/d/{mother.token}/").status == 200  # until the next build
     build(NOW)

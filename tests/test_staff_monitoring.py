@@ -12,6 +12,7 @@ from app.models import Consent, Family, FamilyLink, Guardian, Student, WeekAck
 from app.staff import viewing
 from static_site.access import family_access
 from static_site.links import issue, school_today
+from sync import clock
 from tests.school import build_tiny_school
 from tests.staff_support import family_with_link, make_accounts, sign_in
 
@@ -40,7 +41,7 @@ def _smirnov_family(school, days_ago: int) -> Family:
     db.session.add(Consent(guardian_id=father.id, state="given", on=dt.date(2026, 9, 1), basis="заявление № 9",
                            channel="paper"))
     db.session.flush()
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     access = family_access([family.id], school_today(settings(), now), now)[family.id]
     issue(access, father, now).issued_at = now - dt.timedelta(days=days_ago)
     db.session.commit()
@@ -56,7 +57,7 @@ def test_cells_join_views_confirmations_changes_and_paper_slips(client):
     for week in ("2026-W46", "2026-W47"):
         assert client.post("/ack", data={"token": link.token, "week": week, "v": "ab12"}).status_code == 200
     db.session.execute(WeekAck.__table__.update().where(WeekAck.week == "2026-W46")
-                       .values(changed_at=dt.datetime.now(dt.UTC)))  # what the site's build does on a change
+                       .values(changed_at=clock.now()))  # what the site's build does on a change
     db.session.add(WeekAck(family_id=family.id, guardian_id=guardian.id, link_id=None, week="2026-W45",
                            confirmed_at=dt.datetime(2026, 11, 7, 10, 0, tzinfo=dt.UTC), digest=""))
     db.session.commit()
@@ -73,7 +74,7 @@ def test_cells_join_views_confirmations_changes_and_paper_slips(client):
     text = client.get(f"/staff/monitoring/table.csv?class={school['c7']}&period=2").get_data(as_text=True)
     table = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
     assert table[0][:3] == ["Ученик", "02.11.2026–07.11.2026", "09.11.2026–14.11.2026"]
-    confirmed_on = dt.datetime.now(dt.UTC).astimezone(settings().timezone).strftime("%d.%m.%Y")
+    confirmed_on = clock.now().astimezone(settings().timezone).strftime("%d.%m.%Y")
     assert table[1][:4] == ["Иванова Мария Петровна", "на бумаге 07.11.2026", "изменено после ознакомления",
                             confirmed_on]
     assert table[1][-3:] == ["1", "1", "0"]
@@ -99,7 +100,7 @@ def test_families_silent_for_two_weeks_are_listed_with_their_phones(client):
     _family, _guardian, link = family_with_link(school)
     client.get(f"/d/{link.token}/seen-2026-W47.css", headers=BROWSER)
     _smirnov_family(school, days_ago=20)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     silent = viewing.silent_families(school["c7"], school_today(settings(), now), now)
     assert [(s.family.name, s.ever) for s in silent] == [("Смирновы", False)]
     db.session.execute(FamilyLink.__table__.update().values(issued_at=now - dt.timedelta(days=10)))

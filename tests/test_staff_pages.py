@@ -13,6 +13,7 @@ from app.models import AuditEntry, Device, DirtyFamily, Family, FamilyLink, Guar
 from app.staff import machines
 from app.staff.demo import create_demo_accounts, credential_lines
 from app.staff.users import authenticate, set_password
+from sync import clock
 from tests.school import build_tiny_school
 from tests.staff_support import family_with_link, make_accounts, post, sign_in, world
 
@@ -70,7 +71,7 @@ def test_the_dashboard_shows_machines_todays_review_work_and_the_site_queue(clie
     w = world(client)
     assert db.session.get(DirtyFamily, w["family"]) is not None  # queued when its link was issued
     stale = db.session.get(Device, w["device"])
-    stale.last_sync_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=4)
+    stale.last_sync_at = clock.now() - dt.timedelta(days=4)
     db.session.commit()
     sign_in(client, "director")
     page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get("/staff/dashboard/").get_data(as_text=True)))

@@ -7,7 +7,6 @@ it": A administrator, D director, Z deputy director, C class teacher (Петро
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from app.extensions import db
 from app.models import StaffJob
 from app.staff import jobs
 from app.staff.rights import RIGHTS, ROLES
+from sync import clock
 from tests.staff_support import ACCOUNTS, PASSWORD, csrf_token, sign_in, world
 
 ROLE_OF = {"A": "admin", "D": "director", "Z": "zavuch", "C": "petrova", "S": "sidorov"}
@@ -104,7 +104,7 @@ def _request(client: Any, w: dict[str, Any], method: str, path: str, data: dict[
 
 
 def _job_for(login: str) -> int:
-    job = StaffJob(kind="replay", started_by=login, started_at=dt.datetime.now(dt.UTC), state="done", total=1,
+    job = StaffJob(kind="replay", started_by=login, started_at=clock.now(), state="done", total=1,
                    done=1, params={}, result={"applied": 1})
     db.session.add(job)
     db.session.commit()

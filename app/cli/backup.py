@@ -8,7 +8,6 @@ here and also opens the copy (PRAGMA integrity_check for SQLite, `pg_restore --l
 
 from __future__ import annotations
 
-import datetime as dt
 import glob
 import hashlib
 import os
@@ -24,6 +23,7 @@ from sqlalchemy.engine import URL
 
 from app import settings
 from app.extensions import db
+from sync import clock
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_MAGIC = b"PGDMP"
@@ -64,7 +64,7 @@ def make_backup(dest_dir: Path) -> Path:
     if backend == "sqlite" and url.database in (None, "", ":memory:"):
         fail("база находится в памяти: копировать нечего.")
     dest_dir.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(settings().timezone).strftime("%Y-%m-%d_%H-%M-%S")
+    stamp = clock.now().astimezone(settings().timezone).strftime("%Y-%m-%d_%H-%M-%S")
     final = dest_dir / f"tetrad-{stamp}{SUFFIXES[backend]}"
     if final.exists():
         fail(f"файл {final} уже есть; подождите секунду и повторите.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 import time
 
@@ -18,6 +17,7 @@ from app.extensions import db
 from app.ingest import apply_in_batches
 from app.staff.demo import create_demo_accounts
 from static_site.links import issue_missing, school_today
+from sync import clock
 from sync.schema import parse_batch
 
 
@@ -52,7 +52,7 @@ def demo_command(seed: int, if_empty: bool) -> None:
     write_school(school, progress=lambda label, count: click.echo(f"  ✓ {label}: {count}"))
     db.session.commit()
     push_journal(school)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     links = issue_missing(school_today(settings(), now), now)
     db.session.commit()
     click.echo(f"  ✓ ссылки на дневник для родителей с согласием: {len(links)}")

@@ -12,6 +12,7 @@ from app.devices import bound_classes, register, reissue, revoke
 from app.extensions import db
 from app.models import Device, OpLog, SchoolClass
 from app.text import aware, format_datetime
+from sync import clock
 
 device_group = click.Group("device", help="Classroom machines: register, list, revoke.")
 
@@ -70,7 +71,7 @@ def list_command() -> None:
             select(OpLog.device_id, OpLog.status, func.count()).group_by(OpLog.device_id, OpLog.status))
     }
     tz = settings().timezone
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     click.echo(f"{'устройство':<18} {'название':<22} {'синхронизация':<17} {'seq':>7} {'очередь':>7} "
                f"{'сдвиг, с':>9} {'отклонено':>9} {'на утв.':>7}  состояние")
     for d in devices:

@@ -27,6 +27,7 @@ from static_site.links import (
     rotate,
     school_today,
 )
+from sync import clock
 
 links_group = click.Group("links", help="Ссылки семей на дневник: выдать, заменить, отозвать, выгрузить.")
 
@@ -48,7 +49,7 @@ def _echo_link(link: FamilyLink) -> None:
 @click.option("--quiet", is_flag=True, help="Только итог, без списка ссылок.")
 def issue_command(all_: bool, family: str | None, guardian_id: str | None, days: int | None, quiet: bool) -> None:
     """Выдать ссылки (issue links): по одной на каждого родителя с согласием."""
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     today = school_today(conf, now)
     if all_:
         issued = issue_missing(today, now, _expiry(days, now))
@@ -88,7 +89,7 @@ def issue_command(all_: bool, family: str | None, guardian_id: str | None, days:
 @click.argument("link")
 def rotate_command(link: str) -> None:
     """Заменить ссылку новой (rotate): старая перестанет открываться после ближайшей сборки."""
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     found = find_link(link)
     if found is None or found.revoked_at is not None:
         raise click.ClickException("Такой действующей ссылки нет.")
@@ -107,7 +108,7 @@ def rotate_command(link: str) -> None:
 @click.option("--guardian", "guardian_id", help="Все ссылки родителя: его id.")
 def revoke_command(links: tuple[str, ...], family: str | None, guardian_id: str | None) -> None:
     """Отозвать ссылки (revoke): страницы исчезнут после ближайшей сборки."""
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     chosen: list[FamilyLink] = []
     for text in links:
         found = find_link(text)
@@ -137,7 +138,7 @@ def revoke_command(links: tuple[str, ...], family: str | None, guardian_id: str 
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Файл (по умолчанию — на экран).")
 def export_command(format_: str, output: Path | None) -> None:
     """Выгрузить действующие ссылки (export): семья, родитель, ссылка, дети."""
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow(["Семья", "Родитель", "Ссылка", "Дети"])
@@ -154,7 +155,7 @@ def export_command(format_: str, output: Path | None) -> None:
 @links_group.command("example")
 def example_command() -> None:
     """Показать одну действующую ссылку, чтобы открыть дневник (for `make run`)."""
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     rows = export_rows(conf, school_today(conf, now), now)
     if not rows:
         click.echo("Действующих ссылок нет: flask --app wsgi links issue --all")

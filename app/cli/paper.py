@@ -25,6 +25,7 @@ from static_site.paper.lookup import PaperError
 from static_site.paper.options import qr_on_slips
 from static_site.paper.signatures import find_student, record_signature
 from static_site.paper.snapshots import WeekSnapshot
+from sync import clock
 
 
 def _output(conf: Settings, out: str | None, default_name: str) -> Path:
@@ -62,7 +63,7 @@ def slips_group(ctx: click.Context, class_name: str | None, school: bool, week: 
         return
     if bool(class_name) == school:
         raise click.UsageError("Укажите либо --class (например, --class 7Б), либо --school.")
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     try:
         monday = lookup.parse_week(week) if week else lookup.parse_week(school_today(conf, now).isoformat())
         year = lookup.find_year(conf.year_name)
@@ -136,7 +137,7 @@ class _Plain:
 @click.option("--guardian", help="Кто подписал (фамилия и имя), если у ученика несколько законных представителей.")
 def sign_command(file_no: str, week: str, signed_on: str, guardian: str | None) -> None:
     """Отметить возвращённую выписку, подписанную родителем: это подтверждение недели семьёй."""
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     try:
         student = find_student(file_no)
         results = record_signature(conf, student, lookup.parse_week(week), lookup.parse_day(signed_on), guardian, now)
@@ -158,7 +159,7 @@ print_group = click.Group("print", help="Бумажные копии: класс
 @click.option("--out", help="Файл .pdf или .html (по умолчанию var/paper/…).")
 def journal_command(class_name: str, number: int, year: str | None, printed_by: str, out: str | None) -> None:
     """Напечатать классный журнал за период: список, отметки, посещаемость, темы, четвертные."""
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     try:
         academic = lookup.find_year(year or conf.year_name)
         school_class = lookup.find_class(class_name, academic)
@@ -183,7 +184,7 @@ def journal_command(class_name: str, number: int, year: str | None, printed_by: 
 @click.option("--out", help="Файл .pdf или .html (по умолчанию var/paper/…).")
 def summary_command(class_name: str, year: str | None, out: str | None) -> None:
     """Напечатать сводную ведомость итоговых отметок класса за учебный год."""
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     try:
         academic = lookup.find_year(year or conf.year_name)
         school_class = lookup.find_class(class_name, academic)

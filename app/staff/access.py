@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AcademicYear, AuditEntry, SchoolClass, StaffUser
 from app.staff.rights import Scope, allowed, scope_for
+from sync import clock
 
 View = TypeVar("View", bound=Callable[..., Any])
 PUBLIC = "public"
@@ -115,7 +115,7 @@ def check_access() -> Any:
 
 def audit(action: str, obj: str, detail: str = "") -> AuditEntry:
     """Add an audit entry for the signed-in account to the session; it commits with the action itself."""
-    entry = AuditEntry(at=dt.datetime.now(dt.UTC), who=current_user().login, action=action, object=obj[:200],
+    entry = AuditEntry(at=clock.now(), who=current_user().login, action=action, object=obj[:200],
                        detail=detail)
     db.session.add(entry)
     return entry

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
@@ -14,6 +13,7 @@ from app.extensions import db
 from app.staff import throttle
 from app.staff.access import audit, current_user, public, requires, safe_next, sign_in, sign_out
 from app.staff.users import AccountError, authenticate, normal_login, set_password
+from sync import clock
 
 bp = Blueprint("auth", __name__)
 
@@ -41,7 +41,7 @@ def login() -> Response | str | tuple[str, int]:
         db.session.commit()
         flash(_("Wrong login or password."), "error")
         return render_template("staff/login.html", next=target, login=login_name), 401
-    user.last_login_at = dt.datetime.now(dt.UTC)
+    user.last_login_at = clock.now()
     db.session.commit()
     sign_in(user)
     return redirect(safe_next(target))

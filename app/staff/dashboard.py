@@ -18,6 +18,7 @@ from app.staff.machines import machine_states
 from app.text import aware
 from static_site.build import build_all, site_lock
 from static_site.status import last_build
+from sync import clock
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -41,7 +42,7 @@ def site_state() -> dict[str, Any]:
 @requires("dashboard.view")
 def index() -> str:
     """Machines with their flags, today's review work and the site builder's state."""
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     midnight = school_midnight(now)
     held_today = db.session.scalar(select(func.count()).select_from(OpLog)
                                    .where(OpLog.status == "held", OpLog.received_at >= midnight)) or 0

@@ -25,6 +25,7 @@ from app.staff.access import audit, current_scope, requires, school_classes
 from static_site.access import FamilyAccess, family_access
 from static_site.links import LinkRefused, active, issue, link_url, revoke, rotate, school_today
 from static_site.pages import greeting
+from sync import clock
 
 bp = Blueprint("families", __name__, url_prefix="/families")
 
@@ -60,7 +61,7 @@ def index() -> str:
         abort(404)
     if not current_scope().sees_families(school_class.id):
         abort(403)
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     today = school_today(conf, now)
     student_ids = list(db.session.scalars(select(Student.id).where(Student.class_id == class_id)))
     family_ids: set[str] = set()
@@ -80,7 +81,7 @@ def _back(family: Family) -> Response:
 
 
 def _access(family_id: str) -> tuple[FamilyAccess, dt.date, dt.datetime]:
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     today = school_today(conf, now)
     access = family_access([family_id], today, now).get(family_id)
     if access is None:
@@ -126,7 +127,7 @@ def _link(link_id: str) -> FamilyLink:
 def rotate_link(link_id: str) -> Response:
     """Replace a link with a new one for the same guardian; the old one stops at the next build."""
     link = _link(link_id)
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     try:
         new = rotate(link, school_today(conf, now), now)
     except LinkRefused as exc:
@@ -148,7 +149,7 @@ def revoke_link(link_id: str) -> Response:
     """Revoke a link: its pages answer 404 after the next build."""
     link = _link(link_id)
     if link.revoked_at is None:
-        revoke(link, dt.datetime.now(dt.UTC))
+        revoke(link, clock.now())
         audit("link.revoke", f"family_link:{link.id}")
         db.session.commit()
         flash(_("The link is revoked."), "info")
@@ -170,7 +171,7 @@ def qr_svg(text: str) -> Markup:
 def letter(link_id: str) -> str:
     """A printable invitation letter for the link's guardian, with the link and its QR code."""
     link = _link(link_id)
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     if not active(link, now):
         abort(404)
     guardian = db.session.get(Guardian, link.guardian_id)

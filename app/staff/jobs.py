@@ -7,7 +7,6 @@ the job is done. With STAFF_JOBS_INLINE (tests) the job runs before `start` retu
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +18,7 @@ from app.extensions import db
 from app.models import StaffJob
 from app.staff.access import audit, current_user, requires
 from app.staff.describe import status_label
+from sync import clock
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 JobFunction = Callable[[dict[str, Any], str, "Progress"], dict[str, Any]]
@@ -61,7 +61,7 @@ def start(kind: str, params: dict[str, Any]) -> StaffJob:
     if kind not in _REGISTRY:
         raise KeyError(kind)
     by = current_user().login
-    job = StaffJob(kind=kind, started_by=by, started_at=dt.datetime.now(dt.UTC), state="running", total=0, done=0,
+    job = StaffJob(kind=kind, started_by=by, started_at=clock.now(), state="running", total=0, done=0,
                    params=params, result={})
     db.session.add(job)
     db.session.flush()
@@ -90,7 +90,7 @@ def run(app: Flask, job_id: int) -> None:
             result, state = {"error": str(exc)}, "failed"
         job = db.session.get(StaffJob, job_id)
         assert job is not None
-        job.state, job.result, job.finished_at = state, result, dt.datetime.now(dt.UTC)
+        job.state, job.result, job.finished_at = state, result, clock.now()
         if state == "done":
             job.done = job.total
         db.session.commit()

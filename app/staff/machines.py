@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import Device, OpLog, SchoolClass, device_class
 from app.review import HUB_DEVICE
 from app.text import aware
+from sync import clock
 
 SILENT_NIGHTS = 2
 
@@ -47,7 +48,7 @@ class MachineState:
 
 def machine_states(now: dt.datetime | None = None) -> list[MachineState]:
     """Every registered classroom machine (not the hub's own), revoked ones last."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     devices = db.session.scalars(select(Device).where(Device.id != HUB_DEVICE).order_by(Device.name)).all()
     counts = {(d, s): n for d, s, n in db.session.execute(
         select(OpLog.device_id, OpLog.status, func.count()).where(OpLog.status.in_(("queued", "rejected", "held")))

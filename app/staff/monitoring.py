@@ -17,6 +17,7 @@ from app.staff.access import current_scope, requires, school_classes
 from app.staff.csvout import csv_response
 from app.text import format_date
 from static_site.links import school_today
+from sync import clock
 
 bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
 
@@ -55,7 +56,7 @@ def index() -> str:
     if class_id is None:
         return render_template("staff/monitoring_index.html", classes=classes)
     school_class, period, today, weeks = _query(class_id)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     rows = viewing.class_table(settings(), school_class.id, weeks, today)
     return render_template("staff/monitoring.html", school_class=school_class, period=period, weeks=weeks,
                            rows=rows, classes=classes, periods=settings().periods, cell_text=cell_text,

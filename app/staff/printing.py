@@ -8,7 +8,6 @@ to the browser as attachments, never cached. Without WeasyPrint's system librari
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -27,6 +26,7 @@ from static_site.paper.lookup import PaperError
 from static_site.paper.options import qr_on_slips
 from static_site.paper.signatures import record_signature
 from static_site.paper.snapshots import WeekSnapshot
+from sync import clock
 
 bp = Blueprint("printing", __name__, url_prefix="/printing")
 
@@ -62,7 +62,7 @@ def _refused(exc: PaperError) -> BaseResponse:
 def index() -> str:
     """One row per class: slips of a week, the journal copy of a period, the summary sheet; the signature form."""
     conf = settings()
-    today = school_today(conf, dt.datetime.now(dt.UTC))
+    today = school_today(conf, clock.now())
     classes = school_classes(current_scope().sees_families, settings().year_name)
     periods = {c.id: list(db.session.scalars(select(Period).where(Period.year_id == c.year_id, Period.kind != "year")
                                              .order_by(Period.number))) for c in classes}
@@ -79,7 +79,7 @@ def index() -> str:
 def slips_file() -> BaseResponse:
     """The class's slips of a week: families on paper, or every student with `all=1`."""
     school_class = _class_in_scope(request.args.get("class"))
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     everyone = request.args.get("all") == "1"
     try:
         monday = lookup.parse_week(request.args.get("week") or school_today(conf, now).isoformat())
@@ -103,7 +103,7 @@ def slips_file() -> BaseResponse:
 def journal_file() -> BaseResponse:
     """The hard copy of the class journal for one period."""
     school_class = _class_in_scope(request.args.get("class"))
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     try:
         year = db.session.get(AcademicYear, school_class.year_id)
         assert year is not None
@@ -125,7 +125,7 @@ def journal_file() -> BaseResponse:
 def summary_file() -> BaseResponse:
     """The year-end summary sheet of the class's final marks."""
     school_class = _class_in_scope(request.args.get("class"))
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     year = db.session.get(AcademicYear, school_class.year_id)
     assert year is not None
     try:
@@ -146,7 +146,7 @@ def sign() -> BaseResponse:
     if student is None:
         abort(404)
     _class_in_scope(student.class_id)
-    conf, now = settings(), dt.datetime.now(dt.UTC)
+    conf, now = settings(), clock.now()
     try:
         week = lookup.parse_week(request.form.get("week", ""))
         signed_on = lookup.parse_day(request.form.get("signed_on", ""))

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select
 from app.extensions import db
 from app.models import LoginAttempt
 from app.text import aware
+from sync import clock
 
 WINDOW = dt.timedelta(minutes=15)
 FAILURES_PER_LOGIN = 5
@@ -23,7 +24,7 @@ KEEP = dt.timedelta(days=30)
 
 def wait_for(login: str, address: str, now: dt.datetime | None = None) -> dt.timedelta | None:
     """How long this login (or address) must wait before the next try, or None when it may try now."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     since = now - WINDOW
     last_success = db.session.scalar(
         select(func.max(LoginAttempt.at)).where(LoginAttempt.login == login, LoginAttempt.succeeded.is_(True))
@@ -49,6 +50,6 @@ def wait_for(login: str, address: str, now: dt.datetime | None = None) -> dt.tim
 
 def record(login: str, address: str, succeeded: bool, now: dt.datetime | None = None) -> None:
     """Store one attempt (and forget attempts older than a month); the caller commits."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     db.session.add(LoginAttempt(login=login[:60], at=now, succeeded=succeeded, address=address[:64]))
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - KEEP))

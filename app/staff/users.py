@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 import secrets
@@ -13,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.models import StaffUser, Teacher
 from app.staff.rights import CLASS_TEACHER, ROLES, SUBJECT_TEACHER
+from sync import clock
 
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,59}$")
 MIN_PASSWORD = 8
@@ -73,7 +73,7 @@ def create_user(login: str, role: str, password: str | None = None, teacher_code
     if not name and teacher is not None:
         name = " ".join(p for p in (teacher.last_name, teacher.first_name, teacher.middle_name) if p)
     user = StaffUser(login=login, password_hash=generate_password_hash(password), role=role, name=name or login,
-                     teacher_id=teacher.id if teacher else None, active=True, created_at=dt.datetime.now(dt.UTC))
+                     teacher_id=teacher.id if teacher else None, active=True, created_at=clock.now())
     db.session.add(user)
     db.session.flush()
     return user, password

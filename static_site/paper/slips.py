@@ -30,6 +30,7 @@ from static_site.pages import (
 from static_site.paper.audience import QrLink, qr_links, slip_students
 from static_site.paper.pdf import kept_whole, render_html
 from static_site.paper.snapshots import WeekSnapshot
+from sync import clock
 
 ABSENCE_WORDS = {"ill": "по болезни", "absent_excused": "по уважительной причине",
                  "absent_unexcused": "без уважительной причины"}
@@ -201,7 +202,7 @@ def class_batch(snap: WeekSnapshot, school_class: SchoolClass, everyone: bool, q
 
 def batch_html(snap: WeekSnapshot, batch: SlipBatch, levels: dict[int, int] | None = None) -> str:
     """The batch as one printable HTML page (A4, each slip whole, two to a sheet when they fit)."""
-    common = common_context(snap, "", dt.datetime.now(dt.UTC))
+    common = common_context(snap, "", clock.now())
     label = week_label(batch.week)
     levels = levels if levels is not None else {s.number: estimate_level(s) for s in batch.slips}
     return render_html("slips.html", school=snap.conf.school_name, title=batch.title, week=label,
