@@ -40,6 +40,7 @@ run: db
 
 lint: setup
 	$(BIN)/ruff check app sync static_site tests bench wsgi.py
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
 test: system-test lint test-sqlite-faked test-postgres

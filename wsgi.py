@@ -1,7 +1,7 @@
 """WSGI entry: the hub, with the family site's folder served in front of it (static_site.serve, WhiteNoise)."""
 
 from app import create_app
-from app.settings import ConfigError
+from app.base.settings import ConfigError
 from static_site.serve import serve_site
 
 try:

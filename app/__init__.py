@@ -6,13 +6,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app.extensions import db, migrate
-from app.keys import load_keys
-from app.settings import Settings, load_settings
+from app.base.extensions import db, migrate
+from app.base.keys import load_keys
+from app.base.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +45,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
 
-    from app import api, cli, family, openapi, staff
+    from app import cli, family, staff
+    from app.syncing import api, openapi
 
     api.init_app(app)
     app.register_blueprint(openapi.bp)
@@ -54,12 +55,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.add_url_rule("/healthz", "healthz", lambda: {"ok": True})
     cli.init_app(app)
     return app
-
-
-def settings() -> Settings:
-    """The running app's school settings."""
-    value: Settings = current_app.extensions["tetrad.settings"]
-    return value
 
 
 @event.listens_for(Engine, "connect")

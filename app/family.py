@@ -17,15 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from app import bulk, settings
-from app.extensions import db
-from app.ingest import mark_families_dirty
-from app.models import FamilyLink, Guardian, WeekAck, WeekView
-from app.text import format_datetime
+from app.base import bulk, settings
+from app.base.calendar import monday
+from app.base.extensions import db
+from app.base.models import FamilyLink, Guardian, WeekAck, WeekView
+from app.base.rebuild_queue import mark_families_dirty
+from app.base.text import format_datetime, week_label
 from static_site.access import link_expired, live_link
-from static_site.data import monday
-from static_site.links import TOKEN_PATTERN, school_today
-from static_site.pages import week_label
+from static_site.links import TOKEN_PATTERN
 from static_site.publish import NOT_FOUND, robots_txt
 from static_site.render import TEMPLATES
 from sync import clock
@@ -58,7 +57,7 @@ def ack() -> Response:
     """Record that a guardian has read a week ("Ознакомлен(а)"); a dead link is refused."""
     conf = settings()
     now = clock.now()
-    today = school_today(conf, now)
+    today = conf.today(now)
     token = request.form.get("token", "").strip().lower()
     week = request.form.get("week", "")
     digest = request.form.get("v", "")

@@ -16,13 +16,14 @@ from pathlib import Path
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from app import create_app, settings
-from app.calendar import ensure_calendar
+from app import create_app
+from app.base import settings
+from app.base.calendar import ensure_calendar
+from app.base.extensions import db
+from app.base.models import SchoolClass, Student
 from app.cli.demo import push_journal
 from app.demo import DEFAULT_SEED
 from app.demo.school import build_school, write_school
-from app.extensions import db
-from app.models import SchoolClass, Student
 from static_site.paper import pdf, slips
 from static_site.paper.audience import enrolled_during
 from static_site.paper.lookup import find_year, school_classes

@@ -21,20 +21,21 @@ from typing import Any
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from app import create_app, settings
-from app.calendar import ensure_calendar
+from app import create_app
+from app.base import settings
+from app.base.calendar import ensure_calendar
+from app.base.extensions import db
+from app.base.models import SchoolClass
 from app.demo import DEFAULT_SEED
 from app.demo.journal import demo_devices
 from app.demo.school import build_school, write_school
-from app.devices import register
-from app.extensions import db
-from app.ingest import apply_batch, apply_in_batches
-from app.models import SchoolClass
+from app.syncing.devices import register
+from app.syncing.ingest import apply_batch, apply_in_batches
 from static_site import render
 from static_site.access import family_access
 from static_site.build import build_all, build_dirty, site_lock
 from static_site.data import Snapshot
-from static_site.links import issue_missing, school_today
+from static_site.links import issue_missing
 from static_site.pages import common_context, family_content, link_pages
 from static_site.parallel import cores
 from sync import clock, hlc
@@ -63,7 +64,7 @@ def prepare(folder: Path) -> Any:
             apply_in_batches(device.id, parse_batch({"protocol": 1, "device": device.id, "ops": machine.ops},
                                                     max_ops=10**9, max_pull=1))
         now = clock.now()
-        issue_missing(school_today(settings(), now), now)
+        issue_missing(settings().today(now), now)
         db.session.commit()
     return app
 
@@ -72,7 +73,7 @@ def class_batch(app: Any) -> tuple[str, dict[str, Any]]:
     """One class's evening batch: a remark for every student of 7А, as its classroom machine sends it."""
     with app.app_context():
         cls = db.session.scalars(select(SchoolClass).where(SchoolClass.grade == 7, SchoolClass.letter == "А")).one()
-        from app.models import Student, Teacher
+        from app.base.models import Student, Teacher
         teacher = db.session.get(Teacher, cls.homeroom_teacher_id)
         students = db.session.scalars(select(Student.id).where(Student.class_id == cls.id)).all()
         device, _token = register("Бенчмарк 7А", [cls.id])
@@ -91,7 +92,7 @@ def contexts(app: Any) -> dict[str, dict[str, Any]]:
     with app.app_context():
         conf = settings()
         now = clock.now()
-        today = school_today(conf, now)
+        today = conf.today(now)
         snap = Snapshot(conf, today)
         common = common_context(snap, render.css_name(), now)
         pages: dict[str, dict[str, Any]] = {}

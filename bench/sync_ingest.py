@@ -22,13 +22,14 @@ from typing import Any
 from flask_migrate import upgrade
 from sqlalchemy import create_engine
 
-from app import create_app, settings
-from app.calendar import ensure_calendar
+from app import create_app
+from app.base import settings
+from app.base.calendar import ensure_calendar
+from app.base.extensions import db
+from app.base.models import OpLog
 from app.demo import DEFAULT_SEED
 from app.demo.school import build_school, write_school
-from app.devices import register
-from app.extensions import db
-from app.models import OpLog
+from app.syncing.devices import register
 from bench.workload import generate
 from sync import clock
 from tests.databases import postgres_server

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import SchoolClass, Student, TimetableEntry
-from app.settings import Settings
+from app.base.extensions import db
+from app.base.models import SchoolClass, Student, TimetableEntry
+from app.base.settings import Settings
 from sync import hlc, ids
 
 STATUSES = ("absent_excused", "absent_unexcused", "ill", "late", "present")

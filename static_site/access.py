@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.extensions import db
-from app.journal_store import chunks
-from app.models import Consent, Family, FamilyLink, Student
+from app.base.extensions import db
+from app.base.journal_store import chunks
+from app.base.models import Consent, Family, FamilyLink, Student
 from sync import clock
 
 LINK_CHANNELS = ("link", "both")

@@ -27,16 +27,15 @@ from pathlib import Path
 
 from sqlalchemy import and_, bindparam, delete, or_, select, update
 
-from app.extensions import db
-from app.ingest import mark_families_dirty
-from app.journal_store import chunks
-from app.models import DirtyFamily, Family, FamilyLink, Guardian, WeekAck
-from app.settings import Settings
-from app.text import aware
+from app.base.extensions import db
+from app.base.journal_store import chunks
+from app.base.models import DirtyFamily, Family, FamilyLink, Guardian, WeekAck
+from app.base.rebuild_queue import mark_families_dirty
+from app.base.settings import Settings
+from app.base.text import aware
 from static_site import publish
 from static_site.access import FamilyAccess, family_access
 from static_site.data import Snapshot
-from static_site.links import school_today
 from static_site.pages import Confirmation, common_context, family_content, link_pages
 from static_site.render import freeze
 from static_site.status import record_build
@@ -97,7 +96,7 @@ def build_families(conf: Settings, family_ids: Collection[str] | None, now: dt.d
     """Rebuild the pages of these families (all when None); the caller holds the lock, saves and commits."""
     started = time.perf_counter()
     now = now or clock.now()
-    today = school_today(conf, now)
+    today = conf.today(now)
     root = conf.site_output_dir
     css = publish.prepare(root, conf.site_base_url)
     accesses = family_access(family_ids, today, now)
@@ -244,7 +243,7 @@ def sweep(conf: Settings, now: dt.datetime | None = None) -> set[str]:
     root = conf.site_output_dir
     on_disk = publish.published_tokens(root)
     stale: set[str] = set()
-    for access in family_access(None, school_today(conf, now), now).values():
+    for access in family_access(None, conf.today(now), now).values():
         digest = access.digest()
         live = {link.id for link in access.live}
         for link in access.links:

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.journal_store import chunks
-from app.models import (
+from app.base.calendar import monday
+from app.base.extensions import db
+from app.base.journal_store import chunks
+from app.base.models import (
     Assignment,
     Attendance,
     Device,
@@ -34,20 +35,9 @@ from app.models import (
     device_class,
     group_member,
 )
-from app.settings import Settings
+from app.base.settings import Settings
 
 Row = Any  # a SQLAlchemy Row: attribute access by column name
-
-
-def monday(day: dt.date) -> dt.date:
-    """The Monday of the day's week."""
-    return day - dt.timedelta(days=day.weekday())
-
-
-def week_id(day: dt.date) -> str:
-    """The ISO week of a day: 2026-W47."""
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def shown_period(conf: Settings, today: dt.date) -> tuple[dt.date, dt.date, str]:

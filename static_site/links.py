@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.ingest import mark_families_dirty
-from app.models import Family, FamilyLink, Guardian
-from app.settings import Settings
+from app.base.extensions import db
+from app.base.models import Family, FamilyLink, Guardian
+from app.base.rebuild_queue import mark_families_dirty
+from app.base.settings import Settings
 from static_site.access import LINK_CHANNELS, FamilyAccess, family_access, link_expired
 
 TOKEN_BYTES = 20
@@ -43,11 +43,6 @@ def token_from(text: str) -> str:
     """The token in a pasted link or the token itself."""
     text = text.strip().rstrip("/")
     return text.rsplit("/", 1)[-1].lower()
-
-
-def school_today(conf: Settings, now: dt.datetime | None = None) -> dt.date:
-    """Today's date in the school's timezone."""
-    return conf.today(now)
 
 
 def active(link: FamilyLink, now: dt.datetime) -> bool:

@@ -13,40 +13,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from app.models import Guardian, Student
-from app.text import MONTHS_GENITIVE, format_date, format_datetime, format_day, format_decimal
-from static_site.data import ClassJournal, Row, Snapshot, monday, week_id
-from static_site.forecast import forecast, marks_needed
+from app.base.calendar import monday, week_id
+from app.base.forecast import forecast, marks_needed
+from app.base.models import Guardian, Student
+from app.base.text import format_date, format_datetime, format_day, format_decimal, greeting, week_label
+from static_site.data import ClassJournal, Row, Snapshot
 
 ABSENCE = {"absent_excused": "н (У)", "absent_unexcused": "н (Н)", "ill": "н (Б)", "late": "оп"}
 KINDS = {"remark": "Замечание", "recommendation": "Рекомендация", "praise": "Похвала"}
 GRADE_STATUS = {"deferred": "отсрочка", "not_assessed": "н/а"}
 PAGE_CURRENT = "index"
-
-
-def week_label(start: dt.date) -> str:
-    """16–21 ноября 2026 (Monday to Saturday)."""
-    end = start + dt.timedelta(days=5)
-    if start.month == end.month:
-        return f"{start.day}–{end.day} {MONTHS_GENITIVE[end.month - 1]} {end.year}"
-    return f"{start.day} {MONTHS_GENITIVE[start.month - 1]} – {end.day} {MONTHS_GENITIVE[end.month - 1]} {end.year}"
-
-
-def short_name(first: str, middle: str, last: str) -> str:
-    """Петрова А. И."""
-    initials = " ".join(f"{p[0]}." for p in (first, middle) if p)
-    return f"{last} {initials}".strip()
-
-
-def greeting(guardian: Guardian) -> str:
-    """Уважаемая Ольга Николаевна: first name and patronymic, as a school addresses a parent."""
-    name = " ".join(p for p in (guardian.first_name, guardian.middle_name) if p)
-    middle = guardian.middle_name.lower()
-    female = middle.endswith(("вна", "чна", "кызы")) or (not middle and guardian.relation == "мать")
-    male = middle.endswith(("вич", "ич", "оглы")) or (not middle and guardian.relation == "отец")
-    if female:
-        return f"Уважаемая {name}"
-    return f"Уважаемый {name}" if male else f"Здравствуйте, {name}"
 
 
 @dataclass

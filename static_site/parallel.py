@@ -17,11 +17,10 @@ from collections.abc import Callable
 
 from flask import Flask, current_app
 
-from app import settings
-from app.extensions import db
+from app.base import settings
+from app.base.extensions import db
 from static_site.access import family_access
 from static_site.build import BuildReport, build_families
-from static_site.links import school_today
 from sync import clock
 
 _app: list[Flask] = []
@@ -48,7 +47,7 @@ def parts_by_class(now: dt.datetime | None, count: int) -> list[list[str]]:
     """All families in class order, cut into `count` parts, so that a class is mostly read by one process."""
     conf = settings()
     moment = now or clock.now()
-    accesses = family_access(None, school_today(conf, moment), moment).values()
+    accesses = family_access(None, conf.today(moment), moment).values()
     ordered = sorted(accesses, key=lambda a: (min((s.class_id for s in a.children), default=""), a.family.id))
     ids = [a.family.id for a in ordered]
     size = max(1, -(-len(ids) // count))

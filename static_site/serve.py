@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask
 from whitenoise import WhiteNoise
 
-from app.settings import Settings
+from app.base.settings import Settings
 
 CSS = re.compile(r"^/site-[0-9a-f]{10}\.css$")
 SHARED = ("/robots.txt", "/404.html")

@@ -11,9 +11,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from app import settings
-from app.settings import Settings
-from static_site.links import school_today
+from app.base import settings
+from app.base.settings import Settings
 from static_site.publish import write_atomic
 from static_site.render import css_name
 from sync import clock
@@ -35,7 +34,7 @@ def record_build(conf: Settings, full: bool) -> None:
     state = read_state(conf)
     state["last_at"] = clock.now().isoformat(timespec="seconds")
     if full:
-        state.update(full_on=school_today(conf).isoformat(), css=css_name())
+        state.update(full_on=conf.today().isoformat(), css=css_name())
     conf.site_output_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(conf.site_output_dir / STATE, json.dumps(state).encode())
 
@@ -43,7 +42,7 @@ def record_build(conf: Settings, full: bool) -> None:
 def full_rebuild_due(conf: Settings) -> bool:
     """Whether the day or the stylesheet moved on since the last full rebuild."""
     state = read_state(conf)
-    return state.get("full_on") != school_today(conf).isoformat() or state.get("css") != css_name()
+    return state.get("full_on") != conf.today().isoformat() or state.get("css") != css_name()
 
 
 def last_build() -> dt.datetime | None:

@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from app import settings
-from app.extensions import db
+from app.base import settings
+from app.base.extensions import db
 from static_site import publish
 from static_site.build import BuildReport, Busy, build_all, build_dirty, site_lock, sweep
 from static_site.parallel import cores

@@ -13,8 +13,8 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from app import create_app
-from app.extensions import db
-from app.models import Base
+from app.base.extensions import db
+from app.base.models import Base
 from sync import clock
 from tests.databases import database_url, engine_name
 from tests.school import SUITE_NOW

@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 from flask import Flask
 from sqlalchemy import func, select
 
-from app import settings
-from app.devices import register
-from app.extensions import db
-from app.journal_store import record_of, table
-from app.models import OpLog
+from app.base import settings
+from app.base.extensions import db
+from app.base.journal_store import record_of, table
+from app.base.models import OpLog
+from app.syncing.devices import register
 from sync import clock
 from sync.client import SyncClient
 from sync.errors import TransportError

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app import settings
-from app.extensions import db
-from app.models import Consent, Family, Guardian, Period, Student
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import Consent, Family, Guardian, Period, Student
 from static_site.access import family_access
-from static_site.links import issue, school_today
+from static_site.links import issue
 from static_site.paper.pdf import pdf_missing
 from sync import clock
 from tests.school import Machine, TinySchool, attendance_key, build_tiny_school, lesson_fields, ms_at, period_grade_key
@@ -55,7 +55,7 @@ def family(name: str, channel: str, students: list[str], guardian: tuple[str, st
 def give_link(group: Family, guardian: Guardian) -> str:
     """Issue the guardian a link; return its token."""
     now = clock.now()
-    access = family_access([group.id], school_today(settings(), now), now)[group.id]
+    access = family_access([group.id], settings().today(now), now)[group.id]
     link = issue(access, guardian, now)
     db.session.commit()
     return link.token

@@ -8,11 +8,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from app import settings
-from app.calendar import ensure_calendar
-from app.devices import register
-from app.extensions import db
-from app.models import Assignment, Period, SchoolClass, Student, Subject, Teacher
+from app.base import settings
+from app.base.calendar import ensure_calendar
+from app.base.extensions import db
+from app.base.models import Assignment, Period, SchoolClass, Student, Subject, Teacher
+from app.syncing.devices import register
 from sync import hlc
 from sync.ids import attendance_id, lesson_id, period_grade_id
 

@@ -19,11 +19,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app import settings
-from app.extensions import db
-from app.models import Consent, Family, FamilyLink, Guardian, Student
+from app.base import settings
+from app.base.calendar import monday, week_id
+from app.base.extensions import db
+from app.base.models import Consent, Family, FamilyLink, Guardian, Student
 from static_site.build import build_dirty, site_lock, sweep
-from static_site.data import monday, week_id
 from static_site.links import issue_missing
 from tests.conftest import ROOT, _empty_all_tables
 from tests.hub_process import HubProcess

@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app import settings
-from app.extensions import db
-from app.models import Conflict, Consent, Family, FamilyLink, Guardian, OpLog, StaffUser, Student
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import Conflict, Consent, Family, FamilyLink, Guardian, OpLog, StaffUser, Student
 from app.staff.users import create_user
 from static_site.access import family_access
-from static_site.links import issue, school_today
+from static_site.links import issue
 from sync import clock
 from tests.school import (
     LESSON_DAY,
@@ -114,7 +114,7 @@ def family_with_link(school: TinySchool) -> tuple[Family, Guardian, FamilyLink]:
                            channel="paper"))
     db.session.flush()
     now = clock.now()
-    access = family_access([family.id], school_today(settings(), now), now)[family.id]
+    access = family_access([family.id], settings().today(now), now)[family.id]
     link = issue(access, guardian, now)
     db.session.commit()
     return family, guardian, link

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from app import settings
-from app.calendar import ensure_calendar
+from app.base import settings
+from app.base.calendar import ensure_calendar
+from app.base.extensions import db
+from app.base.models import Period, SchoolClass, Student, Teacher
 from app.cli.backup import pg_tool
-from app.extensions import db
-from app.models import Period, SchoolClass, Student, Teacher
 from tests.databases import engine_name
 
 

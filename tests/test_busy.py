@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 from sqlalchemy import create_engine, func, select, text
 
-from app.extensions import db
-from app.models import OpLog
+from app.base.extensions import db
+from app.base.models import OpLog
 from tests.databases import engine_name
 from tests.school import Machine, build_tiny_school, lesson_fields
 

@@ -9,10 +9,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from app.devices import register, revoke
-from app.extensions import db
-from app.ingest import apply_batch
-from app.models import Device, Lesson, Mark, OpLog, Student
+from app.base.extensions import db
+from app.base.models import Device, Lesson, Mark, OpLog, Student
+from app.syncing.devices import register, revoke
+from app.syncing.ingest import apply_batch
 from sync import clock
 from sync.cli import run as cli
 from sync.client import RecordRefused, SyncClient
@@ -467,7 +467,7 @@ def test_a_lesson_deleted_in_the_batch_that_created_its_mark_still_syncs(client,
 
 
 def test_an_approved_correction_reaches_the_machine_by_pull_and_leaves_the_held_list(client, school):
-    from app.review import approve
+    from app.syncing.review import approve
 
     old_lesson, old_fields = lesson_fields(school, day=recent_day(12), slot=3)
     client.record("lesson", old_fields, author=school["t_petrova"])

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import OpLog
+from app.base.extensions import db
+from app.base.models import OpLog
 from sync import clock
 from sync.client import Recorded, RecordRefused, SyncClient
 from sync.ids import attendance_id, lesson_id

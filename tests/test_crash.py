@@ -12,8 +12,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import Attendance, Device, Lesson, OpLog
+from app.base.extensions import db
+from app.base.models import Attendance, Device, Lesson, OpLog
 from sync.ids import attendance_id
 from tests.conftest import TEST_KEYS
 from tests.hub_process import HubProcess

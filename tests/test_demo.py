@@ -15,11 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, inspect, select
 
-from app.demo import curriculum, names, topics
-from app.demo.journal import DEMO_TODAY, demo_devices
-from app.demo.school import build_school
-from app.extensions import db
-from app.models import (
+from app.base.extensions import db
+from app.base.models import (
     AcademicYear,
     Assignment,
     Consent,
@@ -33,7 +30,10 @@ from app.models import (
     family_student,
     group_member,
 )
-from app.settings import load_settings
+from app.base.settings import load_settings
+from app.demo import curriculum, names, topics
+from app.demo.journal import DEMO_TODAY, demo_devices
+from app.demo.school import build_school
 from sync import hlc, ids
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -497,7 +497,7 @@ def test_demo_command_writes_the_planned_school(runner, settings):
 
 
 def test_demo_command_fills_the_journal_through_the_sync_path(runner, settings):
-    from app.models import Device, Lesson, Mark, OpLog
+    from app.base.models import Device, Lesson, Mark, OpLog
 
     assert runner.invoke(args=["demo", "--seed", "5"]).exit_code == 0
     year = db.session.scalars(select(AcademicYear)).one()

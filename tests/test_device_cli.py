@@ -7,8 +7,8 @@ import json
 
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import Device, Lesson, OpLog
+from app.base.extensions import db
+from app.base.models import Device, Lesson, OpLog
 from tests.school import Machine, build_tiny_school, lesson_fields
 
 

@@ -30,11 +30,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from app import settings as school_settings
-from app.devices import reissue, revoke
-from app.extensions import db
-from app.models import Device, OpLog
-from app.models.journal import JOURNAL_MODELS
+from app.base import settings as school_settings
+from app.base.extensions import db
+from app.base.models import Device, OpLog
+from app.base.models.journal import JOURNAL_MODELS
+from app.syncing.devices import reissue, revoke
 from sync.ids import attendance_id, lesson_id, period_grade_id
 from sync.protocol import BATCH_ERRORS, CODES, JOURNAL, REFERENCE
 from sync.schema import MAX_TEXT

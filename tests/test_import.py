@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app import settings
-from app.calendar import ensure_calendar
-from app.extensions import db
-from app.importing import LAYOUTS, ImportFailed, find_header, read_sheet, values
-from app.importing.errors import CellError, Problem
-from app.models import (
+from app.base import settings
+from app.base.calendar import ensure_calendar
+from app.base.extensions import db
+from app.base.models import (
     Assignment,
     Base,
     Family,
@@ -31,6 +29,8 @@ from app.models import (
     Teacher,
     TimetableEntry,
 )
+from app.importing import LAYOUTS, ImportFailed, find_header, read_sheet, values
+from app.importing.errors import CellError, Problem
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import settings
-from app.calendar import ensure_calendar
-from app.extensions import db
-from app.models import Period, SchoolClass, Student, Teacher
+from app.base import settings
+from app.base.calendar import ensure_calendar
+from app.base.extensions import db
+from app.base.models import Period, SchoolClass, Student, Teacher
 
 
 @pytest.fixture

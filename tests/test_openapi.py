@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app import openapi
-from app.extensions import db
-from app.models import Group, Student, TimetableEntry
-from app.models.sync import STATUSES
-from app.pull import REFERENCE as PULLED_REFERENCE
+from app.base.extensions import db
+from app.base.models import Group, Student, TimetableEntry
+from app.base.models.sync import STATUSES
+from app.syncing import openapi
+from app.syncing.pull import REFERENCE as PULLED_REFERENCE
 from sync.protocol import BATCH_ERRORS, CODES, FINAL_STATUSES, JOURNAL, REFERENCE
 from tests.school import LESSON_DAY, Machine, attendance_key, build_tiny_school, lesson_fields, ms_at, period_grade_key
 

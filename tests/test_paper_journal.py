@@ -6,10 +6,9 @@ import re
 
 from sqlalchemy import select
 
-from app import settings
-from app.extensions import db
-from app.models import Student
-from static_site.links import school_today
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import Student
 from tests.paper_support import PaperSchool, keep_png, needs_pdf, pdf_lines, pdf_pages, pdf_text
 
 
@@ -45,7 +44,7 @@ def test_the_journal_copy_prints_the_period_as_the_database_holds_it(client, run
     assert "КЛАССНЫЙ ЖУРНАЛ" in title and "7А класс · 2026-2027 учебный год" in title
     assert "2 четверть: 05.11.2026 – 29.12.2026" in title and "Классный руководитель: Петрова Анна Ивановна" in title
     assert f"Всего страниц: {pages}" in title and f"В журнале пронумеровано {pages} стр." in title
-    today = school_today(settings())
+    today = settings().today()
     assert "Распечатал(а): секретарь Орлова Н. В." in title and f"Дата печати: {today:%d.%m.%Y}" in title
     for page in range(1, pages + 1):
         assert f"стр. {page} из {pages}" in pdf_text(out, page)

@@ -6,13 +6,12 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from app import settings
-from app.extensions import db
-from app.models import DirtyFamily, Family, WeekAck
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import DirtyFamily, Family, WeekAck
 from app.staff import viewing
 from static_site.access import family_access
 from static_site.data import Snapshot
-from static_site.links import school_today
 from static_site.pages import family_content
 from sync import clock
 from tests.paper_support import PaperSchool, day, family, give_link
@@ -28,7 +27,7 @@ def sign(runner, *args: str):
 def site_digest(family_id: str, week: str) -> str:
     """The week's digest as the site's builder computes it today for the family's pages."""
     now = clock.now()
-    today = school_today(settings(), now)
+    today = settings().today(now)
     access = family_access([family_id], today, now)[family_id]
     return family_content(Snapshot(settings(), today), access.children).digests[week]
 

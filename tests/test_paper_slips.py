@@ -10,10 +10,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app import settings
-from app.extensions import db
-from app.models import Consent, Family, Lesson, Mark, Student
-from static_site.forecast import weighted_average
+from app.base import settings
+from app.base.extensions import db
+from app.base.forecast import weighted_average
+from app.base.models import Consent, Family, Lesson, Mark, Student
 from static_site.links import link_url
 from static_site.paper import pdf
 from static_site.paper.slips import qr_svg

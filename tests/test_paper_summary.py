@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import AcademicYear, Period
+from app.base.extensions import db
+from app.base.models import AcademicYear, Period
 from tests.paper_support import PaperSchool, keep_png, needs_pdf, pdf_pages, pdf_text
 from tests.school import ms_at, period_grade_key
 

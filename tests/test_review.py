@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Attendance, Conflict, Mark, OpLog, Student
-from app.review import DecisionError, approve, choose_other, decline, replay
+from app.base.extensions import db
+from app.base.models import Attendance, Conflict, Mark, OpLog, Student
+from app.syncing.review import DecisionError, approve, choose_other, decline, replay
 from tests.school import LESSON_DAY, Machine, attendance_key, build_tiny_school, lesson_fields, ms_at
 
 EARLY = dt.date(2026, 11, 5)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import ConfigError, load_settings, schema_keys
+from app.base.settings import ConfigError, load_settings, schema_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yaml"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import WeekAck, WeekView
+from app.base.extensions import db
+from app.base.models import WeekAck, WeekView
 from tests.conftest import ROOT
 from tests.hub_process import HubProcess
 from tests.school import build_tiny_school

@@ -8,10 +8,10 @@ import threading
 
 from sqlalchemy import func, select
 
-from app import settings
-from app.extensions import db
-from app.ingest import mark_families_dirty
-from app.models import DirtyFamily, FamilyLink, WeekAck
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import DirtyFamily, FamilyLink, WeekAck
+from app.base.rebuild_queue import mark_families_dirty
 from static_site import publish
 from static_site.build import build_all, build_dirty, build_families, site_lock
 from static_site.render import CSS_SOURCE, css_name

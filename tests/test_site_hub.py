@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Student, WeekAck, WeekView
-from static_site.links import school_today
+from app.base.extensions import db
+from app.base.models import Student, WeekAck, WeekView
 from sync import clock
 from tests.conftest import ROOT, TEST_KEYS
 from tests.hub_process import HubProcess
@@ -121,7 +120,7 @@ def test_headers_keep_the_token_private_and_pages_never_stale(hub):
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
     assert page.headers.get("Access-Control-Allow-Origin") is None
     assert fetch(url, headers={"If-None-Match": page.headers["ETag"]}).status == 304
-    from app.ingest import mark_families_dirty
+    from app.base.rebuild_queue import mark_families_dirty
     mark_families_dirty({families["smirnovs"].id})
     db.session.commit()
     build(NOW)
@@ -158,7 +157,7 @@ def test_consent_withdrawal_removes_pages_at_next_build(hub):
     school, families = school_with_pages(app)
     link = links_of(families["smirnovs"])[0]
     from tests.site_helpers import withdraw_consent
-    withdraw_consent(link.guardian_id, on=school_today(app.extensions["tetrad.settings"]))
+    withdraw_consent(link.guardian_id, on=app.extensions["tetrad.settings"].today())
     build(NOW)
     for name in ("", "child-1.html", f"{lesson_week_page(NOW)}.html"):
         assert fetch(f"{server.url}/d/{link.token}/{name}").status == 404
@@ -167,7 +166,7 @@ def test_consent_withdrawal_removes_pages_at_next_build(hub):
 def test_student_who_left_disappears_and_a_family_with_no_child_left_loses_its_pages(hub):
     app, server = hub
     school, families = school_with_pages(app)
-    today = school_today(app.extensions["tetrad.settings"])
+    today = app.extensions["tetrad.settings"].today()
     db.session.get(Student, school["st_first_grader"]).left_on = today  # Ольга left the school today
     db.session.get(Student, school["st_smirnov"]).left_on = today
     db.session.commit()
@@ -182,7 +181,7 @@ def test_student_who_left_disappears_and_a_family_with_no_child_left_loses_its_p
 def test_student_turning_18_disappears_at_next_build(hub):
     app, server = hub
     school, families = school_with_pages(app)
-    today = school_today(app.extensions["tetrad.settings"])
+    today = app.extensions["tetrad.settings"].today()
     student = db.session.get(Student, school["st_ivanova"])
     student.birth_date = today.replace(year=today.year - 18)
     db.session.commit()
@@ -216,7 +215,7 @@ def test_confirmation_over_http_records_who_confirmed_which_week(hub):
     app, server = hub
     school, families = school_with_pages(app)
     link = links_of(families["smirnovs"])[0]
-    week = (school_today(app.extensions["tetrad.settings"])).strftime("%G-W%V")
+    week = (app.extensions["tetrad.settings"].today()).strftime("%G-W%V")
     answer = fetch(f"{server.url}/ack", "POST", f"token={link.token}&week={week}&v=0123abcd".encode(),
                    headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert answer.status == 200 and "Спасибо" in answer.text and "Елена Викторовна" in answer.text
@@ -239,7 +238,7 @@ def _worker(config: Path, var: Path, db_url: str) -> subprocess.Popen[bytes]:
 def test_a_class_batch_reaches_the_pages_within_a_second_through_the_worker(hub, db_url, tmp_path):
     app, server = hub
     school, families = school_with_pages(app)
-    from app.devices import register
+    from app.syncing.devices import register
     device, device_token = register("Ноутбук 7А", [school["c7"]])
     db.session.commit()
     worker = _worker(Path(server.env["TETRAD_CONFIG"]), tmp_path / "var", db_url)

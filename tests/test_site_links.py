@@ -9,10 +9,10 @@ import io
 import pytest
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Consent, FamilyLink, Student
+from app.base.extensions import db
+from app.base.forecast import NOT_ENOUGH, forecast, weighted_average
+from app.base.models import Consent, FamilyLink, Student
 from static_site.access import age_on, family_access, visible_children
-from static_site.forecast import NOT_ENOUGH, forecast, weighted_average
 from static_site.links import TOKEN_PATTERN, new_token
 from tests import site_helpers
 from tests.school import build_tiny_school

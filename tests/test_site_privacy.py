@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from app import settings as school_settings
-from app.calendar import ensure_calendar
-from app.extensions import db
-from app.models import Assignment, FamilyLink, Period, SchoolClass, Student, Subject, Teacher
+from app.base import settings as school_settings
+from app.base.calendar import ensure_calendar
+from app.base.extensions import db
+from app.base.models import Assignment, FamilyLink, Period, SchoolClass, Student, Subject, Teacher
 from static_site.build import build_all
 from tests import site_helpers
 from tests.conftest import _empty_all_tables

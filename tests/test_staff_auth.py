@@ -14,8 +14,8 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import func, select, update
 
-from app.extensions import db
-from app.models import AuditEntry, LoginAttempt, OpLog, StaffUser
+from app.base.extensions import db
+from app.base.models import AuditEntry, LoginAttempt, OpLog, StaffUser
 from app.staff import throttle
 from app.staff.users import authenticate
 from tests.school import build_tiny_school

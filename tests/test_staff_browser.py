@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from app.extensions import db
-from app.models import FamilyLink, Mark, OpLog
+from app.base.extensions import db
+from app.base.models import FamilyLink, Mark, OpLog
 from tests.staff_support import PASSWORD, world
 
 ROOT = Path(__file__).resolve().parent.parent

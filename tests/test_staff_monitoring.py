@@ -6,12 +6,12 @@ import csv
 import datetime as dt
 import io
 
-from app import settings
-from app.extensions import db
-from app.models import Consent, Family, FamilyLink, Guardian, Student, WeekAck
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import Consent, Family, FamilyLink, Guardian, Student, WeekAck
 from app.staff import viewing
 from static_site.access import family_access
-from static_site.links import issue, school_today
+from static_site.links import issue
 from sync import clock
 from tests.school import build_tiny_school
 from tests.staff_support import family_with_link, make_accounts, sign_in
@@ -42,7 +42,7 @@ def _smirnov_family(school, days_ago: int) -> Family:
                            channel="paper"))
     db.session.flush()
     now = clock.now()
-    access = family_access([family.id], school_today(settings(), now), now)[family.id]
+    access = family_access([family.id], settings().today(now), now)[family.id]
     issue(access, father, now).issued_at = now - dt.timedelta(days=days_ago)
     db.session.commit()
     return family
@@ -101,11 +101,11 @@ def test_families_silent_for_two_weeks_are_listed_with_their_phones(client):
     client.get(f"/d/{link.token}/seen-2026-W47.css", headers=BROWSER)
     _smirnov_family(school, days_ago=20)
     now = clock.now()
-    silent = viewing.silent_families(school["c7"], school_today(settings(), now), now)
+    silent = viewing.silent_families(school["c7"], settings().today(now), now)
     assert [(s.family.name, s.ever) for s in silent] == [("Смирновы", False)]
     db.session.execute(FamilyLink.__table__.update().values(issued_at=now - dt.timedelta(days=10)))
     db.session.commit()
-    assert viewing.silent_families(school["c7"], school_today(settings(), now), now) == []
+    assert viewing.silent_families(school["c7"], settings().today(now), now) == []
     db.session.execute(FamilyLink.__table__.update().values(issued_at=now - dt.timedelta(days=30)))
     db.session.commit()
     sign_in(client, "petrova")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import AuditEntry, Device, DirtyFamily, Family, FamilyLink, Guardian, StaffUser
+from app.base.extensions import db
+from app.base.models import AuditEntry, Device, DirtyFamily, Family, FamilyLink, Guardian, StaffUser
 from app.staff import machines
 from app.staff.demo import create_demo_accounts, credential_lines
 from app.staff.users import authenticate, set_password

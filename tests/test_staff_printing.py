@@ -9,9 +9,9 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from app import settings
-from app.extensions import db
-from app.models import AuditEntry, WeekAck
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import AuditEntry, WeekAck
 from app.staff import viewing
 from static_site.paper import pdf
 from tests.paper_support import PaperSchool, pdf_text

@@ -30,9 +30,9 @@ import io
 import pytest
 from sqlalchemy import select
 
-from app import settings
-from app.extensions import db
-from app.models import OpLog
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import OpLog
 from app.staff import figures
 from tests.school import Machine, attendance_key, build_tiny_school, lesson_fields, ms_at
 from tests.staff_support import make_accounts, sign_in

@@ -8,8 +8,8 @@ import time
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Attendance, AuditEntry, Conflict, Mark, OpLog, StaffJob, Student
+from app.base.extensions import db
+from app.base.models import Attendance, AuditEntry, Conflict, Mark, OpLog, StaffJob, Student
 from tests.staff_support import NEWCOMER, post, sign_in, world
 
 

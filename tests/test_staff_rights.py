@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from app.extensions import db
-from app.models import StaffJob
+from app.base.extensions import db
+from app.base.models import StaffJob
 from app.staff import jobs
 from app.staff.rights import RIGHTS, ROLES
 from sync import clock

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.keys import load_keys, rotate_keys
+from app.base.keys import load_keys, rotate_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import Attendance, Conflict, DirtyFamily, Family, Lesson, Mark, OpLog, family_student
+from app.base.extensions import db
+from app.base.models import Attendance, Conflict, DirtyFamily, Family, Lesson, Mark, OpLog, family_student
 from tests.school import LESSON_DAY, Machine, attendance_key, build_tiny_school, lesson_fields, ms_at
 
 
@@ -227,8 +227,8 @@ def test_gzip_bodies_are_accepted_and_bombs_refused(client, machine, school):
 
 
 def test_a_revoked_device_gets_403_at_once(client, machine, school):
-    from app.devices import revoke
-    from app.models import Device
+    from app.base.models import Device
+    from app.syncing.devices import revoke
 
     revoke(db.session.get(Device, machine.id))
     db.session.commit()
@@ -266,8 +266,8 @@ def test_a_device_bound_to_classes_pulls_only_their_journal_rows(client, school)
 
 
 def test_tokens_signed_with_a_rotated_out_key_still_work_until_it_is_dropped(make_app, school):
-    from app.devices import token_for
-    from app.models import Device
+    from app.base.models import Device
+    from app.syncing.devices import token_for
 
     machine = Machine(make_app().test_client())
     old_key_app = make_app(SECRET_KEYS=["retired-key"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from app import settings
-from app.calendar import ensure_calendar
-from app.extensions import db
+from app.base import settings
+from app.base.calendar import ensure_calendar
+from app.base.extensions import db
 from app.staff.demo import credential_lines
 
 

@@ -21,8 +21,8 @@ from typing import NoReturn
 import click
 from sqlalchemy.engine import URL
 
-from app import settings
-from app.extensions import db
+from app.base import settings
+from app.base.extensions import db
 from sync import clock
 
 SQLITE_MAGIC = b"SQLite format 3\x00"

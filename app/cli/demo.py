@@ -7,16 +7,16 @@ import time
 
 import click
 
-from app import settings
-from app.calendar import ensure_calendar
+from app.base import settings
+from app.base.calendar import ensure_calendar
+from app.base.extensions import db
 from app.demo import DEFAULT_SEED
 from app.demo.journal import demo_devices
 from app.demo.school import DemoSchool, build_school, school_has_data, write_school
-from app.devices import register
-from app.extensions import db
-from app.ingest import apply_in_batches
 from app.staff.demo import create_demo_accounts
-from static_site.links import issue_missing, school_today
+from app.syncing.devices import register
+from app.syncing.ingest import apply_in_batches
+from static_site.links import issue_missing
 from sync import clock
 from sync.schema import parse_batch
 
@@ -53,7 +53,7 @@ def demo_command(seed: int, if_empty: bool) -> None:
     db.session.commit()
     push_journal(school)
     now = clock.now()
-    links = issue_missing(school_today(settings(), now), now)
+    links = issue_missing(settings().today(now), now)
     db.session.commit()
     click.echo(f"  ✓ ссылки на дневник для родителей с согласием: {len(links)}")
     click.echo(f"  ✓ учётные записи сотрудников: {', '.join(create_demo_accounts()) or 'уже есть'}")

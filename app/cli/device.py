@@ -7,11 +7,11 @@ import datetime as dt
 import click
 from sqlalchemy import func, select
 
-from app import settings
-from app.devices import bound_classes, register, reissue, revoke
-from app.extensions import db
-from app.models import Device, OpLog, SchoolClass
-from app.text import aware, format_datetime
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import Device, OpLog, SchoolClass
+from app.base.text import aware, format_datetime
+from app.syncing.devices import bound_classes, register, reissue, revoke
 from sync import clock
 
 device_group = click.Group("device", help="Classroom machines: register, list, revoke.")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import click
 
-from app import settings
+from app.base import settings
 from app.importing import KINDS, ImportFailed, Result, Sheet, read_sheet, run_import
 
 PROGRESS_FROM_ROWS = 200  # smaller files import in a blink; a bar would only flicker

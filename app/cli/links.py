@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from app import settings
-from app.extensions import db
-from app.models import FamilyLink, Guardian
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import FamilyLink, Guardian
 from static_site.access import family_access
 from static_site.links import (
     LinkRefused,
@@ -25,7 +25,6 @@ from static_site.links import (
     link_url,
     revoke,
     rotate,
-    school_today,
 )
 from sync import clock
 
@@ -50,7 +49,7 @@ def _echo_link(link: FamilyLink) -> None:
 def issue_command(all_: bool, family: str | None, guardian_id: str | None, days: int | None, quiet: bool) -> None:
     """Выдать ссылки (issue links): по одной на каждого родителя с согласием."""
     conf, now = settings(), clock.now()
-    today = school_today(conf, now)
+    today = conf.today(now)
     if all_:
         issued = issue_missing(today, now, _expiry(days, now))
     else:
@@ -94,7 +93,7 @@ def rotate_command(link: str) -> None:
     if found is None or found.revoked_at is not None:
         raise click.ClickException("Такой действующей ссылки нет.")
     try:
-        new = rotate(found, school_today(conf, now), now)
+        new = rotate(found, conf.today(now), now)
     except LinkRefused as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
@@ -142,7 +141,7 @@ def export_command(format_: str, output: Path | None) -> None:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow(["Семья", "Родитель", "Ссылка", "Дети"])
-    rows = export_rows(conf, school_today(conf, now), now)
+    rows = export_rows(conf, conf.today(now), now)
     for row in rows:
         writer.writerow([row.family, row.guardian, row.url, row.children])
     if output is None:
@@ -156,7 +155,7 @@ def export_command(format_: str, output: Path | None) -> None:
 def example_command() -> None:
     """Показать одну действующую ссылку, чтобы открыть дневник (for `make run`)."""
     conf, now = settings(), clock.now()
-    rows = export_rows(conf, school_today(conf, now), now)
+    rows = export_rows(conf, conf.today(now), now)
     if not rows:
         click.echo("Действующих ссылок нет: flask --app wsgi links issue --all")
         return

@@ -15,11 +15,10 @@ from typing import Any
 import click
 from flask import current_app
 
-from app import settings
-from app.extensions import db
-from app.settings import Settings
-from static_site.links import school_today
-from static_site.pages import week_label
+from app.base import settings
+from app.base.extensions import db
+from app.base.settings import Settings
+from app.base.text import week_label
 from static_site.paper import journal_copy, lookup, pdf, slips, summary
 from static_site.paper.lookup import PaperError
 from static_site.paper.options import qr_on_slips
@@ -65,7 +64,7 @@ def slips_group(ctx: click.Context, class_name: str | None, school: bool, week: 
         raise click.UsageError("Укажите либо --class (например, --class 7Б), либо --school.")
     conf, now = settings(), clock.now()
     try:
-        monday = lookup.parse_week(week) if week else lookup.parse_week(school_today(conf, now).isoformat())
+        monday = lookup.parse_week(week) if week else lookup.parse_week(conf.today(now).isoformat())
         year = lookup.find_year(conf.year_name)
         classes = lookup.school_classes(year) if school else [lookup.find_class(class_name or "", year)]
         title = "вся школа" if school else classes[0].name

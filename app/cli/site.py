@@ -8,9 +8,9 @@ import click
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import settings
-from app.extensions import db
-from app.models import DirtyFamily
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import DirtyFamily
 from static_site import publish, worker
 from static_site.build import BuildReport, build_all, build_dirty, family_count, site_lock, sweep
 from static_site.parallel import cores

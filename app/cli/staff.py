@@ -7,8 +7,8 @@ import secrets
 import click
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import StaffUser
+from app.base.extensions import db
+from app.base.models import StaffUser
 from app.staff.rights import ROLES
 from app.staff.users import ROLE_NAMES, AccountError, create_user, normal_login, set_password
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from app import settings
-from app.api import decode_json, inflate
-from app.extensions import db
-from app.ingest import apply_in_batches
-from app.models import Device
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import Device
+from app.syncing.api import decode_json, inflate
+from app.syncing.ingest import apply_in_batches
 from sync.errors import BatchRejected
 from sync.schema import parse_batch
 

@@ -12,8 +12,8 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
+from app.base.models import Consent, Family, Guardian, SchoolClass, Student
 from app.demo import demo_id, names
-from app.models import Consent, Family, Guardian, SchoolClass, Student
 
 YEAR_START = dt.date(2026, 9, 1)
 # (share of households, kind): who takes care of the children.

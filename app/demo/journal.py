@@ -17,10 +17,10 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.base.models import SchoolClass, Student, TimetableEntry
+from app.base.settings import Settings
 from app.demo import demo_id, topics
 from app.demo.school import DemoSchool
-from app.models import SchoolClass, Student, TimetableEntry
-from app.settings import Settings
 from sync import hlc, ids
 
 DEMO_TODAY = dt.date(2026, 11, 22)

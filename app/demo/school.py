@@ -8,12 +8,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from app.demo import curriculum, demo_id
-from app.demo.families import build_people
-from app.demo.staff import appoint_homerooms, distribute, hire
-from app.demo.timetable import Block, Part, Scheduler, day_lengths
-from app.extensions import db
-from app.models import (
+from app.base.extensions import db
+from app.base.models import (
     Assignment,
     Base,
     Consent,
@@ -26,7 +22,11 @@ from app.models import (
     Teacher,
     TimetableEntry,
 )
-from app.settings import Settings
+from app.base.settings import Settings
+from app.demo import curriculum, demo_id
+from app.demo.families import build_people
+from app.demo.staff import appoint_homerooms, distribute, hire
+from app.demo.timetable import Block, Part, Scheduler, day_lengths
 
 LETTERS = ("А", "Б")
 PRIMARY_DAYS = 5

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from app.base.models import SchoolClass, Teacher
 from app.demo import curriculum, demo_id, names
-from app.models import SchoolClass, Teacher
 
 # Share of men among a specialty's teachers: most Russian teachers are women.
 _MEN_SHARE = {"pe": 0.6, "safety": 0.9, "technology": 0.5, "physics": 0.4, "informatics": 0.5, "history": 0.3}

@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.extensions import db
+from app.base.extensions import db
+from app.base.models import AcademicYear, Group, SchoolClass, Student, Subject, Teacher
+from app.base.settings import Settings
 from app.importing import values
 from app.importing.errors import CellError, Problem
 from app.importing.layouts import Header
 from app.importing.readers import Sheet
-from app.models import AcademicYear, Group, SchoolClass, Student, Subject, Teacher
-from app.settings import Settings
 
 NAME = values.text(100)  # names and other short texts
 INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()

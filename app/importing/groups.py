@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm.attributes import flag_modified
 
-from app.extensions import db
+from app.base.extensions import db
+from app.base.models import Group, SchoolClass, Student, Subject, new_id
 from app.importing import values
 from app.importing.context import INVALID, Context, RowView, assign
-from app.models import Group, SchoolClass, Student, Subject, new_id
 
 
 @dataclass

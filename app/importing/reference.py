@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.extensions import db
+from app.base.extensions import db
+from app.base.models import SchoolClass, Subject, Teacher, new_id
 from app.importing import values
 from app.importing.context import INVALID, Context, assign
-from app.models import SchoolClass, Subject, Teacher, new_id
 
 
 def import_teachers(ctx: Context) -> None:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.calendar import current_year
-from app.extensions import db
+from app.base.calendar import current_year
+from app.base.extensions import db
+from app.base.settings import Settings
 from app.importing.context import Context, Tally
 from app.importing.errors import ImportFailed, Problem
 from app.importing.groups import import_groups
@@ -27,7 +28,6 @@ from app.importing.readers import Sheet, read_sheet
 from app.importing.reference import import_classes, import_subjects, import_teachers
 from app.importing.students import import_students
 from app.importing.teaching import import_assignments, import_timetable
-from app.settings import Settings
 
 IMPORTERS: dict[str, Callable[[Context], None]] = {
     "teachers": import_teachers,

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.extensions import db
+from app.base.extensions import db
+from app.base.models import Family, Guardian, Student, new_id
 from app.importing import values
 from app.importing.context import INVALID, Context, RowView, assign
-from app.models import Family, Guardian, Student, new_id
 
 GUARDIAN_FIELDS = {
     "last_name": values.text(100), "first_name": values.text(100), "middle_name": values.text(100),

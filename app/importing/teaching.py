@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.extensions import db
+from app.base.extensions import db
+from app.base.models import Assignment, TimetableEntry, new_id
 from app.importing import values
 from app.importing.context import INVALID, Context, RowView, assign
 from app.importing.groups import ensure_group
-from app.models import Assignment, TimetableEntry, new_id
 
 
 def import_assignments(ctx: Context) -> None:

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import AcademicYear, AuditEntry, SchoolClass, StaffUser
+from app.base.extensions import db
+from app.base.models import AcademicYear, AuditEntry, SchoolClass, StaffUser
 from app.staff.rights import Scope, allowed, scope_for
 from sync import clock
 

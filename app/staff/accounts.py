@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.extensions import db
-from app.models import AuditEntry, StaffUser, Teacher
+from app.base.extensions import db
+from app.base.models import AuditEntry, StaffUser, Teacher
 from app.staff.access import audit as record_audit
 from app.staff.access import current_user, requires
 from app.staff.rights import ROLES

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
-from app.extensions import db
+from app.base.extensions import db
 from app.staff import throttle
 from app.staff.access import audit, current_user, public, requires, safe_next, sign_in, sign_out
 from app.staff.users import AccountError, authenticate, normal_login, set_password

@@ -9,13 +9,13 @@ from flask import Blueprint, redirect, render_template, url_for
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from app import settings
-from app.extensions import db
-from app.models import Conflict, DirtyFamily, Family, OpLog
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import Conflict, DirtyFamily, Family, OpLog
+from app.base.text import aware
 from app.staff import jobs
 from app.staff.access import requires
 from app.staff.machines import machine_states
-from app.text import aware
 from static_site.build import build_all, site_lock
 from static_site.status import last_build
 from sync import clock

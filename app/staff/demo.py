@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from app.extensions import db
-from app.models import Assignment, SchoolClass, StaffUser, Teacher
+from app.base.extensions import db
+from app.base.models import Assignment, SchoolClass, StaffUser, Teacher
 from app.staff.users import ROLE_NAMES, create_user
 
 # login → (role, password). The teachers are chosen from the demo school when the accounts are made.

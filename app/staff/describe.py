@@ -8,9 +8,9 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from app import settings
-from app.extensions import db
-from app.models import (
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import (
     JOURNAL_MODELS,
     Conflict,
     Device,
@@ -23,8 +23,8 @@ from app.models import (
     Subject,
     Teacher,
 )
+from app.base.text import short_name
 from app.staff.i18n import N_
-from static_site.pages import short_name
 from sync import hlc
 
 ENTITY_LABELS = {

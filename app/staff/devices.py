@@ -6,12 +6,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from app import devices as registry
-from app.extensions import db
-from app.models import Device
-from app.review import HUB_DEVICE
+from app.base.extensions import db
+from app.base.models import Device
 from app.staff.access import audit, requires, school_classes
 from app.staff.machines import machine_states
+from app.syncing import devices as registry
+from app.syncing.review import HUB_DEVICE
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 

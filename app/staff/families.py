@@ -17,14 +17,14 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app import settings
-from app.extensions import db
-from app.journal_store import chunks
-from app.models import Consent, Family, FamilyLink, Guardian, SchoolClass, Student, family_student
+from app.base import settings
+from app.base.extensions import db
+from app.base.journal_store import chunks
+from app.base.models import Consent, Family, FamilyLink, Guardian, SchoolClass, Student, family_student
+from app.base.text import greeting
 from app.staff.access import audit, current_scope, requires, school_classes
 from static_site.access import FamilyAccess, family_access
-from static_site.links import LinkRefused, active, issue, link_url, revoke, rotate, school_today
-from static_site.pages import greeting
+from static_site.links import LinkRefused, active, issue, link_url, revoke, rotate
 from sync import clock
 
 bp = Blueprint("families", __name__, url_prefix="/families")
@@ -62,7 +62,7 @@ def index() -> str:
     if not current_scope().sees_families(school_class.id):
         abort(403)
     conf, now = settings(), clock.now()
-    today = school_today(conf, now)
+    today = conf.today(now)
     student_ids = list(db.session.scalars(select(Student.id).where(Student.class_id == class_id)))
     family_ids: set[str] = set()
     for part in chunks(student_ids):
@@ -82,7 +82,7 @@ def _back(family: Family) -> Response:
 
 def _access(family_id: str) -> tuple[FamilyAccess, dt.date, dt.datetime]:
     conf, now = settings(), clock.now()
-    today = school_today(conf, now)
+    today = conf.today(now)
     access = family_access([family_id], today, now).get(family_id)
     if access is None:
         abort(404)
@@ -129,7 +129,7 @@ def rotate_link(link_id: str) -> Response:
     link = _link(link_id)
     conf, now = settings(), clock.now()
     try:
-        new = rotate(link, school_today(conf, now), now)
+        new = rotate(link, conf.today(now), now)
     except LinkRefused as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -177,8 +177,8 @@ def letter(link_id: str) -> str:
     guardian = db.session.get(Guardian, link.guardian_id)
     family = db.session.get(Family, link.family_id)
     assert guardian is not None and family is not None
-    access = family_access([family.id], school_today(conf, now), now)[family.id]
+    access = family_access([family.id], conf.today(now), now)[family.id]
     url = link_url(conf, link.token)
     return render_template("staff/letter.html", guardian=guardian, greeting=greeting(guardian), url=url,
                            qr=qr_svg(url), children=access.children, live=link in access.live, family=family,
-                           today=school_today(conf, now))
+                           today=conf.today(now))

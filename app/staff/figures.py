@@ -7,7 +7,7 @@ ALGORITHM (documented in docs/staff.md, "Reports"):
    marks on deleted lessons do not count. `required_now` follows the regulation (002 instr. §3.3): after
    3 weeks of the period at least 1 mark, after 4 weeks 2, once the period is over the full minimum
    (3 for a subject of 1 hour a week, 5 for 2 or more).
-3. Forecasts come from static_site.forecast, the rule the family pages show.
+3. Forecasts come from app.base.forecast, the rule the family pages show.
 4. Timeliness: each entry is judged by the HLC of the write that first made it (op log's applied HLC,
    i.e. the machine's own clock after clamping), in the school's timezone, never by when the hub received it.
    Topic and absences: by the end of the lesson day plus `deadlines.topic_days` / `absences_days`;
@@ -24,12 +24,23 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.journal_store import chunks
-from app.models import Assignment, Attendance, Lesson, Mark, OpLog, SchoolClass, Student, Subject, Teacher, group_member
-from app.settings import Period, Settings
-from static_site.forecast import NOT_ENOUGH, forecast, marks_needed
-from static_site.pages import short_name
+from app.base.extensions import db
+from app.base.forecast import NOT_ENOUGH, forecast, marks_needed
+from app.base.journal_store import chunks
+from app.base.models import (
+    Assignment,
+    Attendance,
+    Lesson,
+    Mark,
+    OpLog,
+    SchoolClass,
+    Student,
+    Subject,
+    Teacher,
+    group_member,
+)
+from app.base.settings import Period, Settings
+from app.base.text import short_name
 from sync import hlc
 
 WRITTEN = frozenset({"independent", "dictation", "lab"})

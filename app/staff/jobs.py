@@ -14,8 +14,8 @@ from typing import Any
 from flask import Blueprint, Flask, abort, current_app, render_template
 from werkzeug.wrappers import Response
 
-from app.extensions import db
-from app.models import StaffJob
+from app.base.extensions import db
+from app.base.models import StaffJob
 from app.staff.access import audit, current_user, requires
 from app.staff.describe import status_label
 from sync import clock

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from app import settings
-from app.extensions import db
-from app.models import Device, OpLog, SchoolClass, device_class
-from app.review import HUB_DEVICE
-from app.text import aware
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import Device, OpLog, SchoolClass, device_class
+from app.base.text import aware
+from app.syncing.review import HUB_DEVICE
 from sync import clock
 
 SILENT_NIGHTS = 2

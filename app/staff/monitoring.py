@@ -8,15 +8,14 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from app import settings
-from app.extensions import db
-from app.models import SchoolClass
-from app.settings import Period
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import SchoolClass
+from app.base.settings import Period
+from app.base.text import format_date
 from app.staff import figures, viewing
 from app.staff.access import current_scope, requires, school_classes
 from app.staff.csvout import csv_response
-from app.text import format_date
-from static_site.links import school_today
 from sync import clock
 
 bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
@@ -30,7 +29,7 @@ def _query(class_id: str) -> tuple[SchoolClass, Period, dt.date, list[viewing.We
     if not current_scope().sees_families(school_class.id):
         abort(403)
     conf = settings()
-    today = school_today(conf)
+    today = conf.today()
     try:
         number = int(request.args["period"]) if request.args.get("period") else None
     except ValueError:

@@ -15,12 +15,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import settings
-from app.extensions import db
-from app.models import AcademicYear, Period, SchoolClass, Student
+from app.base import settings
+from app.base.calendar import week_id
+from app.base.extensions import db
+from app.base.models import AcademicYear, Period, SchoolClass, Student
 from app.staff.access import audit, current_scope, requires, school_classes
-from static_site.data import week_id
-from static_site.links import school_today
 from static_site.paper import journal_copy, lookup, pdf, slips, summary
 from static_site.paper.lookup import PaperError
 from static_site.paper.options import qr_on_slips
@@ -62,7 +61,7 @@ def _refused(exc: PaperError) -> BaseResponse:
 def index() -> str:
     """One row per class: slips of a week, the journal copy of a period, the summary sheet; the signature form."""
     conf = settings()
-    today = school_today(conf, clock.now())
+    today = conf.today(clock.now())
     classes = school_classes(current_scope().sees_families, settings().year_name)
     periods = {c.id: list(db.session.scalars(select(Period).where(Period.year_id == c.year_id, Period.kind != "year")
                                              .order_by(Period.number))) for c in classes}
@@ -82,7 +81,7 @@ def slips_file() -> BaseResponse:
     conf, now = settings(), clock.now()
     everyone = request.args.get("all") == "1"
     try:
-        monday = lookup.parse_week(request.args.get("week") or school_today(conf, now).isoformat())
+        monday = lookup.parse_week(request.args.get("week") or conf.today(now).isoformat())
         snap = WeekSnapshot(conf, monday)
         snap.classes({school_class.id})
         batch = slips.class_batch(snap, school_class, everyone, qr_on_slips(conf), now)

@@ -12,15 +12,14 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from app import settings
-from app.extensions import db
-from app.models import SchoolClass, Subject
-from app.settings import Period
+from app.base import settings
+from app.base.extensions import db
+from app.base.models import SchoolClass, Subject
+from app.base.settings import Period
+from app.base.text import format_date, format_datetime, format_decimal
 from app.staff import figures
 from app.staff.access import current_scope, requires, school_classes
 from app.staff.csvout import csv_response
-from app.text import format_date, format_datetime, format_decimal
-from static_site.links import school_today
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 KINDS = ("topic", "homework", "absence", "mark")
@@ -78,7 +77,7 @@ def read_query(subject_needed: bool) -> Query:
     if school_class is None:
         abort(404)
     try:
-        day = dt.date.fromisoformat(request.args["day"]) if request.args.get("day") else school_today(settings())
+        day = dt.date.fromisoformat(request.args["day"]) if request.args.get("day") else settings().today()
         number = int(request.args["period"]) if request.args.get("period") else None
     except ValueError:
         abort(404)

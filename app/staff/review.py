@@ -1,6 +1,6 @@
 """The review queues: conflicts, held late corrections and rejected ops, each with its decision buttons.
 
-Decisions are taken by app.review (one transaction each); the audit entry is added to the same session
+Decisions are taken by app.syncing.review (one transaction each); the audit entry is added to the same session
 first, so the decision and its record commit together or not at all.
 """
 
@@ -15,10 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
-from app import review as decisions
-from app.extensions import db
-from app.journal_store import column_of
-from app.models import JOURNAL_MODELS, Conflict, OpLog
+from app.base.extensions import db
+from app.base.journal_store import column_of
+from app.base.models import JOURNAL_MODELS, Conflict, OpLog
 from app.staff import jobs
 from app.staff.access import audit, current_scope, current_user, requires
 from app.staff.describe import (
@@ -30,6 +29,7 @@ from app.staff.describe import (
     hlc_moment,
     status_label,
 )
+from app.syncing import review as decisions
 from sync.protocol import CODES
 
 bp = Blueprint("review", __name__, url_prefix="/review")

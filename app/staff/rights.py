@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Assignment, SchoolClass, StaffUser
+from app.base.extensions import db
+from app.base.models import Assignment, SchoolClass, StaffUser
 
 ADMIN, DIRECTOR, DEPUTY, CLASS_TEACHER, SUBJECT_TEACHER = (
     "administrator", "director", "deputy", "class_teacher", "subject_teacher",

@@ -11,9 +11,9 @@ import datetime as dt
 
 from sqlalchemy import delete, func, select
 
-from app.extensions import db
-from app.models import LoginAttempt
-from app.text import aware
+from app.base.extensions import db
+from app.base.models import LoginAttempt
+from app.base.text import aware
 from sync import clock
 
 WINDOW = dt.timedelta(minutes=15)

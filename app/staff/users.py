@@ -9,8 +9,8 @@ import secrets
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db
-from app.models import StaffUser, Teacher
+from app.base.extensions import db
+from app.base.models import StaffUser, Teacher
 from app.staff.rights import CLASS_TEACHER, ROLES, SUBJECT_TEACHER
 from sync import clock
 

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.journal_store import chunks
-from app.models import Family, Student, WeekAck, WeekView, family_student
-from app.settings import Period, Settings
-from app.text import aware
+from app.base.calendar import monday, week_id
+from app.base.extensions import db
+from app.base.journal_store import chunks
+from app.base.models import Family, Student, WeekAck, WeekView, family_student
+from app.base.settings import Period, Settings
+from app.base.text import aware
 from static_site.access import family_access
-from static_site.data import monday, week_id
 
 SILENT_DAYS = 14
 

@@ -12,7 +12,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import settings
+from app.base import settings
+from app.base.text import format_date, format_datetime, format_day, format_decimal
 from app.staff import (
     LOCALES,
     accounts,
@@ -30,7 +31,6 @@ from app.staff import (
 from app.staff.access import can, check_access, public, requires
 from app.staff.i18n import N_, role_label
 from app.staff.rights import allowed
-from app.text import format_date, format_datetime, format_day, format_decimal
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static")
 for child in (auth.bp, dashboard.bp, review.bp, devices.bp, families.bp, monitoring.bp, reports.bp, printing.bp,

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.journal_store import chunks
-from app.models import Family, Guardian, Student, family_student
-from app.settings import Settings
+from app.base.extensions import db
+from app.base.journal_store import chunks
+from app.base.models import Family, Guardian, Student, family_student
+from app.base.settings import Settings
 from static_site.access import ADULT_AGE, age_on, family_access
 from static_site.links import link_url
 

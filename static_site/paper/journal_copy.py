@@ -4,7 +4,7 @@ Parts, in the order of a paper journal: title page (contents, page count, signat
 for each subject (and group) the grid of marks and absences by lesson date with the period's average and
 period mark, then its lessons' topics and homework; the period's attendance; the period marks of all subjects.
 The journal is read through the site's loader (static_site.paper.snapshots.PeriodSnapshot): deleted
-records are left out, and the average is static_site.forecast's weighted average, as on the family pages.
+records are left out, and the average is app.base.forecast's weighted average, as on the family pages.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import AcademicYear, Group, Period, SchoolClass, Student, Subject
-from app.settings import Settings
-from app.text import format_date, format_datetime, format_decimal
+from app.base.extensions import db
+from app.base.forecast import weighted_average
+from app.base.models import AcademicYear, Group, Period, SchoolClass, Student, Subject
+from app.base.settings import Settings
+from app.base.text import format_date, format_datetime, format_decimal, short_name
 from static_site.data import ClassJournal, Row
-from static_site.forecast import weighted_average
-from static_site.pages import GRADE_STATUS, short_name
+from static_site.pages import GRADE_STATUS
 from static_site.paper.audience import enrolled_during
 from static_site.paper.pdf import numbered, render_html
 from static_site.paper.snapshots import PeriodSnapshot

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import AcademicYear, Period, SchoolClass
-from app.settings import Settings
-from static_site.data import monday
+from app.base.calendar import monday
+from app.base.extensions import db
+from app.base.models import AcademicYear, Period, SchoolClass
+from app.base.settings import Settings
 
 CLASS_NAME = re.compile(r"^\s*(\d{1,2})\s*[-\s«\"]?\s*(\w{1,4})\s*[»\"]?\s*$")
 WEEK_ID = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.ingest import mark_families_dirty
-from app.models import Family, Guardian, Student, WeekAck
-from app.settings import Settings
-from app.text import format_date
+from app.base.calendar import week_id
+from app.base.extensions import db
+from app.base.models import Family, Guardian, Student, WeekAck
+from app.base.rebuild_queue import mark_families_dirty
+from app.base.settings import Settings
+from app.base.text import format_date, week_label
 from static_site.access import family_access
-from static_site.data import week_id
-from static_site.pages import family_content, week_label
+from static_site.pages import family_content
 from static_site.paper.audience import student_families
 from static_site.paper.lookup import PaperError
 from static_site.paper.snapshots import WeekSnapshot

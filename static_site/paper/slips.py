@@ -15,18 +15,10 @@ from typing import Any
 
 import segno
 
-from app.models import SchoolClass, Student
-from app.text import format_date
-from static_site.data import week_id
-from static_site.links import school_today
-from static_site.pages import (
-    ABSENCE,
-    GRADE_STATUS,
-    RowView,
-    common_context,
-    family_content,
-    week_label,
-)
+from app.base.calendar import week_id
+from app.base.models import SchoolClass, Student
+from app.base.text import format_date, week_label
+from static_site.pages import ABSENCE, GRADE_STATUS, RowView, common_context, family_content
 from static_site.paper.audience import QrLink, qr_links, slip_students
 from static_site.paper.pdf import kept_whole, render_html
 from static_site.paper.snapshots import WeekSnapshot
@@ -196,7 +188,7 @@ def class_batch(snap: WeekSnapshot, school_class: SchoolClass, everyone: bool, q
                 now: dt.datetime) -> SlipBatch:
     """The slips of a class for the snapshot's week: paper families' children, or every student."""
     students = slip_students([school_class.id], snap.week, snap.conf, everyone)
-    links = qr_links(snap.conf, students, school_today(snap.conf, now), now) if qr_allowed and students else {}
+    links = qr_links(snap.conf, students, snap.conf.today(now), now) if qr_allowed and students else {}
     return SlipBatch(school_class.name, snap.week, make_slips(snap, students, links))
 
 

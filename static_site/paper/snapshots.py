@@ -10,9 +10,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Period
-from app.settings import Settings
+from app.base.extensions import db
+from app.base.models import Period
+from app.base.settings import Settings
 from static_site.data import Snapshot
 
 WEEK = dt.timedelta(days=7)

@@ -16,11 +16,21 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.journal_store import chunks
-from app.models import AcademicYear, Assignment, Attendance, Lesson, Period, PeriodGrade, SchoolClass, Student, Subject
-from app.settings import Settings
-from app.text import format_date, format_decimal
+from app.base.extensions import db
+from app.base.journal_store import chunks
+from app.base.models import (
+    AcademicYear,
+    Assignment,
+    Attendance,
+    Lesson,
+    Period,
+    PeriodGrade,
+    SchoolClass,
+    Student,
+    Subject,
+)
+from app.base.settings import Settings
+from app.base.text import format_date, format_decimal
 from static_site.pages import GRADE_STATUS
 from static_site.paper.audience import enrolled_during
 from static_site.paper.pdf import layout, render_html

@@ -11,10 +11,10 @@ import uuid
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.ingest import new_applier, write_changes
-from app.journal_store import load
-from app.models import Conflict, Device, OpLog
+from app.base.extensions import db
+from app.base.journal_store import load
+from app.base.models import Conflict, Device, OpLog
+from app.syncing.ingest import new_applier, write_changes
 from sync import clock, hlc
 from sync.rules import Verdict
 from sync.schema import parse_op

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base
-from app.models.reference import ID
+from app.base.models.base import Base
+from app.base.models.reference import ID
 
 HLC = String(18)
 

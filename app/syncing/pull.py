@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from app import settings
-from app.extensions import db
-from app.journal_store import record_of, table
-from app.models import (
+from app.base import settings
+from app.base.extensions import db
+from app.base.journal_store import record_of, table
+from app.base.models import (
     Assignment,
     Group,
     Holiday,

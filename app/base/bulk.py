@@ -14,7 +14,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.extensions import db
+from app.base.extensions import db
 
 Processor = Callable[[Any], Any] | None
 

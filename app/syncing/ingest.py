@@ -13,15 +13,16 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from app import bulk, settings
-from app.devices import bound_classes
-from app.extensions import db
-from app.journal_store import chunks, load, write
-from app.models import Conflict, Device, DirtyFamily, OpLog, Student, family_student
-from app.models.base import lock_revs, take_revs
-from app.pull import changes_since
-from app.school_reference import school_reference
-from app.settings import Settings
+from app.base import bulk, settings
+from app.base.extensions import db
+from app.base.journal_store import chunks, load, write
+from app.base.models import Conflict, Device, OpLog, Student, family_student
+from app.base.models.base import lock_revs, take_revs
+from app.base.rebuild_queue import mark_families_dirty
+from app.base.settings import Settings
+from app.syncing.devices import bound_classes
+from app.syncing.pull import changes_since
+from app.syncing.school_reference import school_reference
 from sync import clock, hlc
 from sync.apply import Applied, BatchApplier, Known, LogEntry, result_of
 from sync.errors import BatchRejected, Busy
@@ -293,10 +294,3 @@ def _mark_families(applier: BatchApplier) -> None:
     if families:
         mark_families_dirty(families)
 
-
-def mark_families_dirty(family_ids: set[str]) -> None:
-    """Put families on the site builder's queue (an upsert: a family is queued once)."""
-    now = clock.now()
-    rev = db.session.execute(select(db.func.max(OpLog.id))).scalar() or 0
-    rows = [{"family_id": f, "marked_at": now, "rev": rev} for f in sorted(family_ids)]
-    bulk.upsert(DirtyFamily.__table__, rows, ["family_id"], {"marked_at": now, "rev": rev})  # type: ignore[arg-type]

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, new_id
-from app.models.reference import ID, Student
+from app.base.models.base import Base, new_id
+from app.base.models.reference import ID, Student
 
 family_guardian = Table(
     "family_guardian",

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base
-from app.models.reference import Teacher
+from app.base.models.base import Base
+from app.base.models.reference import Teacher
 
 ROLES = ("administrator", "director", "deputy", "class_teacher", "subject_teacher")
 

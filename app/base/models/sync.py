@@ -20,8 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base
-from app.models.journal import HLC
+from app.base.models.base import Base
+from app.base.models.journal import HLC
 
 STATUSES = ("applied", "superseded", "conflict", "held", "queued", "rejected", "declined")
 

@@ -12,8 +12,8 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, new_id
-from app.models.reference import ID
+from app.base.models.base import Base, new_id
+from app.base.models.reference import ID
 
 WEEK = String(8)  # ISO week as "2026-W47"
 

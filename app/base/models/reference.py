@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, Revisioned, new_id
+from app.base.models.base import Base, Revisioned, new_id
 
 ID = String(36)
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Table, select
 
-from app import bulk
-from app.extensions import db
-from app.models import JOURNAL_MODELS
+from app.base import bulk
+from app.base.extensions import db
+from app.base.models import JOURNAL_MODELS
 from sync.apply import THIS_BATCH
 from sync.merge import Record, Write
 from sync.protocol import JOURNAL

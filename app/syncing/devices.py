@@ -8,8 +8,8 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Device, device_class
+from app.base.extensions import db
+from app.base.models import Device, device_class
 from sync import clock
 from sync.errors import BatchRejected
 

@@ -6,8 +6,8 @@ import threading
 
 from sqlalchemy import func, select, union_all
 
-from app.extensions import db
-from app.models import Assignment, Group, Period, SchoolClass, Student, Subject, Teacher
+from app.base.extensions import db
+from app.base.models import Assignment, Group, Period, SchoolClass, Student, Subject, Teacher
 from sync.rules import ReferenceSnapshot, StudentInfo
 
 _TRACKED = (Teacher, Subject, SchoolClass, Group, Student, Period, Assignment)

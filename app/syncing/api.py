@@ -12,10 +12,10 @@ from typing import Any
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
-from app import settings
-from app.devices import authenticate
-from app.extensions import db
-from app.ingest import apply_batch
+from app.base import settings
+from app.base.extensions import db
+from app.syncing.devices import authenticate
+from app.syncing.ingest import apply_batch
 from sync import hlc
 from sync.errors import BatchRejected, Busy
 from sync.protocol import VERSION

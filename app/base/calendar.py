@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import AcademicYear, Holiday, Period, School
-from app.settings import Settings
+from app.base.extensions import db
+from app.base.models import AcademicYear, Holiday, Period, School
+from app.base.settings import Settings
 
 
 def ensure_calendar(settings: Settings) -> AcademicYear:
@@ -45,3 +47,14 @@ def current_year(settings: Settings) -> AcademicYear:
     """The configured academic year's row, created on first use."""
     year = db.session.scalars(select(AcademicYear).filter_by(name=settings.year_name)).first()
     return year if year is not None else ensure_calendar(settings)
+
+
+def monday(day: dt.date) -> dt.date:
+    """The Monday of the day's week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def week_id(day: dt.date) -> str:
+    """The ISO week of a day: 2026-W47."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"

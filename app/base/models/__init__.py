@@ -1,7 +1,7 @@
 """All tables, imported here so that Alembic and the app see one metadata."""
 
-from app.models.base import Base, Counter, new_id
-from app.models.journal import (
+from app.base.models.base import Base, Counter, new_id
+from app.base.models.journal import (
     JOURNAL_MODELS,
     Attendance,
     JournalRecord,
@@ -11,8 +11,8 @@ from app.models.journal import (
     Remark,
     TestPlan,
 )
-from app.models.people import Consent, Family, Guardian, family_guardian, family_student
-from app.models.reference import (
+from app.base.models.people import Consent, Family, Guardian, family_guardian, family_student
+from app.base.models.reference import (
     AcademicYear,
     Assignment,
     Group,
@@ -26,9 +26,9 @@ from app.models.reference import (
     TimetableEntry,
     group_member,
 )
-from app.models.site import FamilyLink, WeekAck, WeekView
-from app.models.staff import AuditEntry, LoginAttempt, StaffJob, StaffUser
-from app.models.sync import Conflict, Device, DirtyFamily, OpLog, device_class
+from app.base.models.site import FamilyLink, WeekAck, WeekView
+from app.base.models.staff import AuditEntry, LoginAttempt, StaffJob, StaffUser
+from app.base.models.sync import Conflict, Device, DirtyFamily, OpLog, device_class
 
 __all__ = [
     "JOURNAL_MODELS", "AcademicYear", "Assignment", "Attendance", "AuditEntry", "Base", "Conflict", "Consent",
