@@ -15,6 +15,8 @@ from flask import Flask, has_request_context, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
+from app.staff.i18n import compile_catalogs
+
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LOCALES = ("ru", "en")
 SESSION_HOURS = 10
@@ -45,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", SESSION_HOURS * 3600)
     app.config.setdefault("STAFF_JOBS_INLINE", False)
+    compile_catalogs(TRANSLATIONS)
     babel.init_app(app, default_locale="ru", default_translation_directories=str(TRANSLATIONS),
                    locale_selector=select_locale)
     csrf.init_app(app)
