@@ -56,8 +56,9 @@ def reference_from(store: Store) -> ReferenceSnapshot:
 def calendar_from(store: Store, status: dict[str, Any]) -> Calendar:
     """The rules' calendar from the last status answer and the pulled school and periods.
 
-    The hub's status does not (yet) carry the year's bounds, the grades without marks or the approval
-    window: the year is taken from the periods, the others from the protocol's defaults when missing.
+    The hub's status carries the timezone, the year's bounds, the grades without marks, the approval window
+    and the skew limit; a hub that leaves one out (an older or a third-party one) gets the year from the pulled
+    periods and the rest from the protocol's defaults.
     """
     schools = list(store.records("school").values())
     zone_name = status.get("timezone") or (schools[0].values.get("timezone") if schools else None) or "UTC"
