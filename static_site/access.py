@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 from app.base.extensions import db
 from app.base.journal_store import chunks
 from app.base.models import Consent, Family, FamilyLink, Student
+from app.base.text import aware
 from sync import clock
 
 LINK_CHANNELS = ("link", "both")
@@ -55,8 +56,7 @@ def link_expired(link: FamilyLink, now: dt.datetime) -> bool:
     """Whether the link's expiry moment has passed."""
     if link.expires_at is None:
         return False
-    expires = link.expires_at if link.expires_at.tzinfo else link.expires_at.replace(tzinfo=dt.UTC)
-    return expires <= now
+    return aware(link.expires_at) <= now
 
 
 @dataclass

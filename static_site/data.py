@@ -36,6 +36,7 @@ from app.base.models import (
     group_member,
 )
 from app.base.settings import Settings
+from app.base.text import aware
 
 Row = Any  # a SQLAlchemy Row: attribute access by column name
 
@@ -194,4 +195,4 @@ class Snapshot:
             .group_by(pairs.c.class_id))
         for class_id, moment in rows:
             if moment is not None:
-                loaded[class_id].fresh = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+                loaded[class_id].fresh = aware(moment)
