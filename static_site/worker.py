@@ -62,7 +62,7 @@ def run(app: Flask, poll: float = 0.25, sweep_every: float = 30.0, stop: threadi
         except Exception:  # a bad family must not stop the site: report, wait, try again
             log.exception("site build failed")
             echo("Сборка сайта не удалась, повтор через 5 с.")
-            stop.wait(5)
+            _pause(stop, 5)
             continue
         if sweep_now:
             last_sweep = time.monotonic()
@@ -70,4 +70,15 @@ def run(app: Flask, poll: float = 0.25, sweep_every: float = 30.0, stop: threadi
             echo(f"Семей: {report.families}, ссылок: {report.links}, страниц: {report.pages}, "
                  f"убрано: {report.removed}, {report.seconds:.2f} с".replace(".", ","))
             continue
-        stop.wait(poll)
+        _pause(stop, poll)
+
+
+def _pause(stop: threading.Event, seconds: float) -> None:
+    """Wait up to `seconds`, waking early when `stop` is set.
+
+    Short sleeps rather than `Event.wait(timeout)`: a timed wait is an absolute deadline on the monotonic
+    clock, which a faked system clock (libfaketime, as `make test` runs the suite) turns into weeks.
+    """
+    deadline = time.monotonic() + seconds
+    while not stop.is_set() and time.monotonic() < deadline:
+        time.sleep(min(0.05, seconds))
