@@ -150,7 +150,7 @@ def make_backup(destinations: list[Path]) -> dict[Path, Path | str]:
                 _snapshot(backend, url, partial, now, key)
             else:
                 for item in first.iterdir():
-                    _copy_private(item, partial / item.name)
+                    copy_private(item, partial / item.name)
             problems = signed_manifest.problems(partial, [key.public_key()])
             if problems:
                 raise RuntimeError("копия не сходится с описью: " + " ".join(problems))
@@ -178,7 +178,7 @@ def _snapshot(backend: str, url: URL, folder: Path, now: dt.datetime, key: Ed255
         report = _dump_postgres(url, target)
     os.chmod(target, 0o600)
     _fsync(target)
-    _copy_private(Path(settings().source), folder / CONFIG_FILE)
+    copy_private(Path(settings().source), folder / CONFIG_FILE)
     signed_manifest.sign(
         folder, [target.name, CONFIG_FILE], key, kind="backup", created_at=now.isoformat(timespec="seconds"),
         school=settings().school_name, engine=backend, epoch=current,
@@ -352,7 +352,7 @@ def _pg_restore(*args: str) -> str:
     return done.stdout
 
 
-def _copy_private(source: Path, target: Path) -> None:
+def copy_private(source: Path, target: Path) -> None:
     """Copy a file readable by its owner only, flushed to the disk."""
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out, source.open("rb") as src:

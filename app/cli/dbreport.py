@@ -58,11 +58,12 @@ def report_lines(report: dict[str, Any]) -> list[str]:
 
 def _line(table: str, row: Any) -> bytes:
     """One row as canonical JSON: the same values give the same bytes on every run."""
-    return (json.dumps([table, *(_plain(v) for v in row)], ensure_ascii=False, sort_keys=True,
+    return (json.dumps([table, *(plain_value(v) for v in row)], ensure_ascii=False, sort_keys=True,
                        separators=(",", ":")) + "\n").encode()
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """A database value as JSON: datetimes in UTC without offset, dates ISO, decimals and bytes as text."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
