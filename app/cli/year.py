@@ -56,7 +56,7 @@ README = """Архив учебного года {year}, {school}.
 отпечаток ключа: {fingerprint}. Ответ «Подпись верна…» означает, что ни один файл не изменён с {made}.
 """
 
-year_group = click.Group("year", help="Учебный год: архив года.")
+year_group = click.Group("year", help="Учебный год: архив года, перевод на новый год, перевод ученика.")
 archive_group = click.Group("archive", help="Архив учебного года: проверка.")
 
 

@@ -1,6 +1,7 @@
 """All tables, imported here so that Alembic and the app see one metadata."""
 
 from app.base.models.base import Base, Counter, new_id
+from app.base.models.enrolment import Enrolment
 from app.base.models.journal import (
     JOURNAL_MODELS,
     Attendance,
@@ -36,5 +37,5 @@ __all__ = [
     "Lesson", "LoginAttempt", "Mark", "OpLog", "Period", "PeriodGrade", "Remark", "School", "SchoolClass", "StaffJob",
     "StaffUser", "Student", "Subject", "Teacher", "TestPlan", "TimetableEntry", "WeekAck", "WeekView", "device_class",
     "family_guardian", "family_student", "group_member", "new_id",
-    "DeviceRebase", "HubEpoch",
+    "DeviceRebase", "Enrolment", "HubEpoch",
 ]
