@@ -177,3 +177,21 @@ def test_a_student_who_moved_in_march_is_in_both_journal_copies_for_their_own_da
     sheet = summary.summary_context(settings(), seven_a, year, clock.now())
     assert [(s["name"], s["note"]) for s in sheet["students"]] == [
         ("Иванова Мария Петровна", ""), ("Смирнов Павел Олегович", "выбыл(а) 10.03.2027")]
+
+
+def test_a_student_imported_into_another_class_keeps_the_old_class_in_its_journal_copy(school, runner, tmp_path):
+    path = tmp_path / "students.csv"
+    path.write_text("Номер личного дела;Фамилия;Имя;Отчество;Дата рождения;Класс\n"
+                    "S2;Смирнов;Павел;Олегович;02.05.2013;7Б\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(path)])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    year = lookup.find_year("2026-2027")
+    second = lookup.year_period(year, 2)  # 05.11–29.12.2026; the school's today is 22.11.2026
+
+    def listed(name):
+        context = journal_copy.journal_context(settings(), lookup.find_class(name, year), second, "", clock.now())
+        return [(s["name"], s["note"]) for s in context["students"]]
+
+    assert listed("7А") == [("Иванова Мария Петровна", ""), ("Смирнов Павел Олегович", "выбыл(а) 22.11.2026")]
+    assert listed("7Б") == [("Смирнов Павел Олегович", "зачислен(а) 22.11.2026")]

@@ -63,8 +63,11 @@ def current(student: Student) -> Enrolment:
     return row
 
 
-def move(student: Student, class_id: str, on: dt.date, reason: str = "moved") -> None:
-    """The student is in `class_id` from `on`: the old enrolment ends that day (the caller commits)."""
+def move(student: Student, class_id: str, on: dt.date, reason: str = "moved", *, set_class: bool = True) -> None:
+    """The student is in `class_id` from `on`: the old enrolment ends that day (the caller commits).
+
+    `set_class=False` writes the history only, for a caller that sets `Student.class_id` itself (the import).
+    """
     if class_id == student.class_id:
         return
     old = current(student)
@@ -72,7 +75,8 @@ def move(student: Student, class_id: str, on: dt.date, reason: str = "moved") ->
         raise ValueError(f"дата перевода {on:%d.%m.%Y} не позже зачисления в прежний класс {old.start:%d.%m.%Y}")
     old.end = on
     db.session.add(Enrolment(student_id=student.id, class_id=class_id, start=on, end=None, reason=reason))
-    student.class_id = class_id
+    if set_class:
+        student.class_id = class_id
     db.session.flush()
 
 
