@@ -195,3 +195,57 @@ def test_a_student_imported_into_another_class_keeps_the_old_class_in_its_journa
 
     assert listed("7А") == [("Иванова Мария Петровна", ""), ("Смирнов Павел Олегович", "выбыл(а) 22.11.2026")]
     assert listed("7Б") == [("Смирнов Павел Олегович", "зачислен(а) 22.11.2026")]
+
+
+def test_the_demo_school_rolls_over_student_by_student_as_the_order_says(app, new_year_app, tmp_path):
+    """Every demo student is checked against an expectation computed here, not by the roll-over's code."""
+    from app.base.calendar import ensure_calendar
+    from app.demo import DEFAULT_SEED
+    from app.demo.school import build_school, write_school
+
+    old = ensure_calendar(settings())
+    write_school(build_school(settings(), DEFAULT_SEED, old.id))
+    db.session.commit()
+    classes = {c.id: c for c in db.session.scalars(select(SchoolClass))}
+    last_day = dt.date(2027, 5, 31)
+    staying = sorted((s for s in db.session.scalars(select(Student))
+                      if s.left_on is None or s.left_on > last_day), key=lambda s: s.file_no)
+    by_grade = {}
+    for s in staying:
+        by_grade.setdefault(classes[s.class_id].grade, []).append(s)
+    repeat, leave, change = by_grade[5][0], by_grade[9][0], by_grade[3][0]
+    other_letter = "Я"
+    order = ("file_no;action;class;last_name;first_name;middle_name;birth_date\n"
+             f"{repeat.file_no};оставить;;;;;\n{leave.file_no};leave;;;;;\n"
+             f"{change.file_no};change;4{other_letter};;;;\n"
+             "NEW-1;join;1А;Новикова;Анна;Сергеевна;03.05.2020\n")
+    expected = {}
+    for s in staying:
+        cls = classes[s.class_id]
+        if s is repeat:
+            expected[s.file_no] = (cls.name, "2027-2028", None)
+        elif s is leave:
+            expected[s.file_no] = (cls.name, "2026-2027", dt.date(2027, 6, 1))
+        elif s is change:
+            expected[s.file_no] = (f"4{other_letter}", "2027-2028", None)
+        elif cls.grade == 11:
+            expected[s.file_no] = (cls.name, "2026-2027", dt.date(2027, 6, 1))
+        else:
+            expected[s.file_no] = (f"{cls.grade + 1}{cls.letter}", "2027-2028", None)
+    gone = {s.file_no: (classes[s.class_id].name, s.left_on) for s in db.session.scalars(select(Student))
+            if s.file_no not in expected}
+    db.session.remove()
+    with new_year_app.app_context():
+        result = new_year_app.test_cli_runner().invoke(args=["year", "open", "2027-2028", "--order",
+                                                             str(order_file(tmp_path, order)), "--apply"])
+        assert result.exit_code == 0, result.output
+        plan_lines = [line for line in result.output.splitlines() if "(ЛД " in line]
+        assert len(plan_lines) == len(staying) + 1
+        for file_no, (name, year, left_on) in expected.items():
+            student = db.session.scalars(select(Student).where(Student.file_no == file_no)).one()
+            assert (where(file_no), student.left_on) == ((name, year), left_on), file_no
+        for file_no, (name, left_on) in gone.items():  # left during the year: untouched
+            student = db.session.scalars(select(Student).where(Student.file_no == file_no)).one()
+            assert (where(file_no), student.left_on) == ((name, "2026-2027"), left_on)
+        assert where("NEW-1") == ("1А", "2027-2028")
+        db.session.remove()
