@@ -160,6 +160,10 @@ def test_a_machine_past_its_window_rebases_instead_of_queueing_forever(school, r
     assert machine.client.store.backlog() == 0
     machine.sync()  # the next status shows the rebase in effect: the machine stops sending it
     assert machine.client.store.get("rebase") is None
+    with restored.app_context():
+        listing = restored.test_cli_runner().invoke(args=["device", "list"])
+        db.session.remove()
+    assert "после восстановления утеряны seq 2–3" in listing.output
 
 
 def test_a_rebase_is_ignored_unless_the_hubs_epoch_began_with_a_restore(school, app, tmp_path):
