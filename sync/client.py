@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sync import clock, hlc, rules
+from sync import clock, hlc, retention, rules
 from sync.answers import Change, SyncAnswer, check_status, check_sync
 from sync.errors import BadAnswer, BatchRejected, Busy, SyncError, TransportError
 from sync.ids import attendance_id, lesson_id, period_grade_id
@@ -201,6 +201,7 @@ class SyncClient:
         self.store.put("device", status["device"])
         self.store.put("status", status)
         self.store.put("next_seq", max(int(self.store.get("next_seq", 1)), int(status["acked_seq"]) + 1))
+        retention.after_status(self.store, status)  # a restored hub (new epoch): resend what it lost
         self._observe([status["hub_time"]])
 
     # recording
@@ -349,6 +350,7 @@ class SyncClient:
                     self.store.add_outcome(Outcome(op["op"], op["seq"], op["entity"], op["id"], op["author"],
                                                    result.outcome, result.code, result.message, op, now))
                 done.append(op["seq"])
+            retention.keep(self.store, done)
             self.store.remove(done)
         self._observe([answer.hub_time] + [r.applied_hlc for r in answer.results if r.applied_hlc])
         return len(done)
@@ -395,6 +397,7 @@ class SyncClient:
         body: dict[str, Any] = {"protocol": VERSION, "device": self.device, "ops": ops}
         if pull is not None:
             body["pull"] = pull
+        body.update(retention.batch_fields(self.store))
         answer = exchange(self.transport, "POST", f"{hub}/api/v1/sync", token, body)
         return check_sync(answer, ops, pull is not None)
 
@@ -428,7 +431,8 @@ class SyncClient:
         """Write the outbox as a batch file (`.json`, or gzipped `.json.gz`) for the USB path; return the op count."""
         self._credentials()
         ops = self.store.pending()
-        data = json.dumps({"protocol": VERSION, "device": self.device, "ops": ops}, ensure_ascii=False,
+        data = json.dumps({"protocol": VERSION, "device": self.device, "ops": ops,
+                           **retention.batch_fields(self.store)}, ensure_ascii=False,
                           indent=1).encode()
         target = Path(path)
         if target.name.endswith(".gz"):

@@ -3,6 +3,7 @@
 Tables:
     meta     key → JSON value: hub address, token, device id, HLC, next seq, pull cursor, last status
     outbox   ops not yet acknowledged by the hub, by seq
+    retained ops the hub acknowledged, kept for its `retain_days` to resend after a restore (sync/retention.py)
     replica  the hub's records as pulled (reference and journal): values, per-field clock, rev
     outcome  rejected and held ops, with the hub's reason, for the teacher to see
 
@@ -30,6 +31,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_record ON outbox (entity, record_id);
+CREATE TABLE IF NOT EXISTS retained (
+    seq INTEGER PRIMARY KEY, op TEXT NOT NULL UNIQUE, entity TEXT NOT NULL, record_id TEXT NOT NULL,
+    body TEXT NOT NULL, acked_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS replica (
     entity TEXT NOT NULL, id TEXT NOT NULL, fields TEXT NOT NULL, clock TEXT NOT NULL, rev INTEGER NOT NULL,
     PRIMARY KEY (entity, id)
@@ -114,7 +119,9 @@ class Store:
         """Start afresh for another device: its replica, cursor, seq and outcomes are not this one's."""
         self.db.execute("DELETE FROM replica")
         self.db.execute("DELETE FROM outcome")
-        self.db.execute("DELETE FROM meta WHERE key IN ('cursor', 'next_seq', 'last_sync', 'reference_generation')")
+        self.db.execute("DELETE FROM retained")
+        self.db.execute("DELETE FROM meta WHERE key IN ('cursor', 'next_seq', 'last_sync', 'reference_generation', "
+                        "'epoch', 'rebase')")
 
     def take_seq(self) -> int:
         """The next seq of this device; call inside the transaction that writes the op."""

@@ -54,10 +54,19 @@ class Pull:
 
 
 @dataclass(frozen=True)
+class Rebase:
+    """After a restore: "I no longer hold my ops before `from_seq`; the hub's epoch `epoch` may skip them"."""
+
+    epoch: str
+    from_seq: int
+
+
+@dataclass(frozen=True)
 class Batch:
     device: str
     ops: list[Op]
     pull: Pull | None
+    rebase: Rebase | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,8 @@ def parse_batch(body: Any, max_ops: int, max_pull: int) -> Batch:
     for raw in ops:
         if not isinstance(raw, dict) or not isinstance(raw.get("op"), str) or not OP_ID.fullmatch(raw["op"]):
             raise BatchRejected("bad_op_id")
-    return Batch(device, [parse_op(raw) for raw in ops], _parse_pull(body.get("pull"), max_pull))
+    return Batch(device, [parse_op(raw) for raw in ops], _parse_pull(body.get("pull"), max_pull),
+                 _parse_rebase(body.get("rebase")))
 
 
 def parse_cursor(value: Any) -> int:
@@ -103,6 +113,17 @@ def _parse_pull(value: Any, max_pull: int) -> Pull | None:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise BatchRejected("malformed", "Неверный размер выборки изменений (pull.limit).")
     return Pull(parse_cursor(value.get("cursor")), min(limit, max_pull))
+
+
+def _parse_rebase(value: Any) -> Rebase | None:
+    if value is None:
+        return None
+    epoch = value.get("epoch") if isinstance(value, dict) else None
+    from_seq = value.get("from_seq") if isinstance(value, dict) else None
+    if not isinstance(epoch, str) or not OP_ID.fullmatch(epoch) or isinstance(from_seq, bool) \
+            or not isinstance(from_seq, int) or not 1 <= from_seq < 2**62:
+        raise BatchRejected("malformed", "Неверная отметка перехода после восстановления (rebase).")
+    return Rebase(epoch, from_seq)
 
 
 def _text(value: Any, limit: int = MAX_REF) -> str | None:

@@ -257,7 +257,8 @@ def test_the_checker_knows_every_keyword_the_document_uses(doc: dict[str, Any]) 
 
 
 def test_the_checker_refuses_answers_that_break_the_schema(checker: Checker) -> None:
-    good = {"protocol": 1, "hub_time": "1763734992123-0000", "acked_seq": 2,
+    good = {"protocol": 1, "epoch": "5f0c1e9a-0000-4000-8000-000000000001", "hub_time": "1763734992123-0000",
+            "acked_seq": 2,
             "results": [{"op": "a", "status": "rejected", "code": "bad_value", "message": "Недопустимое значение."},
                         {"op": "b", "status": "duplicate", "first": {"status": "applied"}}]}
     assert checker.valid(good, schema(checker.doc, "Answer"))
@@ -271,6 +272,7 @@ def test_the_checker_refuses_answers_that_break_the_schema(checker: Checker) -> 
         {**good, "results": [{"op": "a", "status": "applied", "first": {"status": "applied"}}]},
         {**good, "results": [{"op": "a", "status": "rejected", "code": "nope", "message": "x"}]},
         {k: v for k, v in good.items() if k != "results"},
+        {k: v for k, v in good.items() if k != "epoch"},
     ]
     for answer in broken:
         assert not checker.valid(answer, schema(checker.doc, "Answer")), answer

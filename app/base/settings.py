@@ -99,6 +99,11 @@ SCHEMA: dict[str, Any] = {
         "max_clock_skew_seconds": Spec("int", "Allowed lead of an op's HLC over the hub clock, seconds."),
         "max_pull_limit": Spec("int", "Most changes in one pull page."),
         "gap_alert_hours": Spec("int", "Hours a seq gap may stay open before the device is flagged."),
+        "retain_days": Spec("int", "Days classroom machines keep acknowledged ops, to resend them after a restore."),
+    },
+    "backup": {
+        "keep_daily": Spec("int", "Backups kept in each destination: the newest of each of this many recent days."),
+        "keep_monthly": Spec("int", "Also kept: the newest backup of each of this many recent months."),
     },
     "site": {
         "output_dir": Spec("str", "Folder the family site is written to."),
@@ -176,6 +181,7 @@ class Settings:
     deadlines: dict[str, int]
     approval_after_days: int
     sync: dict[str, int]
+    backup: dict[str, int]
     site_output_dir: Path
     site_base_url: str
     paper_qr_on_slips: bool
@@ -362,6 +368,7 @@ def _typed(data: dict[str, Any], path: Path) -> Settings:
         deadlines=data["deadlines"],
         approval_after_days=data["corrections"]["approval_after_days"],
         sync=data["sync"],
+        backup=data["backup"],
         site_output_dir=output if output.is_absolute() else (path.parent / output).resolve(),
         site_base_url=data["site"]["base_url"].rstrip("/"),
         paper_qr_on_slips=data["paper"]["qr_on_slips"],

@@ -13,13 +13,17 @@ from app.staff.demo import credential_lines
 
 def init_app(app: Flask) -> None:
     """Register every command on the app."""
-    from app.cli import backup, demo, device, importer, links, paper, site, staff, sync_file
+    from app.cli import backup, demo, device, importer, links, paper, restore, rollover, site, staff, sync_file, year
 
     app.cli.add_command(urls_command)
     app.cli.add_command(calendar_command)
     app.cli.add_command(demo.demo_command)
     app.cli.add_command(importer.import_command)
-    app.cli.add_command(backup.backup_command)
+    app.cli.add_command(backup.backup_group)
+    app.cli.add_command(restore.restore_command)
+    rollover.register(year.year_group)
+    app.cli.add_command(year.year_group)
+    app.cli.add_command(year.archive_group)
     app.cli.add_command(device.device_group)
     app.cli.add_command(sync_file.sync_group)
     app.cli.add_command(staff.staff_group)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.base import settings
 from app.base.extensions import db
-from app.base.models import Device, OpLog, SchoolClass
+from app.base.models import Device, DeviceRebase, OpLog, SchoolClass
 from app.base.text import aware, format_datetime
 from app.syncing.devices import bound_classes, register, reissue, revoke
 from sync import clock
@@ -72,6 +72,9 @@ def list_command() -> None:
     }
     tz = settings().timezone
     now = clock.now()
+    lost: dict[str, list[str]] = {}
+    for rebase in db.session.scalars(select(DeviceRebase).order_by(DeviceRebase.at)):
+        lost.setdefault(rebase.device_id, []).append(f"{rebase.first_seq}–{rebase.last_seq}")
     click.echo(f"{'устройство':<18} {'название':<22} {'синхронизация':<17} {'seq':>7} {'очередь':>7} "
                f"{'сдвиг, с':>9} {'отклонено':>9} {'на утв.':>7}  состояние")
     for d in devices:
@@ -83,6 +86,8 @@ def list_command() -> None:
             state.append("пропуск в seq больше суток")
         if d.skewed:
             state.append("часы спешат")
+        if d.id in lost:  # after a restore: acknowledged once, no longer on the machine (docs/operations.md)
+            state.append(f"после восстановления утеряны seq {', '.join(lost[d.id])}")
         classes = bound_classes(d.id)
         scope = f"классов: {len(classes)}" if classes else "вся школа"
         click.echo(f"{d.id:<18} {d.name[:22]:<22} {last:<17} {d.acked_seq:>7} {counts.get((d.id, 'queued'), 0):>7} "

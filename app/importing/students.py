@@ -9,6 +9,7 @@ updates theirs). Empty guardian cells never erase what the hub knows.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.base import enrolment
 from app.base.extensions import db
-from app.base.models import Family, Guardian, Student, new_id
+from app.base.models import Family, Guardian, SchoolClass, Student, new_id
 from app.importing import values
 from app.importing.context import INVALID, Context, RowView, assign
 
@@ -89,9 +91,23 @@ def import_students(ctx: Context) -> None:
         if student is None:
             student = ctx.students[plan.file_no] = Student(id=new_id(), file_no=plan.file_no, middle_name="")
             db.session.add(student)
+        elif plan.fields["class_id"] != student.class_id:
+            _record_move(ctx, student, plan.fields["class_id"])
         tally.count(created, assign(student, **plan.fields))
     if families:
         _save_families(ctx, families)
+
+
+def _record_move(ctx: Context, student: Student, class_id: str) -> None:
+    """A student imported into another class keeps the old one in their history (app/base/enrolment.py).
+
+    Into a class of a later year the move is on that year's first day; within the year, on the school's
+    today (but never on or before the day the student entered the old class).
+    """
+    old = db.session.get(SchoolClass, student.class_id)
+    on = ctx.year.start if old is not None and old.year_id != ctx.year.id else ctx.settings.today()
+    start = enrolment.current(student).start
+    enrolment.move(student, class_id, max(on, start + dt.timedelta(days=1)), set_class=False)
 
 
 def _guardian_numbers(ctx: Context) -> list[int]:

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
-from app.base import settings
+from app.base import epoch, settings
 from app.base.extensions import db
 from app.syncing.devices import authenticate
 from app.syncing.ingest import apply_batch
@@ -186,8 +186,12 @@ def status() -> Response:
     """The hub's clock, this device's acknowledged seq, the limits and the school's mark vocabulary."""
     conf = settings()
     device = authenticate(request.headers.get("Authorization"))
+    current_epoch = epoch.current_id()
+    db.session.commit()  # the hub's first epoch, when this status made it
     return json_response({
         "protocol": VERSION,
+        "epoch": current_epoch,
+        "retain_days": conf.sync["retain_days"],
         "hub_time": max(hlc.make(hlc.wall_ms()), device.last_hlc),
         "device": device.id,
         "acked_seq": device.acked_seq,

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from app.base import bulk, settings
+from app.base import bulk, epoch, settings
 from app.base.extensions import db
 from app.base.journal_store import chunks, load, write
-from app.base.models import Conflict, Device, OpLog, Student, family_student
+from app.base.models import Conflict, Device, DeviceRebase, OpLog, Student, family_student
 from app.base.models.base import lock_revs, take_revs
 from app.base.rebuild_queue import mark_families_dirty
 from app.base.settings import Settings
@@ -29,7 +29,7 @@ from sync.errors import BatchRejected, Busy
 from sync.merge import Record
 from sync.protocol import VERSION
 from sync.rules import Calendar
-from sync.schema import Batch, Op, Rejection, Vocabulary, parse_op
+from sync.schema import Batch, Op, Rebase, Rejection, Vocabulary, parse_op
 
 FINAL = ("applied", "superseded", "conflict", "held", "rejected", "declined")
 
@@ -77,7 +77,7 @@ def apply_in_batches(device_id: str, batch: Batch, progress: Callable[[int], Non
     limit = settings().sync["max_ops_per_batch"]
     outcomes: Counter[str] = Counter()
     for start in range(0, max(len(batch.ops), 1), limit):
-        part = Batch(batch.device, batch.ops[start:start + limit], None)
+        part = Batch(batch.device, batch.ops[start:start + limit], None, batch.rebase if start == 0 else None)
         answer = apply_batch(device_id, part)
         outcomes.update(r["status"] for r in answer["results"])
         outcomes["acked_seq"] = answer["acked_seq"]
@@ -105,9 +105,13 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
         raise BatchRejected("unauthorized")
     if locked.revoked_at is not None:
         raise BatchRejected("device_revoked")
+    current_epoch = epoch.current()
+    acked_seq = int(locked.acked_seq)
+    if batch.rebase is not None:
+        acked_seq = _rebase(device_id, batch.rebase, acked_seq, current_epoch.epoch, current_epoch.reason, now)
     applier = new_applier(
         device_id, now_ms,
-        acked_seq=int(locked.acked_seq),
+        acked_seq=acked_seq,
         known=_known([op.op for op in batch.ops]),
         seq_owners=_seq_owners(device_id, [op.seq for op in batch.ops if op.seq is not None]),
         queued=_queued(device_id),
@@ -116,9 +120,23 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
     applied = applier.run(batch.ops)
     _persist(device_id, applied, applier, now)
     hub_time = max([hlc.make(now_ms)] + [e.applied_hlc for e in applied.log])
-    answer: dict[str, Any] = {"protocol": VERSION, "hub_time": hub_time, "acked_seq": applied.acked_seq,
-                              "results": applied.results}
+    answer: dict[str, Any] = {"protocol": VERSION, "epoch": current_epoch.epoch, "hub_time": hub_time,
+                              "acked_seq": applied.acked_seq, "results": applied.results}
     return answer
+
+
+def _rebase(device_id: str, rebase: Rebase, acked_seq: int, current: str, reason: str, now: dt.datetime) -> int:
+    """After a restore, skip the seqs a machine no longer holds: its acked_seq moves to `from_seq - 1`.
+
+    Only for the hub's current epoch, and only when that epoch began with a restore; a rebase that is
+    already in effect (the answer to it was lost and the batch comes again) changes nothing. The skipped
+    range is recorded (`device_rebase`) for staff: those ops were acknowledged once and are gone.
+    """
+    if rebase.epoch != current or reason != "restore" or rebase.from_seq <= acked_seq + 1:
+        return acked_seq
+    db.session.add(DeviceRebase(device_id=device_id, epoch=current, first_seq=acked_seq + 1,
+                                last_seq=rebase.from_seq - 1, at=now))
+    return rebase.from_seq - 1
 
 
 def new_applier(device_id: str, now_ms: int, acked_seq: int = 0, known: dict[str, Known] | None = None,

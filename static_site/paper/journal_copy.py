@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.base.enrolment import roster
 from app.base.extensions import db
 from app.base.forecast import weighted_average
 from app.base.models import AcademicYear, Group, Period, SchoolClass, Student, Subject
@@ -23,7 +24,6 @@ from app.base.settings import Settings
 from app.base.text import format_date, format_datetime, format_decimal, short_name
 from static_site.data import ClassJournal, Row
 from static_site.pages import GRADE_STATUS
-from static_site.paper.audience import enrolled_during
 from static_site.paper.pdf import numbered, render_html
 from static_site.paper.snapshots import PeriodSnapshot
 
@@ -58,8 +58,7 @@ def journal_context(conf: Settings, school_class: SchoolClass, period: Period, p
     """Everything the journal copy prints for a class and a period."""
     snap = PeriodSnapshot(conf, period.start, period.end, period.name)
     journal = snap.classes({school_class.id})[school_class.id]
-    students = sorted((s for s in db.session.scalars(select(Student).where(Student.class_id == school_class.id))
-                       if enrolled_during(s, period.start, period.end)),
+    students = sorted(roster(school_class.id, period.start, period.end),
                       key=lambda s: (s.last_name, s.first_name, s.middle_name, s.file_no))
     numbers = {s.id: n for n, s in enumerate(students, start=1)}
     no_marks = school_class.grade in conf.no_marks_grades

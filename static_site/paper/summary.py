@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app.base.enrolment import roster
 from app.base.extensions import db
 from app.base.journal_store import chunks
 from app.base.models import (
@@ -32,7 +33,6 @@ from app.base.models import (
 from app.base.settings import Settings
 from app.base.text import format_date, format_decimal
 from static_site.pages import GRADE_STATUS
-from static_site.paper.audience import enrolled_during
 from static_site.paper.pdf import layout, render_html
 
 SUBJECTS_PER_TABLE = 4
@@ -45,8 +45,7 @@ def summary_context(conf: Settings, school_class: SchoolClass, year: AcademicYea
     periods = list(db.session.scalars(select(Period).where(Period.year_id == year.id).order_by(Period.start)))
     terms = [p for p in periods if p.kind != "year"]
     final = next((p for p in periods if p.kind == "year"), None)
-    students = sorted((s for s in db.session.scalars(select(Student).where(Student.class_id == school_class.id))
-                       if enrolled_during(s, year.start, year.end)),
+    students = sorted(roster(school_class.id, year.start, year.end),
                       key=lambda s: (s.last_name, s.first_name, s.middle_name, s.file_no))
     grades = _grades([s.id for s in students], [p.id for p in periods])
     taught = set(db.session.scalars(select(Assignment.subject_id).where(Assignment.class_id == school_class.id)))

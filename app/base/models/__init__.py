@@ -1,6 +1,7 @@
 """All tables, imported here so that Alembic and the app see one metadata."""
 
 from app.base.models.base import Base, Counter, new_id
+from app.base.models.enrolment import Enrolment
 from app.base.models.journal import (
     JOURNAL_MODELS,
     Attendance,
@@ -28,7 +29,7 @@ from app.base.models.reference import (
 )
 from app.base.models.site import FamilyLink, WeekAck, WeekView
 from app.base.models.staff import AuditEntry, LoginAttempt, StaffJob, StaffUser
-from app.base.models.sync import Conflict, Device, DirtyFamily, OpLog, device_class
+from app.base.models.sync import Conflict, Device, DeviceRebase, DirtyFamily, HubEpoch, OpLog, device_class
 
 __all__ = [
     "JOURNAL_MODELS", "AcademicYear", "Assignment", "Attendance", "AuditEntry", "Base", "Conflict", "Consent",
@@ -36,4 +37,5 @@ __all__ = [
     "Lesson", "LoginAttempt", "Mark", "OpLog", "Period", "PeriodGrade", "Remark", "School", "SchoolClass", "StaffJob",
     "StaffUser", "Student", "Subject", "Teacher", "TestPlan", "TimetableEntry", "WeekAck", "WeekView", "device_class",
     "family_guardian", "family_student", "group_member", "new_id",
+    "DeviceRebase", "Enrolment", "HubEpoch",
 ]

@@ -115,3 +115,30 @@ class DirtyFamily(Base):
     family_id: Mapped[str] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), primary_key=True)
     marked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     rev: Mapped[int] = mapped_column(BigInteger)
+
+
+class HubEpoch(Base):
+    """One life of this hub's database: the first begins on its own, a new one at every restore from a backup.
+
+    The newest epoch's id is in `GET /api/v1/status` and every sync answer. A classroom machine that sees it
+    change resends the ops it retained from the hub's `acked_seq` on (docs/protocol.md, "Restores").
+    """
+
+    __tablename__ = "hub_epoch"
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    epoch: Mapped[str] = mapped_column(String(36), unique=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(String(10))  # start, restore
+    source: Mapped[str | None] = mapped_column(String(300))  # the backup restored, by its folder name
+
+
+class DeviceRebase(Base):
+    """After a restore, seqs a machine no longer held (beyond its retention window): skipped, on the record."""
+
+    __tablename__ = "device_rebase"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    epoch: Mapped[str] = mapped_column(String(36))
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
