@@ -107,6 +107,11 @@ SCHEMA: dict[str, Any] = {
     "paper": {
         "qr_on_slips": Spec("bool", "Print a QR code of the family's link on weekly slips (families with consent)."),
     },
+    "access": {
+        "decision_days": Spec("int", "Working days to decide a guardian's access request (002 reg. §2.9)."),
+        "student_age": Spec("int", "Age from which a student may get a diary link of their own."),
+        "director": Spec("str", "The director's name, printed under refusal decisions and on the forms."),
+    },
 }
 
 
@@ -179,6 +184,9 @@ class Settings:
     site_output_dir: Path
     site_base_url: str
     paper_qr_on_slips: bool
+    access_decision_days: int = 2
+    access_student_age: int = 14
+    director: str = ""
     source: Path = field(default=Path("config.yaml"))
 
     def work_type(self, code: str) -> WorkType | None:
@@ -365,5 +373,8 @@ def _typed(data: dict[str, Any], path: Path) -> Settings:
         site_output_dir=output if output.is_absolute() else (path.parent / output).resolve(),
         site_base_url=data["site"]["base_url"].rstrip("/"),
         paper_qr_on_slips=data["paper"]["qr_on_slips"],
+        access_decision_days=data["access"]["decision_days"],
+        access_student_age=data["access"]["student_age"],
+        director=data["access"]["director"],
         source=path,
     )
