@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from app.base.extensions import db
 from app.base.models import AccessRequest, Consent, Family, Guardian, Student
-from app.base.rebuild_queue import mark_families_dirty
 from app.base.models.access import REFUSAL_CODES
+from app.base.rebuild_queue import mark_families_dirty
 from sync import clock
 
 CHANNELS = {"link": "ссылка", "paper": "бумага", "both": "ссылка и бумага"}

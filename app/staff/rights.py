@@ -43,6 +43,9 @@ RIGHTS: dict[str, frozenset[str]] = {
     "accounts.manage": frozenset({ADMIN}),
     "audit.view": LEADERS,
     "jobs.view": EVERYONE,
+    "access.view": LEADERS | {CLASS_TEACHER},
+    "access.record": frozenset({ADMIN, CLASS_TEACHER}),
+    "access.decide": frozenset({ADMIN}),
 }
 
 

@@ -18,6 +18,7 @@ from app.staff import (
     LOCALES,
     accounts,
     auth,
+    consent,
     csrf,
     dashboard,
     devices,
@@ -34,7 +35,7 @@ from app.staff.rights import allowed
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static")
 for child in (auth.bp, dashboard.bp, review.bp, devices.bp, families.bp, monitoring.bp, reports.bp, printing.bp,
-              accounts.bp, jobs.bp):
+              accounts.bp, jobs.bp, consent.bp):
     bp.register_blueprint(child)
 
 # The menu: (endpoint, action that shows it, label). Labels are translated when the page is drawn.
@@ -43,6 +44,7 @@ MENU = (
     ("staff.review.index", "review.view", N_("Review")),
     ("staff.devices.index", "devices.view", N_("Machines")),
     ("staff.families.index", "families.view", N_("Families")),
+    ("staff.access.index", "access.view", N_("Access requests")),
     ("staff.monitoring.index", "monitoring.view", N_("Parents' viewing")),
     ("staff.reports.index", "reports.view", N_("Reports")),
     ("staff.printing.index", "printing.view", N_("Printing")),
