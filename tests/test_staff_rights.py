@@ -87,6 +87,22 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     ("own password page", "GET", lambda w: "/staff/password", {}, "ADZCS"),
     ("own password", "POST", lambda w: "/staff/password",
      {"current": PASSWORD, "new": PASSWORD, "repeat": PASSWORD}, "ADZCS"),
+    ("access requests", "GET", lambda w: "/staff/access/", {}, "ADZC"),
+    ("request form", "GET", lambda w: f"/staff/access/new?family={w['family']}", {}, "AC"),
+    ("record request", "POST", lambda w: "/staff/access/new",
+     {"family": "FAMILY", "guardian": "G", "students": "STUDENT", "received_on": "20.11.2026", "basis": "паспорт",
+      "channel": "link", "consent": "1", "consent_on": "20.11.2026"}, "AC"),
+    ("access request", "GET", lambda w: f"/staff/access/{w['request']}", {}, "ADZC"),
+    ("issue access", "POST", lambda w: f"/staff/access/{w['request']}/issue", {}, "A"),
+    ("refuse access", "POST", lambda w: f"/staff/access/{w['request']}/refuse", {"reason": "2.12.4"}, "A"),
+    ("refusal decision", "GET", lambda w: f"/staff/access/{w['refused']}/refusal?format=html", {}, "ADZC"),
+    ("blank consent form", "GET", lambda w: f"/staff/access/forms/{w['family']}?doc=consent&format=html", {},
+     "ADZC"),
+    ("consent history", "GET", lambda w: f"/staff/access/guardian/{w['guardian']}", {}, "ADZC"),
+    ("record consent", "POST", lambda w: f"/staff/access/guardian/{w['guardian']}/consent",
+     {"on": "20.11.2026", "basis": "согласие № 1", "channel": "link"}, "AC"),
+    ("withdraw consent", "POST", lambda w: f"/staff/access/guardian/{w['guardian']}/withdraw",
+     {"withdraw_on": "22.11.2026", "statement": "заявление № 2"}, "AC"),
     ("language", "POST", lambda w: "/staff/lang", {"lang": "ru"}, PUBLIC),
     ("login page", "GET", lambda w: "/staff/login", {}, PUBLIC),
     ("sign out", "POST", lambda w: "/staff/logout", {}, PUBLIC),
@@ -97,7 +113,8 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
 def _request(client: Any, w: dict[str, Any], method: str, path: str, data: dict[str, str]) -> Any:
     if method == "GET":
         return client.get(path)
-    known = {"G": w["guardian"], "SELF": w.get("login", "admin"), "STUDENT": w["school"]["st_ivanova"]}
+    known = {"G": w["guardian"], "SELF": w.get("login", "admin"), "STUDENT": w["school"]["st_ivanova"],
+             "FAMILY": w["family"]}
     form = {k: known.get(v, v) for k, v in data.items()}
     form["csrf_token"] = csrf_token(client)
     return client.post(path, data=form)
@@ -154,7 +171,7 @@ def test_the_matrix_covers_every_staff_route(app):
     for _what, method, path, _data, _roles in MATRIX:
         fake = path({"held": 1, "rejected": 1, "conflict": 1, "device": "d", "family": "f", "link": "l", "job": 1,
                      "users": {"sidorov": 1}, "school": {"c7": "x", "c1": "y", "s_math": "m", "s_russian": "r"},
-                     "guardian": "g"}).split("?")[0]
+                     "guardian": "g", "request": "r", "refused": "x"}).split("?")[0]
         adapter = app.url_map.bind("localhost")
         endpoint, _args = adapter.match(fake, method=method)
         rule = next(r for r in app.url_map.iter_rules(endpoint))
