@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from app.base import settings
+from app.base.consent import record_request
 from app.base.extensions import db
 from app.base.models import Conflict, Consent, Family, FamilyLink, Guardian, OpLog, StaffUser, Student
-from app.base.consent import record_request
 from app.staff.users import create_user
 from static_site.access import family_access
 from static_site.links import issue
@@ -142,7 +142,8 @@ def world(client: Any) -> dict[str, Any]:
     rejected = rejected_mark(school, first)
     family, guardian, link = family_with_link(school)
     waiting, refused = access_requests(family, guardian)
-    return {"request": waiting, "refused": refused, "school": school, "machine": first, "held": held.id, "rejected": rejected.id,
+    return {"request": waiting, "refused": refused, "school": school, "machine": first, "held": held.id,
+            "rejected": rejected.id,
             "conflict": db.session.scalars(select(Conflict.id)).one(), "device": first.id, "family": family.id,
             "guardian": guardian.id, "link": link.id,
             "users": {u.login: u.id for u in db.session.scalars(select(StaffUser))}}

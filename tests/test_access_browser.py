@@ -16,7 +16,8 @@ from app.base.extensions import db
 from app.base.models import AccessRequest, Family, FamilyLink, Guardian, SchoolClass
 from tests.site_helpers import build, running_site_hub
 from tests.staff_support import PASSWORD
-from tests.test_staff_browser import CHROMIUM, DRIVER, SELENIUM, browser, keyboard_sign_in, shot  # noqa: F401
+from tests.test_staff_browser import CHROMIUM, DRIVER, SELENIUM, keyboard_sign_in, shot
+from tests.test_staff_browser import browser as browser  # the fixture
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 ORDER = ["teachers", "subjects", "classes", "students", "groups", "assignments", "timetable"]

@@ -49,7 +49,8 @@ def live_links(family_id: str) -> list[FamilyLink]:
 
 def request_form(family_id: str, guardian_id: str, **more: str) -> dict[str, object]:
     """A complete request form with the consent signed with it."""
-    form: dict[str, object] = {"family": family_id, "guardian": guardian_id, "students": [], "received_on": "20.11.2026",
+    form: dict[str, object] = {"family": family_id, "guardian": guardian_id, "students": [],
+                               "received_on": "20.11.2026",
                                "basis": "паспорт, свидетельства о рождении", "channel": "both", "contact": "",
                                "consent": "1", "consent_on": "20.11.2026", "consent_basis": "согласие № 12"}
     form["students"] = [s.id for s in db.session.get(Family, family_id).students]
