@@ -7,6 +7,7 @@ it": A administrator, D director, Z deputy director, C class teacher (Петро
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,9 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
      {"on": "20.11.2026", "basis": "согласие № 1", "channel": "link"}, "AC"),
     ("withdraw consent", "POST", lambda w: f"/staff/access/guardian/{w['guardian']}/withdraw",
      {"withdraw_on": "22.11.2026", "statement": "заявление № 2"}, "AC"),
+    ("import page", "GET", lambda w: "/staff/import/", {}, "A"),
+    ("upload a spreadsheet", "POST", lambda w: "/staff/import/", {"file": "FILE"}, "A"),
+    ("import a checked file", "POST", lambda w: "/staff/import/run", {"stored": "0000000000000000.csv"}, "A"),
     ("language", "POST", lambda w: "/staff/lang", {"lang": "ru"}, PUBLIC),
     ("login page", "GET", lambda w: "/staff/login", {}, PUBLIC),
     ("sign out", "POST", lambda w: "/staff/logout", {}, PUBLIC),
@@ -115,7 +119,9 @@ def _request(client: Any, w: dict[str, Any], method: str, path: str, data: dict[
         return client.get(path)
     known = {"G": w["guardian"], "SELF": w.get("login", "admin"), "STUDENT": w["school"]["st_ivanova"],
              "FAMILY": w["family"]}
-    form = {k: known.get(v, v) for k, v in data.items()}
+    form: dict[str, Any] = {k: known.get(v, v) for k, v in data.items()}
+    if form.get("file") == "FILE":
+        form["file"] = (io.BytesIO("Предмет\nФизика\n".encode()), "subjects.csv")
     form["csrf_token"] = csrf_token(client)
     return client.post(path, data=form)
 
@@ -130,8 +136,9 @@ def _job_for(login: str) -> int:
 
 @pytest.fixture
 def quick_rebuild(monkeypatch):
-    """The site rebuild job does nothing here (its own test builds a real site into a temporary folder)."""
+    """The site rebuild and import jobs do nothing here (their own tests run them for real)."""
     monkeypatch.setitem(jobs._REGISTRY, "site_rebuild", lambda params, by, progress: {})
+    monkeypatch.setitem(jobs._REGISTRY, "import", lambda params, by, progress: {"problems": []})
 
 
 @pytest.mark.parametrize("letter", list(ROLE_OF))

@@ -46,6 +46,7 @@ RIGHTS: dict[str, frozenset[str]] = {
     "access.view": LEADERS | {CLASS_TEACHER},
     "access.record": frozenset({ADMIN, CLASS_TEACHER}),
     "access.decide": frozenset({ADMIN}),
+    "imports.run": frozenset({ADMIN}),
 }
 
 

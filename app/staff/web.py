@@ -23,6 +23,7 @@ from app.staff import (
     dashboard,
     devices,
     families,
+    imports,
     jobs,
     monitoring,
     printing,
@@ -35,7 +36,7 @@ from app.staff.rights import allowed
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static")
 for child in (auth.bp, dashboard.bp, review.bp, devices.bp, families.bp, monitoring.bp, reports.bp, printing.bp,
-              accounts.bp, jobs.bp, consent.bp):
+              accounts.bp, jobs.bp, consent.bp, imports.bp):
     bp.register_blueprint(child)
 
 # The menu: (endpoint, action that shows it, label). Labels are translated when the page is drawn.
@@ -48,6 +49,7 @@ MENU = (
     ("staff.monitoring.index", "monitoring.view", N_("Parents' viewing")),
     ("staff.reports.index", "reports.view", N_("Reports")),
     ("staff.printing.index", "printing.view", N_("Printing")),
+    ("staff.imports.index", "imports.run", N_("Import")),
     ("staff.accounts.index", "accounts.view", N_("Accounts")),
     ("staff.accounts.audit", "audit.view", N_("Audit log")),
 )
