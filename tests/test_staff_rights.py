@@ -104,6 +104,28 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
      {"on": "20.11.2026", "basis": "согласие № 1", "channel": "link"}, "AC"),
     ("withdraw consent", "POST", lambda w: f"/staff/access/guardian/{w['guardian']}/withdraw",
      {"withdraw_on": "22.11.2026", "statement": "заявление № 2"}, "AC"),
+    ("class lists", "GET", lambda w: "/staff/classlist/", {}, "ADZC"),
+    ("class list 7А", "GET", lambda w: "/staff/classlist/" + c7(w), {}, "ADZC"),
+    ("class list 1А", "GET", lambda w: f"/staff/classlist/?class={w['school']['c1']}", {}, "ADZ"),
+    ("new student form", "GET", lambda w: "/staff/classlist/student/new" + c7(w), {}, "AC"),
+    ("add student", "POST", lambda w: "/staff/classlist/student/new" + c7(w),
+     {"file_no": "S8", "last_name": "Орлова", "first_name": "Вера", "birth_date": "04.05.2013",
+      "enrolled_on": "16.11.2026"}, "AC"),
+    ("student form", "GET", lambda w: f"/staff/classlist/student/{w['school']['st_smirnov']}", {}, "AC"),
+    ("correct student", "POST", lambda w: f"/staff/classlist/student/{w['school']['st_smirnov']}",
+     {"file_no": "S2", "last_name": "Смирнов", "first_name": "Павел", "middle_name": "Олегович",
+      "birth_date": "02.05.2013", "enrolled_on": "01.09.2026"}, "AC"),
+    ("move out form", "GET", lambda w: f"/staff/classlist/student/{w['school']['st_smirnov']}/leave", {}, "AC"),
+    ("move out", "POST", lambda w: f"/staff/classlist/student/{w['school']['st_smirnov']}/leave",
+     {"left_on": "22.11.2026", "left_order": "№ 1"}, "AC"),
+    ("guardian form", "GET", lambda w: f"/staff/classlist/family/{w['family']}/guardian/{w['guardian']}", {}, "AC"),
+    ("correct guardian", "POST", lambda w: f"/staff/classlist/family/{w['family']}/guardian/{w['guardian']}",
+     {"last_name": "Иванова", "first_name": "Ольга", "middle_name": "Николаевна"}, "AC"),
+    ("new guardian form", "GET", lambda w: f"/staff/classlist/family/{w['family']}/guardian", {}, "AC"),
+    ("add guardian", "POST", lambda w: f"/staff/classlist/family/{w['family']}/guardian",
+     {"last_name": "Иванов", "first_name": "Пётр"}, "AC"),
+    ("take guardian out", "POST", lambda w: f"/staff/classlist/family/{w['family']}/guardian/{w['guardian']}/remove",
+     {}, "AC"),
     ("import page", "GET", lambda w: "/staff/import/", {}, "A"),
     ("upload a spreadsheet", "POST", lambda w: "/staff/import/", {"file": "FILE"}, "A"),
     ("import a checked file", "POST", lambda w: "/staff/import/run", {"stored": "0000000000000000.csv"}, "A"),
@@ -177,7 +199,8 @@ def test_the_matrix_covers_every_staff_route(app):
     covered = set()
     for _what, method, path, _data, _roles in MATRIX:
         fake = path({"held": 1, "rejected": 1, "conflict": 1, "device": "d", "family": "f", "link": "l", "job": 1,
-                     "users": {"sidorov": 1}, "school": {"c7": "x", "c1": "y", "s_math": "m", "s_russian": "r"},
+                     "users": {"sidorov": 1},
+                     "school": {"c7": "x", "c1": "y", "s_math": "m", "s_russian": "r", "st_smirnov": "s"},
                      "guardian": "g", "request": "r", "refused": "x"}).split("?")[0]
         adapter = app.url_map.bind("localhost")
         endpoint, _args = adapter.match(fake, method=method)

@@ -47,6 +47,8 @@ RIGHTS: dict[str, frozenset[str]] = {
     "access.record": frozenset({ADMIN, CLASS_TEACHER}),
     "access.decide": frozenset({ADMIN}),
     "imports.run": frozenset({ADMIN}),
+    "classlist.view": LEADERS | {CLASS_TEACHER},
+    "classlist.edit": frozenset({ADMIN, CLASS_TEACHER}),
 }
 
 

@@ -1,4 +1,4 @@
-"""access requests and consent history: who recorded each consent, the request it came with, channel both
+"""access requests and consent history: who recorded each consent, the request it came with, channel both; a leaving student's order number
 
 Revision ID: a3dd6eb87c52
 Revises: d7f758275108
@@ -53,6 +53,9 @@ def upgrade():
     sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_access_request_student_student_id_student'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('request_id', 'student_id', name=op.f('pk_access_request_student'))
     )
+    with op.batch_alter_table('student', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('left_order', sa.String(length=60), nullable=False, server_default=''))
+
     with op.batch_alter_table('consent', schema=None) as batch_op:
         batch_op.add_column(sa.Column('recorded_by', sa.String(length=60), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=True))
@@ -76,6 +79,9 @@ def downgrade():
         batch_op.drop_column('request_id')
         batch_op.drop_column('recorded_at')
         batch_op.drop_column('recorded_by')
+
+    with op.batch_alter_table('student', schema=None) as batch_op:
+        batch_op.drop_column('left_order')
 
     op.drop_table('access_request_student')
     with op.batch_alter_table('access_request', schema=None) as batch_op:
