@@ -114,3 +114,20 @@ def test_only_ones_own_class_and_the_director_only_reads(client, school):
     assert post(client, f"/staff/classlist/student/{other}/leave", {"left_on": "22.11.2026",
                                                                     "left_order": "1"}).status_code == 403
     assert db.session.get(Student, other).left_on is None
+
+
+def test_the_administrator_changes_an_accounts_role_but_not_their_own(client, school):
+    from app.base.models import StaffUser
+
+    sign_in(client, "admin")
+    sidorov = db.session.scalars(select(StaffUser).where(StaffUser.login == "sidorov")).one()
+    refused = post(client, f"/staff/accounts/{sidorov.id}/role", {"role": "class_teacher", "teacher": "T9"})
+    assert refused.status_code == 400 and "T9" in refused.get_data(as_text=True)
+    assert post(client, f"/staff/accounts/{sidorov.id}/role", {"role": "deputy"}).status_code == 302
+    db.session.expire_all()
+    assert sidorov.role == "deputy"
+    assert audit_of("account.role") == ["sidorov: subject_teacher → deputy"]
+    me = db.session.scalars(select(StaffUser).where(StaffUser.login == "admin")).one()
+    post(client, f"/staff/accounts/{me.id}/role", {"role": "director"})
+    db.session.expire_all()
+    assert me.role == "administrator"

@@ -82,6 +82,8 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     ("accounts", "GET", lambda w: "/staff/accounts/", {}, "AD"),
     ("add account", "POST", lambda w: "/staff/accounts/", {"login": "secretar", "role": "administrator"}, "A"),
     ("new password", "POST", lambda w: f"/staff/accounts/{w['users']['sidorov']}/password", {}, "A"),
+    ("account role", "POST", lambda w: f"/staff/accounts/{w['users']['sidorov']}/role",
+     {"role": "subject_teacher", "teacher": "T2"}, "A"),
     ("account on", "POST", lambda w: f"/staff/accounts/{w['users']['sidorov']}/active", {"active": "1"}, "A"),
     ("audit log", "GET", lambda w: "/staff/accounts/audit", {}, "ADZ"),
     ("job progress", "GET", lambda w: f"/staff/jobs/{w['job']}", {}, "ADZCS"),
