@@ -109,7 +109,6 @@ SCHEMA: dict[str, Any] = {
     },
     "access": {
         "decision_days": Spec("int", "Working days to decide a guardian's access request (002 reg. §2.9)."),
-        "student_age": Spec("int", "Age from which a student may get a diary link of their own."),
         "director": Spec("str", "The director's name, printed under refusal decisions and on the forms."),
     },
 }
@@ -185,7 +184,6 @@ class Settings:
     site_base_url: str
     paper_qr_on_slips: bool
     access_decision_days: int = 2
-    access_student_age: int = 14
     director: str = ""
     source: Path = field(default=Path("config.yaml"))
 
@@ -374,7 +372,6 @@ def _typed(data: dict[str, Any], path: Path) -> Settings:
         site_base_url=data["site"]["base_url"].rstrip("/"),
         paper_qr_on_slips=data["paper"]["qr_on_slips"],
         access_decision_days=data["access"]["decision_days"],
-        access_student_age=data["access"]["student_age"],
         director=data["access"]["director"],
         source=path,
     )
