@@ -9,6 +9,8 @@ RULES (152-ФЗ; 000 §1, 001 §2.2 and §2.4, 002 reg. §2.12):
    no child left has no live link: its page sets are removed at the next build.
 
 A guardian's consent state is the latest record dated today or earlier; on one day a withdrawal wins.
+A consent recorded with an access request (002 reg. §2.6) counts only once that request is decided "issued":
+while it waits, or when it is refused (§2.12), the consent record is not in force.
 The pages, the paper slips and any future API ask these functions, never the tables directly.
 """
 
@@ -25,7 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from app.base.extensions import db
 from app.base.journal_store import chunks
-from app.base.models import Consent, Family, FamilyLink, Student
+from app.base.models import AccessRequest, Consent, Family, FamilyLink, Student
 from app.base.text import aware
 from sync import clock
 
@@ -43,9 +45,9 @@ def child_visible(student: Student, today: dt.date) -> bool:
     return student.active_on(today) and age_on(student.birth_date, today) < ADULT_AGE
 
 
-def consent_given(records: Iterable[Consent], today: dt.date) -> bool:
-    """Whether the latest consent record dated today or earlier says "given"."""
-    effective = [c for c in records if c.on <= today]
+def consent_given(records: Iterable[Consent], today: dt.date, issued: Collection[str] = ()) -> bool:
+    """Whether the latest consent record in force (dated today or earlier, its request issued) says "given"."""
+    effective = [c for c in records if c.on <= today and (c.request_id is None or c.request_id in issued)]
     if not effective:
         return False
     latest = max(effective, key=lambda c: (c.on, c.state == "withdrawn"))
@@ -106,14 +108,24 @@ def family_access(family_ids: Collection[str] | None, today: dt.date,
     for part in chunks(guardian_ids):
         for consent in db.session.scalars(select(Consent).where(Consent.guardian_id.in_(part))):
             consents[consent.guardian_id].append(consent)
+    issued = issued_requests({c.request_id for records in consents.values() for c in records if c.request_id})
     for part in chunks(list(result)):
         for link in db.session.scalars(select(FamilyLink).where(FamilyLink.family_id.in_(part))):
             result[link.family_id].links.append(link)
     for access in result.values():
-        access.consenting = {g.id for g in access.family.guardians if consent_given(consents[g.id], today)}
+        access.consenting = {g.id for g in access.family.guardians if consent_given(consents[g.id], today, issued)}
         access.links.sort(key=lambda link: link.issued_at)
         _decide(access, today, now)
     return result
+
+
+def issued_requests(request_ids: Collection[str]) -> set[str]:
+    """Which of these access requests are decided "issued"."""
+    issued: set[str] = set()
+    for part in chunks(list(request_ids)):
+        issued |= set(db.session.scalars(select(AccessRequest.id).where(AccessRequest.id.in_(part),
+                                                                        AccessRequest.state == "issued")))
+    return issued
 
 
 def visible_children(family: Family, today: dt.date) -> list[Student]:

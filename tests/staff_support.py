@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import select
 
 from app.base import settings
+from app.base.consent import record_request
 from app.base.extensions import db
 from app.base.models import Conflict, Consent, Family, FamilyLink, Guardian, OpLog, StaffUser, Student
 from app.staff.users import create_user
 from static_site.access import family_access
 from static_site.links import issue
+from static_site.requests import decide_refuse
 from sync import clock
 from tests.school import (
     LESSON_DAY,
@@ -120,8 +122,18 @@ def family_with_link(school: TinySchool) -> tuple[Family, Guardian, FamilyLink]:
     return family, guardian, link
 
 
+def access_requests(family: Family, guardian: Guardian) -> tuple[str, str]:
+    """Two requests of the family's guardian about Иванова: one waiting, one refused (2.12.4)."""
+    students = list(family.students)
+    waiting = record_request(family, guardian, students, dt.date(2026, 11, 20), "паспорт", "link", "", "admin")
+    refused = record_request(family, guardian, students, dt.date(2026, 11, 19), "паспорт", "link", "", "admin")
+    decide_refuse(refused, "2.12.4", "admin", dt.date(2026, 11, 20))
+    db.session.commit()
+    return waiting.id, refused.id
+
+
 def world(client: Any) -> dict[str, Any]:
-    """The tiny school with accounts, a held correction, a conflict, a rejected op, a machine and a family."""
+    """The tiny school with accounts, a held correction, a conflict, a rejected op, a machine, a family, requests."""
     school = build_tiny_school()
     make_accounts()
     first, second = Machine(client, "Кабинет 12"), Machine(client, "Кабинет 7")
@@ -129,7 +141,9 @@ def world(client: Any) -> dict[str, Any]:
     conflict(school, first, second)
     rejected = rejected_mark(school, first)
     family, guardian, link = family_with_link(school)
-    return {"school": school, "machine": first, "held": held.id, "rejected": rejected.id,
+    waiting, refused = access_requests(family, guardian)
+    return {"request": waiting, "refused": refused, "school": school, "machine": first, "held": held.id,
+            "rejected": rejected.id,
             "conflict": db.session.scalars(select(Conflict.id)).one(), "device": first.id, "family": family.id,
             "guardian": guardian.id, "link": link.id,
             "users": {u.login: u.id for u in db.session.scalars(select(StaffUser))}}

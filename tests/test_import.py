@@ -20,6 +20,7 @@ from app.base.extensions import db
 from app.base.models import (
     Assignment,
     Base,
+    Consent,
     Family,
     Group,
     Guardian,
@@ -626,3 +627,26 @@ def test_every_layout_column_and_alias_is_documented():
 def test_problems_print_as_file_line_message_in_line_order():
     failed = ImportFailed("f.csv", [Problem(7, "б"), Problem(None, "файл"), Problem(3, "а")])
     assert failed.lines() == ["f.csv: файл", "f.csv:3: а", "f.csv:7: б"]
+
+
+def test_consent_columns_record_paper_consents_once_and_links_can_then_be_issued(runner, year, tmp_path):
+    result = run(runner, *(EXAMPLES / f"{kind}.csv" for kind in ORDER))
+    assert result.exit_code == 0, result.output
+    assert "согласия: создано 4" in result.stdout
+    consents = {c.basis: c for c in db.session.scalars(select(Consent))}
+    assert set(consents) == {f"согласие № {n} от {d}.09.2026" for n, d in ((1, "05"), (2, "10"), (3, "07"),
+                                                                          (4, "12"))}
+    assert consents["согласие № 3 от 07.09.2026"].channel == "both"
+    assert all(c.recorded_by == f"import: {EXAMPLES / 'students.csv'}"[:60] for c in consents.values())
+    again = run(runner, EXAMPLES / "students.csv")
+    assert again.exit_code == 0 and "согласия" not in again.stdout and count(Consent) == 4
+    issued = runner.invoke(args=["links", "issue", "--all"])
+    assert "Выдано ссылок: 3." in issued.output  # Смирнова chose paper for the family СМ-1
+    lines = (EXAMPLES / "students.csv").read_text(encoding="utf-8-sig").splitlines()
+    lines[4] = lines[4].rsplit(";", 3)[0] + ";;;оба"  # a channel without a date
+    lines[8] = lines[8].rsplit(";", 3)[0] + ";31.12.2099;;"  # a date not come yet
+    bad = run(runner, write(tmp_path, "students.csv", lines))
+    assert bad.exit_code != 0
+    assert ":5: представитель 1: у согласия нет даты" in bad.stderr
+    assert ":9: представитель 1: дата согласия 31.12.2099 ещё не наступила" in bad.stderr
+    assert count(Consent) == 4

@@ -7,6 +7,7 @@ it": A administrator, D director, Z deputy director, C class teacher (Петро
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,12 +82,55 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     ("accounts", "GET", lambda w: "/staff/accounts/", {}, "AD"),
     ("add account", "POST", lambda w: "/staff/accounts/", {"login": "secretar", "role": "administrator"}, "A"),
     ("new password", "POST", lambda w: f"/staff/accounts/{w['users']['sidorov']}/password", {}, "A"),
+    ("account role", "POST", lambda w: f"/staff/accounts/{w['users']['sidorov']}/role",
+     {"role": "subject_teacher", "teacher": "T2"}, "A"),
     ("account on", "POST", lambda w: f"/staff/accounts/{w['users']['sidorov']}/active", {"active": "1"}, "A"),
     ("audit log", "GET", lambda w: "/staff/accounts/audit", {}, "ADZ"),
     ("job progress", "GET", lambda w: f"/staff/jobs/{w['job']}", {}, "ADZCS"),
     ("own password page", "GET", lambda w: "/staff/password", {}, "ADZCS"),
     ("own password", "POST", lambda w: "/staff/password",
      {"current": PASSWORD, "new": PASSWORD, "repeat": PASSWORD}, "ADZCS"),
+    ("access requests", "GET", lambda w: "/staff/access/", {}, "ADZC"),
+    ("request form", "GET", lambda w: f"/staff/access/new?family={w['family']}", {}, "AC"),
+    ("record request", "POST", lambda w: "/staff/access/new",
+     {"family": "FAMILY", "guardian": "G", "students": "STUDENT", "received_on": "20.11.2026", "basis": "паспорт",
+      "channel": "link", "consent": "1", "consent_on": "20.11.2026"}, "AC"),
+    ("access request", "GET", lambda w: f"/staff/access/{w['request']}", {}, "ADZC"),
+    ("issue access", "POST", lambda w: f"/staff/access/{w['request']}/issue", {}, "A"),
+    ("refuse access", "POST", lambda w: f"/staff/access/{w['request']}/refuse", {"reason": "2.12.4"}, "A"),
+    ("refusal decision", "GET", lambda w: f"/staff/access/{w['refused']}/refusal?format=html", {}, "ADZC"),
+    ("blank consent form", "GET", lambda w: f"/staff/access/forms/{w['family']}?doc=consent&format=html", {},
+     "ADZC"),
+    ("consent history", "GET", lambda w: f"/staff/access/guardian/{w['guardian']}", {}, "ADZC"),
+    ("record consent", "POST", lambda w: f"/staff/access/guardian/{w['guardian']}/consent",
+     {"on": "20.11.2026", "basis": "согласие № 1", "channel": "link"}, "AC"),
+    ("withdraw consent", "POST", lambda w: f"/staff/access/guardian/{w['guardian']}/withdraw",
+     {"withdraw_on": "22.11.2026", "statement": "заявление № 2"}, "AC"),
+    ("class lists", "GET", lambda w: "/staff/classlist/", {}, "ADZC"),
+    ("class list 7А", "GET", lambda w: "/staff/classlist/" + c7(w), {}, "ADZC"),
+    ("class list 1А", "GET", lambda w: f"/staff/classlist/?class={w['school']['c1']}", {}, "ADZ"),
+    ("new student form", "GET", lambda w: "/staff/classlist/student/new" + c7(w), {}, "AC"),
+    ("add student", "POST", lambda w: "/staff/classlist/student/new" + c7(w),
+     {"file_no": "S8", "last_name": "Орлова", "first_name": "Вера", "birth_date": "04.05.2013",
+      "enrolled_on": "16.11.2026"}, "AC"),
+    ("student form", "GET", lambda w: f"/staff/classlist/student/{w['school']['st_smirnov']}", {}, "AC"),
+    ("correct student", "POST", lambda w: f"/staff/classlist/student/{w['school']['st_smirnov']}",
+     {"file_no": "S2", "last_name": "Смирнов", "first_name": "Павел", "middle_name": "Олегович",
+      "birth_date": "02.05.2013", "enrolled_on": "01.09.2026"}, "AC"),
+    ("move out form", "GET", lambda w: f"/staff/classlist/student/{w['school']['st_smirnov']}/leave", {}, "AC"),
+    ("move out", "POST", lambda w: f"/staff/classlist/student/{w['school']['st_smirnov']}/leave",
+     {"left_on": "22.11.2026", "left_order": "№ 1"}, "AC"),
+    ("guardian form", "GET", lambda w: f"/staff/classlist/family/{w['family']}/guardian/{w['guardian']}", {}, "AC"),
+    ("correct guardian", "POST", lambda w: f"/staff/classlist/family/{w['family']}/guardian/{w['guardian']}",
+     {"last_name": "Иванова", "first_name": "Ольга", "middle_name": "Николаевна"}, "AC"),
+    ("new guardian form", "GET", lambda w: f"/staff/classlist/family/{w['family']}/guardian", {}, "AC"),
+    ("add guardian", "POST", lambda w: f"/staff/classlist/family/{w['family']}/guardian",
+     {"last_name": "Иванов", "first_name": "Пётр"}, "AC"),
+    ("take guardian out", "POST", lambda w: f"/staff/classlist/family/{w['family']}/guardian/{w['guardian']}/remove",
+     {}, "AC"),
+    ("import page", "GET", lambda w: "/staff/import/", {}, "A"),
+    ("upload a spreadsheet", "POST", lambda w: "/staff/import/", {"file": "FILE"}, "A"),
+    ("import a checked file", "POST", lambda w: "/staff/import/run", {"stored": "0000000000000000.csv"}, "A"),
     ("language", "POST", lambda w: "/staff/lang", {"lang": "ru"}, PUBLIC),
     ("login page", "GET", lambda w: "/staff/login", {}, PUBLIC),
     ("sign out", "POST", lambda w: "/staff/logout", {}, PUBLIC),
@@ -97,8 +141,11 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
 def _request(client: Any, w: dict[str, Any], method: str, path: str, data: dict[str, str]) -> Any:
     if method == "GET":
         return client.get(path)
-    known = {"G": w["guardian"], "SELF": w.get("login", "admin"), "STUDENT": w["school"]["st_ivanova"]}
-    form = {k: known.get(v, v) for k, v in data.items()}
+    known = {"G": w["guardian"], "SELF": w.get("login", "admin"), "STUDENT": w["school"]["st_ivanova"],
+             "FAMILY": w["family"]}
+    form: dict[str, Any] = {k: known.get(v, v) for k, v in data.items()}
+    if form.get("file") == "FILE":
+        form["file"] = (io.BytesIO("Предмет\nФизика\n".encode()), "subjects.csv")
     form["csrf_token"] = csrf_token(client)
     return client.post(path, data=form)
 
@@ -113,8 +160,9 @@ def _job_for(login: str) -> int:
 
 @pytest.fixture
 def quick_rebuild(monkeypatch):
-    """The site rebuild job does nothing here (its own test builds a real site into a temporary folder)."""
+    """The site rebuild and import jobs do nothing here (their own tests run them for real)."""
     monkeypatch.setitem(jobs._REGISTRY, "site_rebuild", lambda params, by, progress: {})
+    monkeypatch.setitem(jobs._REGISTRY, "import", lambda params, by, progress: {"problems": []})
 
 
 @pytest.mark.parametrize("letter", list(ROLE_OF))
@@ -153,8 +201,9 @@ def test_the_matrix_covers_every_staff_route(app):
     covered = set()
     for _what, method, path, _data, _roles in MATRIX:
         fake = path({"held": 1, "rejected": 1, "conflict": 1, "device": "d", "family": "f", "link": "l", "job": 1,
-                     "users": {"sidorov": 1}, "school": {"c7": "x", "c1": "y", "s_math": "m", "s_russian": "r"},
-                     "guardian": "g"}).split("?")[0]
+                     "users": {"sidorov": 1},
+                     "school": {"c7": "x", "c1": "y", "s_math": "m", "s_russian": "r", "st_smirnov": "s"},
+                     "guardian": "g", "request": "r", "refused": "x"}).split("?")[0]
         adapter = app.url_map.bind("localhost")
         endpoint, _args = adapter.match(fake, method=method)
         rule = next(r for r in app.url_map.iter_rules(endpoint))

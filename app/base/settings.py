@@ -112,6 +112,10 @@ SCHEMA: dict[str, Any] = {
     "paper": {
         "qr_on_slips": Spec("bool", "Print a QR code of the family's link on weekly slips (families with consent)."),
     },
+    "access": {
+        "decision_days": Spec("int", "Working days to decide a guardian's access request (002 reg. §2.9)."),
+        "director": Spec("str", "The director's name, printed under refusal decisions and on the forms."),
+    },
 }
 
 
@@ -185,6 +189,8 @@ class Settings:
     site_output_dir: Path
     site_base_url: str
     paper_qr_on_slips: bool
+    access_decision_days: int = 2
+    director: str = ""
     source: Path = field(default=Path("config.yaml"))
 
     def work_type(self, code: str) -> WorkType | None:
@@ -372,5 +378,7 @@ def _typed(data: dict[str, Any], path: Path) -> Settings:
         site_output_dir=output if output.is_absolute() else (path.parent / output).resolve(),
         site_base_url=data["site"]["base_url"].rstrip("/"),
         paper_qr_on_slips=data["paper"]["qr_on_slips"],
+        access_decision_days=data["access"]["decision_days"],
+        director=data["access"]["director"],
         source=path,
     )

@@ -13,7 +13,21 @@ from app.staff.demo import credential_lines
 
 def init_app(app: Flask) -> None:
     """Register every command on the app."""
-    from app.cli import backup, demo, device, importer, links, paper, restore, rollover, site, staff, sync_file, year
+    from app.cli import (
+        backup,
+        consent,
+        demo,
+        device,
+        importer,
+        links,
+        paper,
+        restore,
+        rollover,
+        site,
+        staff,
+        sync_file,
+        year,
+    )
 
     app.cli.add_command(urls_command)
     app.cli.add_command(calendar_command)
@@ -31,6 +45,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(site.site_group)
     app.cli.add_command(paper.slips_group)
     app.cli.add_command(paper.print_group)
+    app.cli.add_command(consent.consent_group)
 
 
 @click.command("urls")

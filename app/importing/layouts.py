@@ -109,6 +109,9 @@ LAYOUTS: dict[str, Layout] = {
             _guardian("phone", "Телефон"),
             _guardian("email", "Эл. почта", "E-mail", "Электронная почта"),
             _guardian("relation", "Кем приходится", "Степень родства"),
+            _guardian("consent_on", "Согласие (дата)", "Дата согласия", "Согласие"),
+            _guardian("consent_basis", "Основание согласия", "Согласие: основание"),
+            _guardian("consent_channel", "Согласие: способ", "Способ по согласию"),
         )),
         Layout("groups", "группы", (
             CLASS,

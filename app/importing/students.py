@@ -5,6 +5,11 @@ share it, and the student then belongs to that family alone. A row with guardian
 family of its own, «ЛД <номер личного дела>». A guardian is the same person when surname, name,
 patronymic and phone match, or when the family already has a guardian of that name (a new phone then
 updates theirs). Empty guardian cells never erase what the hub knows.
+
+Consent columns (date, basis, channel) record a guardian's consent given on paper (app.base.consent, with
+«import: FILE» as who recorded it); it counts at once. A consent the hub already has with the same date and
+basis is not added again, so a file can be imported twice. A withdrawal is never imported: it is a written
+statement recorded by staff (`flask consent withdraw` or the staff pages).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.base import enrolment
+from app.base.consent import history, record_consent
 from app.base.extensions import db
 from app.base.models import Family, Guardian, SchoolClass, Student, new_id
 from app.importing import values
@@ -27,6 +33,7 @@ GUARDIAN_FIELDS = {
     "last_name": values.text(100), "first_name": values.text(100), "middle_name": values.text(100),
     "phone": values.phone, "email": values.email, "relation": values.text(30),
 }
+CONSENT_FIELDS = {"consent_on": values.date, "consent_basis": values.text(200), "consent_channel": values.channel}
 CHANNEL_NAMES = {"link": "ссылка", "paper": "бумага", "both": "оба"}
 
 
@@ -41,6 +48,9 @@ class GuardianRow:
     phone: str
     email: str
     relation: str
+    consent_on: Any = None
+    consent_basis: str = ""
+    consent_channel: str | None = None
 
     @property
     def full_name(self) -> str:
@@ -166,14 +176,23 @@ def _read_student(ctx: Context, row: RowView, numbers: list[int], seen: dict[str
 
 def _read_guardian(row: RowView, n: int) -> GuardianRow | None:
     """Guardian number `n` of a row, None when all their cells are empty."""
-    keys = {name: f"guardian.{n}.{name}" for name in GUARDIAN_FIELDS}
+    keys = {name: f"guardian.{n}.{name}" for name in (*GUARDIAN_FIELDS, *CONSENT_FIELDS)}
     if all(row.raw(key) is None for key in keys.values()):
         return None
     cells = {name: row.get(keys[name], parse, required=name in ("last_name", "first_name"))
              for name, parse in GUARDIAN_FIELDS.items()}
-    if any(v is INVALID for v in cells.values()):
+    consent = {name: row.get(keys[name], parse) for name, parse in CONSENT_FIELDS.items()}
+    if any(v is INVALID for v in (*cells.values(), *consent.values())):
         return None
-    return GuardianRow(row.line, **{name: value or "" for name, value in cells.items()})
+    on = consent["consent_on"]
+    if on is None and (consent["consent_basis"] or consent["consent_channel"]):
+        row.error(f"представитель {n}: у согласия нет даты (столбец «Представитель {n}: Согласие (дата)»)")
+        return None
+    if on is not None and on > row.ctx.settings.today():
+        row.error(f"представитель {n}: дата согласия {values.show_date(on)} ещё не наступила")
+        return None
+    return GuardianRow(row.line, **{name: value or "" for name, value in cells.items()}, consent_on=on,
+                       consent_basis=consent["consent_basis"] or "", consent_channel=consent["consent_channel"])
 
 
 def _plan_families(ctx: Context, rows: list[StudentRow]) -> dict[str, FamilyPlan]:
@@ -196,9 +215,16 @@ def _plan_families(ctx: Context, rows: list[StudentRow]) -> dict[str, FamilyPlan
             if guardian.phone and known.phone and guardian.phone != known.phone:
                 ctx.error(plan.line, f"у представителя {guardian.full_name} (семья {family.code}) здесь телефон "
                                      f"{guardian.phone}, а в строке {known.line} — {known.phone}")
+            if guardian.consent_on and known.consent_on and guardian.consent_on != known.consent_on:
+                ctx.error(plan.line, f"у представителя {guardian.full_name} (семья {family.code}) здесь согласие от "
+                                     f"{values.show_date(guardian.consent_on)}, а в строке {known.line} — от "
+                                     f"{values.show_date(known.consent_on)}")
             known.phone = known.phone or guardian.phone
             known.email = known.email or guardian.email
             known.relation = known.relation or guardian.relation
+            if not known.consent_on:
+                known.consent_on, known.consent_basis = guardian.consent_on, guardian.consent_basis
+                known.consent_channel = guardian.consent_channel
     return families
 
 
@@ -228,6 +254,7 @@ def _save_families(ctx: Context, plans: dict[str, FamilyPlan]) -> None:
     created: set[str] = set()
     changed: set[str] = set()
     guardians: dict[str, tuple[bool, bool]] = {}
+    consents = 0
     for key, plan in plans.items():
         family = book.by_code.get(key)
         if family is None:
@@ -254,12 +281,28 @@ def _save_families(ctx: Context, plans: dict[str, FamilyPlan]) -> None:
             if guardian not in family.guardians:
                 family.guardians.append(guardian)
                 changed.add(family.id)
+            if row.consent_on:
+                consents += _save_consent(ctx, guardian, row, plan.channel or family.channel)
     tally = ctx.tally("семьи")
     for family_id in {f.id for f in book.by_code.values() if values.name_key(f.name) in plans} | changed:
         tally.count(family_id in created, family_id in changed)
     tally_guardians = ctx.tally("представители")
     for was_created, was_changed in guardians.values():
         tally_guardians.count(was_created, was_changed)
+    if consents:
+        ctx.tally("согласия").created += consents
+
+
+def _save_consent(ctx: Context, guardian: Guardian, row: GuardianRow, family_channel: str) -> int:
+    """Record the row's consent unless the guardian has one with that date and basis already (1 if added)."""
+    basis = row.consent_basis or f"согласие от {values.show_date(row.consent_on)}"
+    if guardian.id and any(c.state == "given" and c.on == row.consent_on and c.basis == basis
+                           for c in history(guardian.id)):
+        return 0
+    db.session.flush()  # the guardian (and its id) exists before its consent points at it
+    record_consent(guardian, row.consent_on, basis, row.consent_channel or family_channel,
+                   f"import: {ctx.sheet.file}"[:60])
+    return 1
 
 
 def _save_guardian(book: FamilyBook, family: Family, row: GuardianRow) -> tuple[Guardian, bool, bool]:

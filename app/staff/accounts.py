@@ -14,7 +14,7 @@ from app.base.models import AuditEntry, StaffUser, Teacher
 from app.staff.access import audit as record_audit
 from app.staff.access import current_user, requires
 from app.staff.rights import ROLES
-from app.staff.users import AccountError, create_user, set_password
+from app.staff.users import AccountError, create_user, set_password, set_role
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 AUDIT_LIMIT = 300
@@ -81,6 +81,27 @@ def set_active(user_id: int) -> Response:
         return redirect(url_for("staff.accounts.index"))
     user.active = active
     record_audit("account.enable" if active else "account.disable", f"staff_user:{user.id}", user.login)
+    db.session.commit()
+    return redirect(url_for("staff.accounts.index"))
+
+
+@bp.route("/<int:user_id>/role", methods=["POST"])
+@requires("accounts.manage")
+def change_role(user_id: int) -> Response | tuple[str, int]:
+    """Give an account another role; nobody takes the administrator's role from their own account."""
+    user = _user(user_id)
+    role = request.form.get("role", "")
+    if user.id == current_user().id and role != user.role:
+        flash(_("You cannot change the role of your own account."), "error")
+        return redirect(url_for("staff.accounts.index"))
+    before = user.role
+    try:
+        set_role(user, role, request.form.get("teacher", "").strip() or None)
+    except AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _page(400)
+    record_audit("account.role", f"staff_user:{user.id}", f"{user.login}: {before} → {user.role}")
     db.session.commit()
     return redirect(url_for("staff.accounts.index"))
 

@@ -40,9 +40,15 @@ RIGHTS: dict[str, frozenset[str]] = {
     "printing.view": LEADERS | {CLASS_TEACHER},
     "printing.sign": frozenset({ADMIN, DEPUTY, CLASS_TEACHER}),
     "accounts.view": frozenset({ADMIN, DIRECTOR}),
-    "accounts.manage": frozenset({ADMIN}),
+    "accounts.manage": frozenset({ADMIN}),  # add, role, new password, turn off
     "audit.view": LEADERS,
     "jobs.view": EVERYONE,
+    "access.view": LEADERS | {CLASS_TEACHER},
+    "access.record": frozenset({ADMIN, CLASS_TEACHER}),
+    "access.decide": frozenset({ADMIN}),
+    "imports.run": frozenset({ADMIN}),
+    "classlist.view": LEADERS | {CLASS_TEACHER},
+    "classlist.edit": frozenset({ADMIN, CLASS_TEACHER}),
 }
 
 

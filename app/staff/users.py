@@ -79,6 +79,18 @@ def create_user(login: str, role: str, password: str | None = None, teacher_code
     return user, password
 
 
+def set_role(user: StaffUser, role: str, teacher_code: str | None) -> None:
+    """Give the account another role (and teacher record); teachers' roles need the teacher."""
+    if role not in ROLES:
+        raise AccountError(f"Неизвестная роль «{role}». Роли: {', '.join(ROLES)}.")
+    teacher = find_teacher(teacher_code) if teacher_code else None
+    if role in (CLASS_TEACHER, SUBJECT_TEACHER) and teacher is None and user.teacher_id is None:
+        raise AccountError("Для учителя укажите табельный номер: по нему видны его классы.")
+    user.role = role
+    if teacher is not None:
+        user.teacher_id = teacher.id
+
+
 def set_password(user: StaffUser, password: str) -> None:
     """Give the account a new password; its open sessions end."""
     check_password_rules(password)

@@ -18,10 +18,13 @@ from app.staff import (
     LOCALES,
     accounts,
     auth,
+    classlist,
+    consent,
     csrf,
     dashboard,
     devices,
     families,
+    imports,
     jobs,
     monitoring,
     printing,
@@ -34,7 +37,8 @@ from app.staff.rights import allowed
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static")
 for child in (auth.bp, dashboard.bp, review.bp, devices.bp, families.bp, monitoring.bp, reports.bp, printing.bp,
-              accounts.bp, jobs.bp):
+              accounts.bp, jobs.bp, consent.bp, imports.bp,
+              classlist.bp):
     bp.register_blueprint(child)
 
 # The menu: (endpoint, action that shows it, label). Labels are translated when the page is drawn.
@@ -42,10 +46,13 @@ MENU = (
     ("staff.dashboard.index", "dashboard.view", N_("Dashboard")),
     ("staff.review.index", "review.view", N_("Review")),
     ("staff.devices.index", "devices.view", N_("Machines")),
+    ("staff.classlist.index", "classlist.view", N_("Class lists")),
     ("staff.families.index", "families.view", N_("Families")),
+    ("staff.access.index", "access.view", N_("Access requests")),
     ("staff.monitoring.index", "monitoring.view", N_("Parents' viewing")),
     ("staff.reports.index", "reports.view", N_("Reports")),
     ("staff.printing.index", "printing.view", N_("Printing")),
+    ("staff.imports.index", "imports.run", N_("Import")),
     ("staff.accounts.index", "accounts.view", N_("Accounts")),
     ("staff.accounts.audit", "audit.view", N_("Audit log")),
 )

@@ -1,5 +1,6 @@
 """All tables, imported here so that Alembic and the app see one metadata."""
 
+from app.base.models.access import AccessRequest, access_request_student
 from app.base.models.base import Base, Counter, new_id
 from app.base.models.enrolment import Enrolment
 from app.base.models.journal import (
@@ -32,6 +33,7 @@ from app.base.models.staff import AuditEntry, LoginAttempt, StaffJob, StaffUser
 from app.base.models.sync import Conflict, Device, DeviceRebase, DirtyFamily, HubEpoch, OpLog, device_class
 
 __all__ = [
+    "AccessRequest", "access_request_student",
     "JOURNAL_MODELS", "AcademicYear", "Assignment", "Attendance", "AuditEntry", "Base", "Conflict", "Consent",
     "Counter", "Device", "DirtyFamily", "Family", "FamilyLink", "Group", "Guardian", "Holiday", "JournalRecord",
     "Lesson", "LoginAttempt", "Mark", "OpLog", "Period", "PeriodGrade", "Remark", "School", "SchoolClass", "StaffJob",

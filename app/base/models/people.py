@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Date, DateTime, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.base.models.base import Base, new_id
@@ -55,7 +55,11 @@ class Family(Base):
 
 
 class Consent(Base):
-    """A guardian's consent to personal-data processing (152-ФЗ), or its withdrawal."""
+    """A guardian's consent to personal-data processing (152-ФЗ), or its withdrawal: rows are only added.
+
+    The history of a guardian's consent is their rows; who recorded each and when is kept with it.
+    `request_id`: the access request it came with (it counts once that request is issued).
+    """
 
     __tablename__ = "consent"
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
@@ -64,7 +68,11 @@ class Consent(Base):
     on: Mapped[dt.date] = mapped_column(Date)
     basis: Mapped[str] = mapped_column(String(200), default="")
     channel: Mapped[str] = mapped_column(String(10))
+    recorded_by: Mapped[str] = mapped_column(String(60), default="")
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    request_id: Mapped[str | None] = mapped_column(ForeignKey("access_request.id", ondelete="SET NULL"),
+                                                   index=True)
     __table_args__ = (
         CheckConstraint("state IN ('given', 'withdrawn')", name="state"),
-        CheckConstraint("channel IN ('link', 'paper')", name="channel"),
+        CheckConstraint("channel IN ('link', 'paper', 'both')", name="channel"),
     )

@@ -123,6 +123,7 @@ class Student(Revisioned, Base):
     class_id: Mapped[str] = mapped_column(ForeignKey("class.id"), index=True)
     enrolled_on: Mapped[dt.date] = mapped_column(Date)
     left_on: Mapped[dt.date | None] = mapped_column(Date)
+    left_order: Mapped[str] = mapped_column(String(60), default="", server_default="")  # приказ о выбытии
     school_class: Mapped[SchoolClass] = relationship()
     __table_args__ = (CheckConstraint("left_on IS NULL OR left_on >= enrolled_on", name="enrolment"),)
 
