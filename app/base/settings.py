@@ -107,6 +107,31 @@ SCHEMA: dict[str, Any] = {
     "paper": {
         "qr_on_slips": Spec("bool", "Print a QR code of the family's link on weekly slips (families with consent)."),
     },
+    "notify": {
+        "hub_url": Spec("str", "Public address of the hub, for unsubscribe links in e-mails."),
+        "body_days": Spec("int", "Days a sent or failed message's text is kept; the send log stays."),
+        "max_attempts": Spec("int", "Tries before a message is given up as failed."),
+        "retry_seconds": Spec("int", "Wait before the first retry; doubled after each further failure."),
+        "lease_seconds": Spec("int", "A message claimed longer ago than this (a crashed worker) is tried again."),
+        "sms_stop_word": Spec("str", "The word a guardian replies by SMS to stop SMS messages."),
+        "email": {
+            "host": Spec("str", "SMTP server host."),
+            "port": Spec("int", "SMTP server port."),
+            "security": Spec("enum", "Connection security.", choices=("none", "starttls", "tls")),
+            "username_env": Spec("str", "Environment variable holding the SMTP user name (unset: no login)."),
+            "password_env": Spec("str", "Environment variable holding the SMTP password."),
+            "sender": Spec("str", "From address of every e-mail."),
+            "per_minute": Spec("int", "Most e-mails handed to the server per minute."),
+            "timeout_seconds": Spec("int", "Seconds to wait for the SMTP server."),
+        },
+        "sms": {
+            "url": Spec("str", "The SMS gateway's send address (JSON POST)."),
+            "token_env": Spec("str", "Environment variable holding the gateway's API token."),
+            "sender": Spec("str", "Sender name shown on the phone."),
+            "per_minute": Spec("int", "Most SMS handed to the gateway per minute."),
+            "timeout_seconds": Spec("int", "Seconds to wait for the gateway's answer."),
+        },
+    },
 }
 
 
@@ -180,6 +205,7 @@ class Settings:
     site_base_url: str
     paper_qr_on_slips: bool
     source: Path = field(default=Path("config.yaml"))
+    notify: dict[str, Any] = field(default_factory=dict)  # read by app.notify.config
 
     def work_type(self, code: str) -> WorkType | None:
         """The work type with this code, or None."""
@@ -366,4 +392,5 @@ def _typed(data: dict[str, Any], path: Path) -> Settings:
         site_base_url=data["site"]["base_url"].rstrip("/"),
         paper_qr_on_slips=data["paper"]["qr_on_slips"],
         source=path,
+        notify=data["notify"],
     )

@@ -13,7 +13,7 @@ from app.staff.demo import credential_lines
 
 def init_app(app: Flask) -> None:
     """Register every command on the app."""
-    from app.cli import backup, demo, device, importer, links, paper, site, staff, sync_file
+    from app.cli import backup, demo, device, importer, links, notify, paper, site, staff, sync_file
 
     app.cli.add_command(urls_command)
     app.cli.add_command(calendar_command)
@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(site.site_group)
     app.cli.add_command(paper.slips_group)
     app.cli.add_command(paper.print_group)
+    app.cli.add_command(notify.notify_group)
 
 
 @click.command("urls")
