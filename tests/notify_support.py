@@ -61,7 +61,8 @@ def family(school: TinySchool, surname: str, student: str, guardian: dict[str, s
            link: bool = True) -> tuple[Family, Guardian]:
     """A family with one consenting guardian, a live link, and consent to these channels."""
     person = Guardian(**guardian)
-    record = Family(name=surname, channel="link", guardians=[person], students=[db.session.get(Student, school[student])])
+    record = Family(name=surname, channel="link", guardians=[person],
+                    students=[db.session.get(Student, school[student])])
     db.session.add(record)
     db.session.flush()
     db.session.add(Consent(guardian_id=person.id, state="given", on=dt.date(2026, 9, 1), basis="заявление",
@@ -160,7 +161,8 @@ class Gateway:
                 if step == "bad_number":
                     return self._answer(400, b'{"error": "invalid phone"}')
                 with gateway.lock:  # accepted: a repeat of the same client_ref gets the same id, no second SMS
-                    first = gateway.delivered.setdefault(data["client_ref"], {**data, "id": f"gw-{len(gateway.delivered) + 1}"})
+                    number = f"gw-{len(gateway.delivered) + 1}"
+                    first = gateway.delivered.setdefault(data["client_ref"], {**data, "id": number})
                 if step == "slow":
                     time.sleep(1.5)  # accepted, but the answer comes after the client's timeout
                 return self._answer(200, json.dumps({"id": first["id"], "status": "accepted"}).encode(),

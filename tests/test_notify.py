@@ -15,7 +15,16 @@ from sqlalchemy import delete, func, select
 
 from app.base import settings
 from app.base.extensions import db
-from app.base.models import FamilyLink, GuardianChannel, NotifyAttempt, NotifyMessage, Student, WeekView
+from app.base.models import (
+    FamilyLink,
+    GuardianChannel,
+    NotifyAttempt,
+    NotifyMessage,
+    Student,
+    Teacher,
+    TeacherEmail,
+    WeekView,
+)
 from app.notify import compose, jobs, worker
 from app.notify.config import EmailConfig, SmsConfig, notify_config
 from app.notify.digest import family_weeks, parse_week
@@ -193,15 +202,25 @@ def test_opt_out_by_the_email_link_and_by_sms_reply(app, client, monkeypatch):
     assert sms_row.opted_out_via == "sms_reply"
 
 
-def test_call_list_names_families_who_neither_opened_nor_signed_for_two_weeks(app, client, runner):
+def test_call_list_names_families_who_neither_opened_nor_signed_for_two_weeks(app, client, runner, set_clock):
     school = build_tiny_school()
     people = two_families(school)
+    db.session.add(db.session.get(Teacher, school["t_petrova"]))
+    db.session.add(TeacherEmail(teacher_id=school["t_petrova"], email="petrova@school.example"))
+    db.session.commit()
+    assert jobs.call_list(settings(), school["c7"]) == []  # links issued today: not silent yet
+    later = clock.now() + dt.timedelta(days=15)
+    set_clock(later)
     rows = jobs.call_list(settings(), school["c7"])
     assert [(r.family, r.phone) for r in rows] == [("Ивановы", "+7 900 000-00-01"), ("Смирновы", "+7 900 000-00-02")]
-    now = clock.now()
-    db.session.add(WeekView(family_id=people["ivanovy"].id, week="2026-W46", views=1, first_at=now, last_at=now))
+    db.session.add(WeekView(family_id=people["ivanovy"].id, week="2026-W49", views=1, first_at=later, last_at=later))
     db.session.commit()
     assert [r.family for r in jobs.call_list(settings(), school["c7"])] == ["Смирновы"]
+    assert "поставлено в очередь: 1" in runner.invoke(args=["notify", "calls"]).output
+    mail = db.session.scalars(select(NotifyMessage).where(NotifyMessage.kind == "calls")).one()
+    assert mail.recipient == "petrova@school.example"
+    assert "Смирновы — Смирнов Олег Павлович, +7 900 000-00-02" in mail.body
+    assert "Ивановы" not in mail.body
 
 
 FIRST_NAMES = ["Ксения", "Тимофей", "Варвара", "Святослав", "Евдокия", "Ярополк"]

@@ -10,16 +10,17 @@ from sqlalchemy import select
 from app.base import settings
 from app.base.calendar import monday, week_id
 from app.base.extensions import db
-from app.base.models import FamilyLink, Guardian, SchoolClass, Student, Teacher, TeacherEmail, WeekAck, WeekView
+from app.base.models import FamilyLink, Guardian, SchoolClass, Teacher, TeacherEmail
 from app.base.settings import Settings
 from app.base.text import short_name
 from app.notify import compose
+from app.notify.calls import silent_families
 from app.notify.channels import address, usable_channels
 from app.notify.config import notify_config
 from app.notify.digest import FamilyWeek, family_weeks
 from app.notify.optout import unsubscribe_url
 from app.notify.outbox import Draft, enqueue
-from static_site.access import FamilyAccess, family_access
+from static_site.access import FamilyAccess
 from static_site.links import link_url
 from sync import clock
 
@@ -109,33 +110,20 @@ def queue_digests(conf: Settings, start: dt.date) -> DigestPlan:
 
 @dataclass(frozen=True)
 class CallRow:
-    """A family a class teacher should phone."""
+    """A family a class teacher should phone: one line per guardian."""
 
     family_id: str
     family: str
-    children: str
     guardian: str
     phone: str
 
 
 def call_list(conf: Settings, class_id: str, today: dt.date | None = None) -> list[CallRow]:
-    """Families of the class whose pages nobody opened and no slip was signed in this week and the last."""
-    today = today or conf.today()
-    weeks = [week_id(monday(today) - dt.timedelta(days=7)), week_id(today)]
-    students = set(db.session.scalars(select(Student.id).where(Student.class_id == class_id)))
-    accesses = family_access(None, today)
-    families = {fid: a for fid, a in accesses.items() if any(s.id in students for s in a.family.students)}
-    seen = set(db.session.scalars(select(WeekView.family_id).where(
-        WeekView.week.in_(weeks), WeekView.views > 0, WeekView.family_id.in_(list(families)))))
-    signed = set(db.session.scalars(select(WeekAck.family_id).where(
-        WeekAck.week.in_(weeks), WeekAck.family_id.in_(list(families)))))
-    rows = []
-    for fid, access in families.items():
-        if fid in seen or fid in signed:
-            continue
-        children = ", ".join(f"{s.last_name} {s.first_name}" for s in access.family.students if s.id in students)
-        for guardian in access.family.guardians:
-            rows.append(CallRow(fid, access.family.name, children, guardian.full_name, guardian.phone))
+    """The class's silent families (app.notify.calls decides who) with each guardian's phone."""
+    now = clock.now()
+    today = today or conf.today(now)
+    rows = [CallRow(s.family.id, s.family.name, g.full_name, g.phone)
+            for s in silent_families(class_id, today, now) for g in s.family.guardians]
     return sorted(rows, key=lambda r: (r.family, r.guardian))
 
 
