@@ -83,6 +83,8 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     ("new password", "POST", lambda w: f"/staff/accounts/{w['users']['sidorov']}/password", {}, "A"),
     ("account on", "POST", lambda w: f"/staff/accounts/{w['users']['sidorov']}/active", {"active": "1"}, "A"),
     ("audit log", "GET", lambda w: "/staff/accounts/audit", {}, "ADZ"),
+    ("send log", "GET", lambda w: "/staff/notify/", {}, "ADZ"),
+    ("switch a channel off", "POST", lambda w: "/staff/notify/opt-out", {"guardian": "G", "channel": "sms"}, "A"),
     ("job progress", "GET", lambda w: f"/staff/jobs/{w['job']}", {}, "ADZCS"),
     ("own password page", "GET", lambda w: "/staff/password", {}, "ADZCS"),
     ("own password", "POST", lambda w: "/staff/password",

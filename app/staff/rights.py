@@ -43,6 +43,8 @@ RIGHTS: dict[str, frozenset[str]] = {
     "accounts.manage": frozenset({ADMIN}),
     "audit.view": LEADERS,
     "jobs.view": EVERYONE,
+    "notify.view": LEADERS,
+    "notify.manage": frozenset({ADMIN}),
 }
 
 

@@ -24,6 +24,7 @@ from app.staff import (
     families,
     jobs,
     monitoring,
+    notify,
     printing,
     reports,
     review,
@@ -34,7 +35,7 @@ from app.staff.rights import allowed
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static")
 for child in (auth.bp, dashboard.bp, review.bp, devices.bp, families.bp, monitoring.bp, reports.bp, printing.bp,
-              accounts.bp, jobs.bp):
+              accounts.bp, jobs.bp, notify.bp):
     bp.register_blueprint(child)
 
 # The menu: (endpoint, action that shows it, label). Labels are translated when the page is drawn.
@@ -48,6 +49,7 @@ MENU = (
     ("staff.printing.index", "printing.view", N_("Printing")),
     ("staff.accounts.index", "accounts.view", N_("Accounts")),
     ("staff.accounts.audit", "audit.view", N_("Audit log")),
+    ("staff.notify.index", "notify.view", N_("Send log")),
 )
 
 
