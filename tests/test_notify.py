@@ -25,7 +25,8 @@ from app.base.models import (
     TeacherEmail,
     WeekView,
 )
-from app.notify import compose, jobs, worker
+from app.notify import alerts, compose, jobs, worker
+from app.notify.channels import set_channel
 from app.notify.config import EmailConfig, SmsConfig, notify_config
 from app.notify.digest import family_weeks, parse_week
 from app.notify.outbox import PassReport, deliver_due
@@ -34,7 +35,7 @@ from app.notify.transports import HttpSmsTransport, RateLimit, SmtpTransport
 from static_site.links import link_url, rotate
 from sync import clock
 from tests.notify_support import WEEK, Gateway, SmtpServer, family, journal, two_families
-from tests.school import build_tiny_school
+from tests.school import Machine, attendance_key, build_tiny_school, lesson_fields, ms_at, period_grade_key
 
 
 def smtp(port: int) -> SmtpTransport:
@@ -260,3 +261,64 @@ def test_no_digest_mentions_a_child_outside_the_family(app, client, data):
         text = draft.subject + draft.body + (draft.html or "")
         strangers = set(FIRST_NAMES) - by_family[family_name]
         assert not [name for name in strangers if name in text], (family_name, text)
+
+
+def test_alerts_the_family_opted_into_are_queued_once(app, client, set_clock):
+    school = build_tiny_school()
+    people = two_families(school)  # the mother wants absence alerts by SMS and e-mail; the father none
+    set_channel(people["mother"].id, "sms", dt.date(2026, 9, 2), absence=True, grade=True)
+    set_channel(people["father"].id, "email", dt.date(2026, 9, 2), absence=False)
+    db.session.commit()
+    monday_noon = dt.datetime(2026, 11, 23, 12, 0, tzinfo=settings().timezone)
+    set_clock(monday_noon)
+    assert alerts.queue_alerts(settings()) == 0  # the first pass starts the cursors at the present
+    db.session.commit()
+    machine = Machine(client, "Кабинет 12")
+    day = monday_noon.date()
+    lesson, fields = lesson_fields(school, day=day, homework_due=None, homework="")
+    author = school["t_petrova"]
+    both = {"lesson": lesson}
+    answer = machine.post([
+        machine.op("lesson", lesson, fields, author=author, at=ms_at(day, 9)),
+        machine.op("attendance", attendance_key(lesson, school["st_ivanova"]),
+                   {**both, "student": school["st_ivanova"], "status": "ill"}, author=author, at=ms_at(day, 9, 5)),
+        machine.op("attendance", attendance_key(lesson, school["st_smirnov"]),
+                   {**both, "student": school["st_smirnov"], "status": "absent_unexcused"}, author=author,
+                   at=ms_at(day, 9, 5)),
+        machine.op("period_grade", period_grade_key(school["st_ivanova"], school["s_math"], school["q2"]),
+                   {"student": school["st_ivanova"], "subject": school["s_math"], "period": school["q2"],
+                    "value": "5", "status": "graded"}, author=author, at=ms_at(day, 9, 6))]).get_json()
+    assert {r["status"] for r in answer["results"]} == {"applied"}, answer
+    assert alerts.queue_alerts(settings()) == 3
+    db.session.commit()
+    assert alerts.queue_alerts(settings()) == 0  # a second pass: nothing new
+    queued = {(m.kind, m.channel): m.body for m in db.session.scalars(select(NotifyMessage).where(
+        NotifyMessage.kind.like("alert%")))}
+    assert set(queued) == {("alert_absence", "sms"), ("alert_absence", "email"), ("alert_grade", "sms")}
+    assert queued["alert_absence", "sms"] == "Мария: отсутствует 23.11 на уроке «Математика» (болезнь)."
+    assert "Павел" not in " ".join(queued.values())  # his father asked for no alerts
+    assert queued["alert_grade", "sms"] == "Мария: выставлена отметка за 2 четверть по предмету «Математика»: 5."
+
+
+def test_an_approved_correction_of_a_mark_the_family_saw_is_announced(app, client, set_clock):
+    from app.syncing.review import approve
+    from tests.staff_support import held_mark
+
+    school = build_tiny_school()
+    people = two_families(school)
+    set_channel(people["mother"].id, "sms", dt.date(2026, 9, 2), correction=True)
+    db.session.commit()
+    assert alerts.queue_alerts(settings()) == 0
+    db.session.commit()
+    held = held_mark(Machine(client), school, value="4")
+    now = clock.now()
+    db.session.add(WeekView(family_id=people["ivanovy"].id, week="2026-W45", views=2, first_at=now, last_at=now))
+    db.session.commit()
+    set_clock(clock.now() + dt.timedelta(seconds=5))
+    approve(held.id, "zavuch")
+    assert alerts.queue_alerts(settings()) == 1
+    db.session.commit()
+    assert alerts.queue_alerts(settings()) == 0
+    message = db.session.scalars(select(NotifyMessage).where(NotifyMessage.kind == "alert_correction")).one()
+    assert message.body == "Мария: исправлена отметка за 05.11 по предмету «Математика»: теперь 4."
+    assert message.recipient == "+7 900 000-00-01"

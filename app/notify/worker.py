@@ -1,4 +1,4 @@
-"""`notify run`: deliver due messages by their transports, erase old texts, until stopped."""
+"""`notify run`: queue alerts, deliver due messages by their transports, erase old texts, until stopped."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from flask import Flask
 
 from app.base import settings
 from app.base.extensions import db
+from app.notify.alerts import queue_alerts
 from app.notify.config import NotifyConfig, notify_config
 from app.notify.outbox import PassReport, deliver_due, purge
 from app.notify.transports import HttpSmsTransport, RateLimit, SmtpTransport, Transport
@@ -28,6 +29,8 @@ def run(app: Flask, poll: float = 5.0, echo: Callable[[str], None] = print, once
         chosen = transports or default_transports(conf)
         limits = {name: RateLimit(t.per_minute, sleep=sleep) for name, t in chosen.items()}
         while True:
+            queue_alerts(settings())
+            db.session.commit()
             report = deliver_due(conf, chosen, limits, settings().today())
             purge(conf)
             db.session.commit()
