@@ -322,3 +322,50 @@ def test_an_approved_correction_of_a_mark_the_family_saw_is_announced(app, clien
     message = db.session.scalars(select(NotifyMessage).where(NotifyMessage.kind == "alert_correction")).one()
     assert message.body == "Мария: исправлена отметка за 05.11 по предмету «Математика»: теперь 4."
     assert message.recipient == "+7 900 000-00-01"
+
+
+def test_staff_record_channel_consent_and_see_the_send_log_without_texts(app, client):
+    from tests.staff_support import post, sign_in, world
+
+    w = world(client)
+    sign_in(client, "admin")
+    page = f"/staff/notify/guardian/{w['guardian']}"
+    answer = post(client, page, {"channel": "sms", "consent_on": "31.02.2026", "basis": "заявление № 7"})
+    assert answer.status_code == 302
+    assert "не понята" in client.get(page).get_data(as_text=True)
+    assert db.session.scalars(select(GuardianChannel)).all() == []  # a bad date changes nothing
+    post(client, page, {"channel": "sms", "consent_on": "20.11.2026", "basis": "заявление № 7", "digest": "1",
+                        "absence": "1"})
+    row = db.session.scalars(select(GuardianChannel)).one()
+    assert (row.channel, row.consent_on, row.digest, row.alert_absence, row.alert_grade) == (
+        "sms", dt.date(2026, 11, 20), True, True, False)
+    assert jobs.queue_digests(settings(), parse_week(WEEK)).new == 1
+    db.session.commit()
+    log = client.get("/staff/notify/").get_data(as_text=True)
+    assert "+7 900 000-00-01" in log and "/d/" not in log  # to whom, never the text with its link
+    dashboard = client.get("/staff/dashboard/").get_data(as_text=True)
+    assert "Сообщений семьям в очереди: <strong>1</strong>" in dashboard
+    post(client, "/staff/notify/opt-out", {"guardian": w["guardian"], "channel": "sms"})
+    assert db.session.scalars(select(GuardianChannel)).one().opted_out_via == "staff"
+
+
+def test_cli_records_channel_consent_and_a_dry_run_queues_nothing(app, client, runner):
+    school = build_tiny_school()
+    journal(client, school)
+    people = two_families(school)
+    result = runner.invoke(args=["notify", "channel", "8 900 000-00-02", "sms", "--consent-on", "20.11.2026",
+                                 "--basis", "заявление № 9", "--alerts", "absence"])
+    assert "Смирнов Олег Павлович: согласие на канал sms от 20.11.2026 записано." in result.output, result.output
+    assert runner.invoke(args=["notify", "channel", "nobody@example.org", "sms"]).exit_code == 2
+    dry = runner.invoke(args=["notify", "digest", "--week", WEEK, "--dry-run"]).output
+    assert "семей 2, сообщений 4 (SMS 2, писем 2); ничего не поставлено в очередь." in dry, dry
+    assert "Самое длинное SMS: " in dry
+    assert db.session.scalar(select(func.count()).select_from(NotifyMessage).where(NotifyMessage.kind == "digest")) == 0
+    assert runner.invoke(args=["notify", "digest", "--week", "2026-W60"]).exit_code == 2
+    off = runner.invoke(args=["notify", "channel", people["father"].id, "sms", "--off"]).output
+    assert "канал sms отключён" in off
+    status = runner.invoke(args=["notify", "status"]).output
+    assert status.startswith("В очереди 3, отправляется 0, отправлено 0")  # the three link messages
+    assert "поставлено в очередь" not in runner.invoke(args=["notify", "teacher-email", "T9", "x@y"]).output
+    assert "petrova@school.example" in runner.invoke(args=["notify", "teacher-email", "T1",
+                                                           "petrova@school.example"]).output

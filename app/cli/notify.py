@@ -1,4 +1,4 @@
-"""`flask --app wsgi notify run | digest --week 2026-W49 [--dry-run] | calls | status`: messages to families."""
+"""`flask --app wsgi notify run | digest --week 2026-W49 [--dry-run] | calls | status | channel | teacher-email`."""
 
 from __future__ import annotations
 
@@ -6,16 +6,23 @@ import sys
 
 import click
 from flask import current_app
+from sqlalchemy import select
 
 from app.base import settings
 from app.base.calendar import monday
 from app.base.extensions import db
-from app.base.text import format_datetime
+from app.base.models import Guardian, Teacher, TeacherEmail
+from app.base.text import format_date, format_datetime
 from app.notify import worker
+from app.notify.channels import set_channel
 from app.notify.digest import parse_week
 from app.notify.jobs import plan_digests, queue_call_lists, queue_digests
+from app.notify.optout import opt_out
 from app.notify.outbox import queue_state
 from app.notify.segments import segments
+from app.notify.transports import phone_number
+from static_site.paper.lookup import PaperError, parse_day
+from sync import clock
 
 notify_group = click.Group("notify", help="Сообщения семьям: SMS и электронная почта.")
 
@@ -76,3 +83,66 @@ def status_command() -> None:
         click.echo(f"Самое старое ожидающее: {format_datetime(state['oldest'], settings().timezone)}.")
     for message in state["failures"]:
         click.echo(f"  № {message.id} {message.kind} {message.channel}: {message.last_error}")
+
+
+@notify_group.command("channel")
+@click.argument("who")
+@click.argument("channel", type=click.Choice(["sms", "email", "paper"]))
+@click.option("--consent-on", help="Дата согласия на канал: 20.11.2026.")
+@click.option("--basis", default="", help="Документ, например «заявление № 5».")
+@click.option("--alerts", default="", help="Оповещения через запятую: absence, grade, correction.")
+@click.option("--no-digest", is_flag=True, help="Без недельной сводки.")
+@click.option("--off", is_flag=True, help="Отключить канал по просьбе законного представителя.")
+def channel_command(who: str, channel: str, consent_on: str | None, basis: str, alerts: str, no_digest: bool,
+                    off: bool) -> None:
+    """Записать согласие законного представителя (id, телефон или e-mail) на канал или отключить канал."""
+    guardian = _guardian(who)
+    if off:
+        changed = opt_out(guardian.id, channel, "staff", clock.now())
+        db.session.commit()
+        click.echo(f"{guardian.full_name}: канал {channel} " + ("отключён." if changed else "уже был отключён."))
+        return
+    wanted = {a.strip() for a in alerts.split(",") if a.strip()}
+    unknown = wanted - {"absence", "grade", "correction"}
+    if unknown or not consent_on or not basis.strip():
+        click.echo("Нужны --consent-on и --basis; оповещения: absence, grade, correction.", err=True)
+        sys.exit(2)
+    try:
+        day = parse_day(consent_on)
+    except PaperError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    set_channel(guardian.id, channel, day, basis.strip(), digest=not no_digest, absence="absence" in wanted,
+                grade="grade" in wanted, correction="correction" in wanted)
+    db.session.commit()
+    click.echo(f"{guardian.full_name}: согласие на канал {channel} от {format_date(day)} записано.")
+
+
+def _guardian(who: str) -> Guardian:
+    found = db.session.get(Guardian, who)
+    if found is None:
+        number = phone_number(who) if "@" not in who else None
+        for person in db.session.scalars(select(Guardian)):
+            if (number and phone_number(person.phone) == number) or (person.email and person.email == who):
+                found = person
+                break
+    if found is None:
+        click.echo(f"Законный представитель «{who}» не найден.", err=True)
+        sys.exit(2)
+    return found
+
+
+@notify_group.command("teacher-email")
+@click.argument("code")
+@click.argument("email")
+def teacher_email_command(code: str, email: str) -> None:
+    """Адрес классного руководителя (по табельному номеру) для еженедельного списка «кому позвонить»."""
+    teacher = db.session.scalars(select(Teacher).where(Teacher.code == code)).first()
+    if teacher is None or "@" not in email:
+        click.echo("Учитель с таким табельным номером не найден или адрес неверен.", err=True)
+        sys.exit(2)
+    row = db.session.get(TeacherEmail, teacher.id) or TeacherEmail(teacher_id=teacher.id)
+    row.email = email.strip()
+    db.session.add(row)
+    db.session.commit()
+    click.echo(f"{teacher.last_name}: список «кому позвонить» будет приходить на {row.email}.")

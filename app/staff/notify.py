@@ -1,4 +1,5 @@
-"""The send log: what went to whom by which channel, when, and with what result; switching a channel off."""
+"""The send log (what went to whom by which channel, when, with what result) and each guardian's channels:
+consent per channel, what they want by it, switching it off."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.base.extensions import db
-from app.base.models import Guardian, NotifyMessage
+from app.base.models import Guardian, GuardianChannel, NotifyMessage
+from app.base.models.notify import CHANNELS
+from app.notify.channels import set_channel
 from app.notify.optout import opt_out
 from app.notify.outbox import queue_state
 from app.staff.access import audit, requires
+from static_site.paper.lookup import PaperError, parse_day
 from sync import clock
 
 bp = Blueprint("notify", __name__, url_prefix="/notify")
@@ -47,4 +51,46 @@ def switch_off() -> Response:
     else:
         flash(_("This channel was already off."))
     db.session.commit()
-    return redirect(url_for("staff.notify.index"))
+    back = request.form.get("back", "")
+    return redirect(back if back.startswith("/staff/notify/") else url_for("staff.notify.index"))
+
+
+@bp.route("/guardian/<guardian_id>")
+@requires("notify.view")
+def guardian(guardian_id: str) -> str:
+    """A guardian's channels: consent, the digest and alerts wanted, opt-out; the latest messages to them."""
+    person = db.session.get(Guardian, guardian_id)
+    if person is None:
+        abort(404)
+    rows = {r.channel: r for r in db.session.scalars(select(GuardianChannel).where(
+        GuardianChannel.guardian_id == person.id))}
+    messages = list(db.session.scalars(select(NotifyMessage).where(NotifyMessage.guardian_id == person.id)
+                                       .order_by(NotifyMessage.id.desc()).limit(20)))
+    return render_template("staff/notify_guardian.html", guardian=person, rows=rows, channels=CHANNELS,
+                           messages=messages)
+
+
+@bp.route("/guardian/<guardian_id>", methods=["POST"])
+@requires("notify.manage")
+def save_channel(guardian_id: str) -> Response:
+    """Record consent to a channel (the date and the paper it rests on) and what the guardian wants by it."""
+    person = db.session.get(Guardian, guardian_id)
+    channel = request.form.get("channel", "")
+    if person is None or channel not in CHANNELS:
+        abort(404)
+    back = redirect(url_for("staff.notify.guardian", guardian_id=person.id))
+    try:
+        consent_on = parse_day(request.form.get("consent_on", ""))
+    except PaperError as exc:
+        flash(str(exc), "error")
+        return back
+    basis = request.form.get("basis", "").strip()[:200]
+    if not basis:
+        flash(_("Name the document the consent rests on (e.g. application no. 5)."), "error")
+        return back
+    wants = {name: request.form.get(name) == "1" for name in ("digest", "absence", "grade", "correction")}
+    set_channel(person.id, channel, consent_on, basis, **wants)
+    audit("notify.consent", f"guardian:{person.id}", f"{channel} {consent_on.isoformat()} {basis}")
+    db.session.commit()
+    flash(_("Saved."))
+    return back
