@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from app.base import settings
 from app.base.extensions import db
@@ -106,10 +107,19 @@ class Inbox:
 class SmtpServer:
     """A real SMTP server on a free local port, for one test."""
 
-    def __init__(self) -> None:
+    def __init__(self, login: tuple[str, str] | None = None) -> None:
         self.inbox = Inbox()
         self.port = free_port()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.logins: list[str] = []
+        extra: dict[str, Any] = {}
+        if login is not None:
+            def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+                self.logins.append(data.login.decode())
+                return AuthResult(success=(data.login.decode(), data.password.decode()) == login, handled=False)
+
+            # Plain-text AUTH is allowed here only because the test server listens on 127.0.0.1.
+            extra = {"authenticator": check, "auth_required": True, "auth_require_tls": False}
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **extra)
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()

@@ -369,3 +369,29 @@ def test_cli_records_channel_consent_and_a_dry_run_queues_nothing(app, client, r
     assert "поставлено в очередь" not in runner.invoke(args=["notify", "teacher-email", "T9", "x@y"]).output
     assert "petrova@school.example" in runner.invoke(args=["notify", "teacher-email", "T1",
                                                            "petrova@school.example"]).output
+
+
+# The test server asks for a login over plain SMTP on 127.0.0.1; aiosmtpd rightly warns about that.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_login_comes_from_the_environment_and_a_wrong_one_is_retried_not_lost(app, client, monkeypatch):
+    school = build_tiny_school()
+    _family, mother = family(school, "Ивановы", "st_ivanova", dict(
+        last_name="Иванова", first_name="Ольга", middle_name="Николаевна", email="olga@example.org"), ("email",))
+    monkeypatch.setenv("TETRAD_SMTP_USER", "school")
+    monkeypatch.setenv("TETRAD_SMTP_PASSWORD", "wrong")
+    with SmtpServer(login=("school", "s3cret")) as server:
+        conf = notify_config(settings())
+        assert (conf.email.username, conf.email.password) == ("school", "wrong")
+        mail = dataclasses.replace(conf.email, host="127.0.0.1", port=server.port)
+        report = deliver_due(conf, {"email": SmtpTransport(mail)}, {"email": RateLimit(0)}, settings().today())
+        assert report.retried == 1 and "SMTP 535" in report.reasons[0] and server.inbox.messages == []
+        monkeypatch.setenv("TETRAD_SMTP_PASSWORD", "s3cret")
+        conf = notify_config(settings())
+        message = db.session.scalars(select(NotifyMessage)).one()
+        message.next_try_at = clock.now()
+        db.session.commit()
+        mail = dataclasses.replace(conf.email, host="127.0.0.1", port=server.port)
+        report = deliver_due(conf, {"email": SmtpTransport(mail)}, {"email": RateLimit(0)}, settings().today())
+    assert report.sent == 1 and set(server.logins) == {"school"}  # smtplib tried PLAIN and LOGIN, then PLAIN
+    assert [rcpt for rcpt, _m in server.inbox.messages] == [["olga@example.org"]]
+    assert mother.id == message.guardian_id
