@@ -29,7 +29,7 @@ from app.notify import alerts, compose, jobs, worker
 from app.notify.channels import set_channel
 from app.notify.config import EmailConfig, SmsConfig, notify_config
 from app.notify.digest import family_weeks, parse_week
-from app.notify.outbox import PassReport, deliver_due
+from app.notify.outbox import PassReport, deliver_due, purge
 from app.notify.segments import encoding, segments
 from app.notify.transports import HttpSmsTransport, RateLimit, SmtpTransport
 from static_site.links import link_url, rotate
@@ -395,3 +395,19 @@ def test_smtp_login_comes_from_the_environment_and_a_wrong_one_is_retried_not_lo
     assert report.sent == 1 and set(server.logins) == {"school"}  # smtplib tried PLAIN and LOGIN, then PLAIN
     assert [rcpt for rcpt, _m in server.inbox.messages] == [["olga@example.org"]]
     assert mother.id == message.guardian_id
+
+
+def test_texts_are_erased_after_the_configured_days_and_the_log_stays(app, client, set_clock):
+    school = build_tiny_school()
+    family(school, "Ивановы", "st_ivanova", dict(last_name="Иванова", first_name="Ольга", middle_name="Николаевна",
+                                                 email="olga@example.org"), ("email",))
+    with SmtpServer() as server:
+        worker.run(app, once=True, transports={"email": smtp(server.port)}, sleep=lambda s: None)
+    conf = notify_config(settings())
+    assert purge(conf) == 0
+    set_clock(clock.now() + dt.timedelta(days=conf.body_days, minutes=1))
+    assert purge(conf) == 1
+    db.session.commit()
+    message = db.session.scalars(select(NotifyMessage)).one()
+    assert (message.body, message.html, message.state, message.recipient) == (None, None, "sent", "olga@example.org")
+    assert message.sent_at is not None and message.subject == ""  # it named the children too

@@ -10,7 +10,7 @@ ALGORITHM (one `deliver_due` pass):
 5. Wait for the transport's rate limit, send, and record the outcome in one commit:
    sent → `sent` with the provider's id; a temporary failure → `queued` again after retry·2^(attempts-1) s
    (or the other side's Retry-After, if longer) until `max_attempts`, then `failed`; a permanent one → `failed`.
-Each try is a `NotifyAttempt` row. `purge` erases texts older than `body_days` of messages that are final.
+Each try is a `NotifyAttempt` row. `purge` erases subjects and texts older than `body_days` of final messages.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from app.base.extensions import db
 from app.base.models import FamilyLink, GuardianChannel, NotifyAttempt, NotifyMessage
 from app.base.text import aware
 from app.notify.config import NotifyConfig
+from app.notify.optout import unsubscribe_url
 from app.notify.transports import Outgoing, PermanentFailure, RateLimit, TemporaryFailure, Transport
 from sync import clock
 
@@ -152,8 +153,6 @@ def deliver_one(conf: NotifyConfig, message: NotifyMessage, transport: Transport
     outgoing = Outgoing(ref_of(message), message.recipient, message.subject, message.body or "", message.html,
                         unsubscribe_url=None)
     if message.channel == "email" and message.guardian_id:
-        from app.notify.optout import unsubscribe_url
-
         outgoing = Outgoing(outgoing.ref, outgoing.recipient, outgoing.subject, outgoing.body, outgoing.html,
                             unsubscribe_url(conf, message.guardian_id, "email"))
     message.attempts += 1
@@ -208,7 +207,7 @@ def purge(conf: NotifyConfig, now: dt.datetime | None = None) -> int:
     cutoff = now - dt.timedelta(days=conf.body_days)
     result: Any = db.session.execute(update(NotifyMessage).where(
         NotifyMessage.state.in_(FINAL), NotifyMessage.created_at < cutoff, NotifyMessage.purged_at.is_(None))
-        .values(body=None, html=None, purged_at=now))
+        .values(subject="", body=None, html=None, purged_at=now))
     return int(result.rowcount or 0)
 
 
