@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -16,6 +17,7 @@ from sqlalchemy import delete, func, select
 from app.base import settings
 from app.base.extensions import db
 from app.base.models import (
+    Family,
     FamilyLink,
     GuardianChannel,
     NotifyAttempt,
@@ -29,13 +31,13 @@ from app.notify import alerts, compose, jobs, worker
 from app.notify.channels import set_channel
 from app.notify.config import EmailConfig, SmsConfig, notify_config
 from app.notify.digest import family_weeks, parse_week
-from app.notify.outbox import PassReport, deliver_due, purge
+from app.notify.outbox import PassReport, deliver_due, purge, ref_of
 from app.notify.segments import encoding, segments
-from app.notify.transports import HttpSmsTransport, RateLimit, SmtpTransport
+from app.notify.transports import HttpSmsTransport, Outgoing, RateLimit, SmtpTransport
 from static_site.links import link_url, rotate
 from sync import clock
 from tests.notify_support import WEEK, Gateway, SmtpServer, family, journal, two_families
-from tests.school import Machine, attendance_key, build_tiny_school, lesson_fields, ms_at, period_grade_key
+from tests.school import LESSON_DAY, Machine, attendance_key, build_tiny_school, lesson_fields, ms_at, period_grade_key
 
 
 def smtp(port: int) -> SmtpTransport:
@@ -150,8 +152,7 @@ def test_a_message_left_sending_by_a_crashed_worker_goes_once(app, client):
     conf = notify_config(settings())
     with Gateway() as gateway:
         # The worker sent it, the gateway accepted, and the worker died before recording it.
-        first = sms(gateway.url).send(__import__("app.notify.transports", fromlist=["Outgoing"]).Outgoing(
-            __import__("app.notify.outbox", fromlist=["ref_of"]).ref_of(message), message.recipient, "", message.body))
+        first = sms(gateway.url).send(Outgoing(ref_of(message), message.recipient, "", message.body))
         message.state, message.claimed_at = "sending", clock.now() - dt.timedelta(seconds=conf.lease_seconds + 1)
         db.session.commit()
         report = deliver_due(conf, {"sms": sms(gateway.url)}, {"sms": RateLimit(0)}, settings().today())
@@ -250,17 +251,33 @@ def test_no_digest_mentions_a_child_outside_the_family(app, client, data):
             email=f"g{n}@example.org"), ("sms", "email"))
         record.students = [kids[i] for i in sorted(members)]
         db.session.commit()
+    # This week every child may get a mark of its own: a wrong child's mark in a digest would show.
+    marks = data.draw(st.lists(st.sampled_from(["5", "4", "3", "2", None]), min_size=len(kids), max_size=len(kids)))
+    machine = Machine(client, f"Кабинет {uuid.uuid4().hex[:6]}")
+    friday = LESSON_DAY + dt.timedelta(days=4)
+    lesson, fields = lesson_fields(school, day=friday)
+    ops = [machine.op("lesson", lesson, fields, author=school["t_petrova"], at=ms_at(friday, 9))]
+    ops += [machine.op("mark", f"m-{i}", {"lesson": lesson, "student": kid.id, "value": value, "work_type": "oral"},
+                       author=school["t_petrova"], at=ms_at(friday, 10)) for i, (kid, value) in
+            enumerate(zip(kids, marks, strict=True)) if value]
+    assert {r["status"] for r in machine.post(ops).get_json()["results"]} == {"applied"}
     week = data.draw(st.sampled_from(["2026-W45", "2026-W46", "2026-W47", "2026-W48"]))
     plan = jobs.plan_digests(settings(), parse_week(week))
-    by_family = {f.name: {kids[i].first_name for i in members} for f, members in zip(
-        sorted(db.session.scalars(select(__import__("app.base.models", fromlist=["Family"]).Family)),
-               key=lambda f: int(f.name[5:])), groups, strict=True)}
+    by_family = {f"Семья{n}": {kids[i].first_name for i in members} for n, members in enumerate(groups)}
     assert plan.drafts
     for draft in plan.drafts:
-        family_name = db.session.get(__import__("app.base.models", fromlist=["Family"]).Family, draft.family_id).name
+        family_name = db.session.get(Family, draft.family_id).name
         text = draft.subject + draft.body + (draft.html or "")
         strangers = set(FIRST_NAMES) - by_family[family_name]
         assert not [name for name in strangers if name in text], (family_name, text)
+        if draft.channel == "email":
+            for i, kid in enumerate(kids):
+                if kid.first_name in by_family[family_name]:
+                    own = f"Ученик{i} {kid.first_name}, 7А класс\n\nОтметки:"
+                    shown = text.split(own, 1)[1].split("Пропуски", 1)[0] if own in text else None
+                    expected = f"\n  20.11 Математика: {marks[i]} (У)\n" if marks[i] and week == "2026-W47" \
+                        else " нет\n"
+                    assert shown == expected, (kid.first_name, shown, expected)
 
 
 def test_alerts_the_family_opted_into_are_queued_once(app, client, set_clock):
