@@ -51,7 +51,7 @@ def run() -> None:
             ncfg = notify_config(conf)
             everyone = db.session.scalar(select(func.count()).select_from(Family))
             print(f"notify: digests for {plan.families} of {everyone} families (the others may be shown no child)"
-                  f"  ({len(sms)} SMS, {mail} e-mails) prepared in "
+                  f" ({len(sms)} SMS, {mail} e-mails) prepared in "
                   f"{seconds:.2f} s (budget {BUDGET_SECONDS:.0f} s: {'ok' if seconds <= BUDGET_SECONDS else 'OVER'})")
             print(f"notify: longest SMS {max(segments(d.body) for d in sms)} segments (limit 2); sending at "
                   f"{ncfg.sms.per_minute} SMS/min and {ncfg.email.per_minute} e-mails/min takes "
