@@ -36,7 +36,7 @@ db: setup
 run: db
 	$(FLASK) urls --host $(HOST) --port $(PORT)
 	$(FLASK) links example
-	$(FLASK) site worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; $(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) site worker & $(FLASK) notify run & trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; $(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check app sync static_site tests bench wsgi.py

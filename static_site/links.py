@@ -11,6 +11,7 @@ import base64
 import datetime as dt
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -23,6 +24,8 @@ from static_site.access import LINK_CHANNELS, FamilyAccess, family_access, link_
 
 TOKEN_BYTES = 20
 TOKEN_PATTERN = re.compile(r"^[a-z2-7]{32}$")
+# Called with every link issued (a rotation too), in the same transaction: app.notify queues the link's message.
+ISSUED: list[Callable[[FamilyLink, FamilyAccess, Guardian], None]] = []
 
 
 class LinkRefused(Exception):
@@ -67,6 +70,8 @@ def issue(access: FamilyAccess, guardian: Guardian, now: dt.datetime, expires_at
     db.session.add(link)
     access.links.append(link)
     mark_families_dirty({family.id})
+    for hook in ISSUED:
+        hook(link, access, guardian)
     return link
 
 

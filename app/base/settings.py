@@ -116,6 +116,31 @@ SCHEMA: dict[str, Any] = {
         "decision_days": Spec("int", "Working days to decide a guardian's access request (002 reg. §2.9)."),
         "director": Spec("str", "The director's name, printed under refusal decisions and on the forms."),
     },
+    "notify": {
+        "hub_url": Spec("str", "Public address of the hub, for unsubscribe links in e-mails."),
+        "body_days": Spec("int", "Days a sent or failed message's text is kept; the send log stays."),
+        "max_attempts": Spec("int", "Tries before a message is given up as failed."),
+        "retry_seconds": Spec("int", "Wait before the first retry; doubled after each further failure."),
+        "lease_seconds": Spec("int", "A message claimed longer ago than this (a crashed worker) is tried again."),
+        "sms_stop_word": Spec("str", "The word a guardian replies by SMS to stop SMS messages."),
+        "email": {
+            "host": Spec("str", "SMTP server host."),
+            "port": Spec("int", "SMTP server port."),
+            "security": Spec("enum", "Connection security.", choices=("none", "starttls", "tls")),
+            "username_env": Spec("str", "Environment variable holding the SMTP user name (unset: no login)."),
+            "password_env": Spec("str", "Environment variable holding the SMTP password."),
+            "sender": Spec("str", "From address of every e-mail."),
+            "per_minute": Spec("int", "Most e-mails handed to the server per minute."),
+            "timeout_seconds": Spec("int", "Seconds to wait for the SMTP server."),
+        },
+        "sms": {
+            "url": Spec("str", "The SMS gateway's send address (JSON POST)."),
+            "token_env": Spec("str", "Environment variable holding the gateway's API token."),
+            "sender": Spec("str", "Sender name shown on the phone."),
+            "per_minute": Spec("int", "Most SMS handed to the gateway per minute."),
+            "timeout_seconds": Spec("int", "Seconds to wait for the gateway's answer."),
+        },
+    },
 }
 
 
@@ -192,6 +217,7 @@ class Settings:
     access_decision_days: int = 2
     director: str = ""
     source: Path = field(default=Path("config.yaml"))
+    notify: dict[str, Any] = field(default_factory=dict)  # read by app.notify.config
 
     def work_type(self, code: str) -> WorkType | None:
         """The work type with this code, or None."""
@@ -381,4 +407,5 @@ def _typed(data: dict[str, Any], path: Path) -> Settings:
         access_decision_days=data["access"]["decision_days"],
         director=data["access"]["director"],
         source=path,
+        notify=data["notify"],
     )

@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         device,
         importer,
         links,
+        notify,
         paper,
         restore,
         rollover,
@@ -46,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(paper.slips_group)
     app.cli.add_command(paper.print_group)
     app.cli.add_command(consent.consent_group)
+    app.cli.add_command(notify.notify_group)
 
 
 @click.command("urls")

@@ -13,6 +13,7 @@ from app.base import settings
 from app.base.extensions import db
 from app.base.models import Conflict, DirtyFamily, Family, OpLog
 from app.base.text import aware
+from app.notify.outbox import queue_state
 from app.staff import jobs
 from app.staff.access import requires
 from app.staff.consent import waiting_rows
@@ -56,7 +57,8 @@ def index() -> str:
     return render_template("staff/dashboard.html", machines=machine_states(now), held_today=held_today,
                            held_all=held_all, conflicts_today=conflicts_today, conflicts_open=conflicts_open,
                            rejected_all=rejected_all, site=site_state(), now=now,
-                           waiting=waiting_rows(settings().today(now)), days=settings().access_decision_days)
+                           waiting=waiting_rows(settings().today(now)), days=settings().access_decision_days,
+                           messages=queue_state())
 
 
 @bp.route("/rebuild-site", methods=["POST"])

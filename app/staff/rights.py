@@ -49,6 +49,8 @@ RIGHTS: dict[str, frozenset[str]] = {
     "imports.run": frozenset({ADMIN}),
     "classlist.view": LEADERS | {CLASS_TEACHER},
     "classlist.edit": frozenset({ADMIN, CLASS_TEACHER}),
+    "notify.view": LEADERS,
+    "notify.manage": frozenset({ADMIN}),
 }
 
 

@@ -27,6 +27,7 @@ from app.staff import (
     imports,
     jobs,
     monitoring,
+    notify,
     printing,
     reports,
     review,
@@ -38,7 +39,7 @@ from app.staff.rights import allowed
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static")
 for child in (auth.bp, dashboard.bp, review.bp, devices.bp, families.bp, monitoring.bp, reports.bp, printing.bp,
               accounts.bp, jobs.bp, consent.bp, imports.bp,
-              classlist.bp):
+              classlist.bp, notify.bp):
     bp.register_blueprint(child)
 
 # The menu: (endpoint, action that shows it, label). Labels are translated when the page is drawn.
@@ -55,6 +56,7 @@ MENU = (
     ("staff.imports.index", "imports.run", N_("Import")),
     ("staff.accounts.index", "accounts.view", N_("Accounts")),
     ("staff.accounts.audit", "audit.view", N_("Audit log")),
+    ("staff.notify.index", "notify.view", N_("Send log")),
 )
 
 

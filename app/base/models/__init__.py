@@ -13,6 +13,7 @@ from app.base.models.journal import (
     Remark,
     TestPlan,
 )
+from app.base.models.notify import GuardianChannel, NotifyAttempt, NotifyMessage, TeacherEmail
 from app.base.models.people import Consent, Family, Guardian, family_guardian, family_student
 from app.base.models.reference import (
     AcademicYear,
@@ -35,9 +36,10 @@ from app.base.models.sync import Conflict, Device, DeviceRebase, DirtyFamily, Hu
 __all__ = [
     "AccessRequest", "access_request_student",
     "JOURNAL_MODELS", "AcademicYear", "Assignment", "Attendance", "AuditEntry", "Base", "Conflict", "Consent",
-    "Counter", "Device", "DirtyFamily", "Family", "FamilyLink", "Group", "Guardian", "Holiday", "JournalRecord",
-    "Lesson", "LoginAttempt", "Mark", "OpLog", "Period", "PeriodGrade", "Remark", "School", "SchoolClass", "StaffJob",
-    "StaffUser", "Student", "Subject", "Teacher", "TestPlan", "TimetableEntry", "WeekAck", "WeekView", "device_class",
-    "family_guardian", "family_student", "group_member", "new_id",
+    "Counter", "Device", "DirtyFamily", "Family", "FamilyLink", "Group", "Guardian", "GuardianChannel", "Holiday",
+    "JournalRecord", "Lesson", "LoginAttempt", "Mark", "NotifyAttempt", "NotifyMessage", "OpLog", "Period",
+    "PeriodGrade", "Remark", "School", "SchoolClass", "StaffJob", "StaffUser", "Student", "Subject", "Teacher",
+    "TeacherEmail", "TestPlan", "TimetableEntry", "WeekAck", "WeekView", "device_class", "family_guardian",
+    "family_student", "group_member", "new_id",
     "DeviceRebase", "Enrolment", "HubEpoch",
 ]
