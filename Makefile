@@ -39,7 +39,7 @@ run: db
 	$(FLASK) site worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; $(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: setup
-	$(BIN)/ruff check app sync static_site tests bench wsgi.py
+	$(BIN)/ruff check app sync static_site classroom tests bench wsgi.py
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
@@ -62,8 +62,8 @@ bench: setup
 	$(BIN)/python -m bench
 
 fmt: setup
-	$(BIN)/ruff check --fix app sync static_site tests wsgi.py
-	$(BIN)/ruff format app sync static_site tests wsgi.py
+	$(BIN)/ruff check --fix app sync static_site classroom tests wsgi.py
+	$(BIN)/ruff format app sync static_site classroom tests wsgi.py
 
 clean:
 	rm -rf $(VENV) var

@@ -13,7 +13,7 @@ from app.staff.demo import credential_lines
 
 def init_app(app: Flask) -> None:
     """Register every command on the app."""
-    from app.cli import backup, demo, device, importer, links, paper, site, staff, sync_file
+    from app.cli import backup, demo, device, importer, links, paper, site, staff, sync_file, teacher
 
     app.cli.add_command(urls_command)
     app.cli.add_command(calendar_command)
@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(device.device_group)
     app.cli.add_command(sync_file.sync_group)
     app.cli.add_command(staff.staff_group)
+    app.cli.add_command(teacher.teacher_group)
     app.cli.add_command(links.links_group)
     app.cli.add_command(site.site_group)
     app.cli.add_command(paper.slips_group)

@@ -203,6 +203,7 @@ def status() -> Response:
         "year": {"start": conf.year_start.isoformat(), "end": conf.year_end.isoformat()},
         "no_marks_grades": sorted(conf.no_marks_grades),
         "approval_after_days": conf.approval_after_days,
+        "plan_ahead_days": conf.deadlines["plan_ahead_days"],
         "mark_values": list(conf.mark_values),
         "work_types": [{"code": w.code, "name": w.name, "short": w.short} for w in conf.work_types],
     })

@@ -1,0 +1,176 @@
+"""The classroom journal app: sign-in with PINs, the day, one lesson on one screen, the rules on the spot."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from app.base.extensions import db
+from app.base.models import Lesson, Mark
+from sync import clock
+from sync.ids import attendance_id, lesson_id
+from sync.pins import hash_pin, verify_pin
+from tests.classroom_support import PINS, classroom_machine, csrf, school_with_timetable, sign_in
+from tests.school import LESSON_DAY
+
+
+@pytest.fixture
+def school(app):
+    """The tiny school with a timetable and PINs."""
+    return school_with_timetable()
+
+
+@pytest.fixture
+def machine(app, school, tmp_path):
+    """(client, journal app) of a classroom machine serving the tiny school."""
+    client, journal = classroom_machine(app, tmp_path / "client.db")
+    yield client, journal
+    client.close()
+
+
+@pytest.fixture
+def browser(machine):
+    """A test client of the journal app."""
+    return machine[1].test_client()
+
+
+def lesson_url(school, day=LESSON_DAY, slot=2):
+    """The lesson screen of Петрова's maths in 7А."""
+    return f"/lesson/{day.isoformat()}/{slot}/{school['c7']}"
+
+
+def test_pin_hash_is_slow_salted_and_checks():
+    stored = hash_pin("4821")
+    scheme, iterations, salt, digest = stored.split("$")
+    assert scheme == "pbkdf2_sha256" and int(iterations) >= 100_000 and len(salt) >= 16 and len(digest) == 64
+    assert hash_pin("4821") != stored  # a new salt every time
+    assert verify_pin("4821", stored) and not verify_pin("4822", stored)
+    assert not verify_pin("4821", None) and not verify_pin("4821", "md5$1$x$y")
+
+
+def test_the_hub_pulls_the_pin_hash_down_never_the_pin(machine, school):
+    client, _ = machine
+    pulled = client.store.record("teacher", school["t_petrova"]).values
+    assert pulled["pin_hash"].startswith("pbkdf2_sha256$") and PINS["t_petrova"] not in pulled["pin_hash"]
+    assert verify_pin(PINS["t_petrova"], pulled["pin_hash"])
+
+
+def test_signed_out_pages_send_to_sign_in_and_the_right_pin_opens_the_day(browser, school):
+    assert browser.get("/day").headers["Location"].startswith("/signin")
+    page = browser.get("/signin").get_data(as_text=True)
+    assert "Петрова Анна Ивановна" in page and "Сидоров Олег Петрович" in page
+    answer = sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    assert answer.status_code == 302 and answer.headers["Location"] == "/day"
+    day = browser.get(f"/day?date={LESSON_DAY.isoformat()}").get_data(as_text=True)
+    assert "Математика" in day and "7А" in day and "Русский язык" not in day  # only her own lessons
+
+
+def test_five_wrong_pins_lock_for_a_minute_even_the_right_one(browser, school, set_clock):
+    petrova = school["t_petrova"]
+    for attempt in range(4):
+        answer = sign_in(browser, petrova, "0000")
+        assert answer.status_code == 403 and "Неверный PIN. Попробуйте" in answer.get_data(as_text=True)
+    assert "заблокирован на 60 с" in sign_in(browser, petrova, "0000").get_data(as_text=True)
+    locked = sign_in(browser, petrova, PINS["t_petrova"])
+    assert locked.status_code == 403 and "Слишком много неверных попыток" in locked.get_data(as_text=True)
+    assert sign_in(browser, school["t_sidorov"], PINS["t_sidorov"]).status_code == 302  # only her sign-in locked
+    set_clock(clock.now() + dt.timedelta(seconds=61))
+    assert sign_in(browser, petrova, PINS["t_petrova"]).status_code == 302
+
+
+def test_idle_teacher_is_signed_out_and_sign_out_works(browser, school, set_clock):
+    sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    assert browser.get("/day").status_code == 200
+    set_clock(clock.now() + dt.timedelta(minutes=11))
+    answer = browser.get("/day")
+    assert answer.status_code == 302 and "/signin" in answer.headers["Location"]
+    assert "Вы вышли автоматически" in browser.get("/signin").get_data(as_text=True)
+    sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    assert browser.post("/signout", data={"csrf": csrf(browser)}).status_code == 302
+    assert browser.get("/day").status_code == 302
+
+
+def test_a_form_without_the_session_token_changes_nothing(browser, machine, school):
+    sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    answer = browser.post(lesson_url(school), data={"topic": "Чужая форма"})
+    assert answer.status_code == 400 and machine[0].store.backlog() == 0
+
+
+def lesson_form(browser, school, **extra):
+    """A complete lesson form: topic, homework, attendance, two marks."""
+    form = {"csrf": csrf(browser), "topic": "Линейные уравнения", "homework": "№ 245, 247",
+            "homework_due": "18.11.2026",
+            f"att-{school['st_ivanova']}": "present", f"att-{school['st_smirnov']}": "ill",
+            f"mark-{school['st_ivanova']}": "5", f"wt-{school['st_ivanova']}": "test",
+            f"mark-{school['st_smirnov']}": "", f"wt-{school['st_smirnov']}": "oral",
+            f"remark-{school['st_ivanova']}": "Отличная работа у доски", f"rkind-{school['st_ivanova']}": "praise"}
+    form.update(extra)
+    return form
+
+
+def test_a_whole_lesson_saved_offline_is_ops_that_reach_the_hub(browser, machine, school, app):
+    client, _ = machine
+    sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    page = browser.get(lesson_url(school)).get_data(as_text=True)
+    assert "Иванова Мария Петровна" in page and "Смирнов Павел Олегович" in page
+    answer = browser.post(lesson_url(school), data=lesson_form(browser, school))
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    ops = client.store.pending()
+    assert sorted(op["entity"] for op in ops) == ["attendance", "attendance", "lesson", "mark", "remark"]
+    assert ops[0]["entity"] == "lesson"  # the lesson first: its rows refer to it
+    assert {op["author"] for op in ops} == {school["t_petrova"]}  # the signed-in teacher writes
+    lesson = lesson_id(school["c7"], None, LESSON_DAY.isoformat(), 2)
+    assert client.view("lesson", lesson).values["homework_due"] == "2026-11-18"
+    shown = browser.get(lesson_url(school)).get_data(as_text=True)
+    assert "Урок сохранён" in shown and 'value="Линейные уравнения"' in shown and "5<sub>К</sub>" in shown
+    assert client.view("attendance", attendance_id(lesson, school["st_smirnov"])).values["status"] == "ill"
+
+    # a second save with nothing changed writes nothing
+    browser.post(lesson_url(school), data=lesson_form(browser, school, **{f"mark-{school['st_ivanova']}": "",
+                                                                           f"remark-{school['st_ivanova']}": ""}))
+    assert client.store.backlog() == 5
+
+    result = browser.post("/sync", data={"csrf": csrf(browser)}).get_data(as_text=True)
+    assert "Синхронизация выполнена" in result, result
+    assert client.store.backlog() == 0
+    db.session.expire_all()
+    assert db.session.get(Lesson, lesson).topic == "Линейные уравнения"
+    assert [m.value for m in db.session.query(Mark).filter_by(lesson_id=lesson)] == ["5"]
+    assert "ещё не было" not in browser.get("/day").get_data(as_text=True)  # the last good sync on every page
+
+
+def test_what_the_hub_would_reject_is_refused_on_the_spot_with_its_message_and_nothing_is_written(
+        browser, machine, school):
+    client, _ = machine
+    sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    bad = lesson_form(browser, school, **{f"mark-{school['st_ivanova']}": "6"})  # not a mark of the school
+    answer = browser.post(lesson_url(school), data=bad)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "Иванова Мария Петровна: Недопустимое значение поля. (поле value)" in page
+    assert client.store.backlog() == 0  # not even the lesson: one form, one transaction
+    assert 'value="Линейные уравнения"' in page  # what was typed is still there
+
+
+def test_a_future_lesson_takes_planning_and_refuses_marks_with_the_hubs_code(browser, machine, school):
+    client, _ = machine
+    next_week = dt.date(2026, 11, 25)
+    sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    page = browser.get(lesson_url(school, next_week)).get_data(as_text=True)
+    assert "Урок ещё впереди" in page and "att-" not in page
+    form = {"csrf": csrf(browser), "topic": "Системы уравнений", "homework": "Повторить § 12",
+            "homework_due": "27.11.2026"}
+    assert browser.post(lesson_url(school, next_week), data=form).status_code == 302
+    lesson = lesson_id(school["c7"], None, next_week.isoformat(), 2)
+    from sync.client import RecordRefused
+    with pytest.raises(RecordRefused) as refused:
+        client.record("mark", {"lesson": lesson, "student": school["st_ivanova"], "value": "5",
+                               "work_type": "oral"}, author=school["t_petrova"])
+    assert refused.value.code == "lesson_in_future"
+    too_far = dt.date(2026, 12, 12)  # beyond deadlines.plan_ahead_days (14)
+    answer = browser.post(lesson_url(school, too_far), data={**form, "csrf": csrf(browser)})
+    assert answer.status_code == 422 and "Дата урока ещё не наступила" in answer.get_data(as_text=True)
+    assert browser.post("/sync", data={"csrf": csrf(browser)}).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Lesson, lesson).homework == "Повторить § 12"  # the hub takes planning ahead
