@@ -191,6 +191,10 @@ class SyncClient:
             raise NotConnected()
         return str(hub), str(token)
 
+    def _has_device(self) -> None:
+        if not self.store.get("token") or not self.store.get("device"):
+            raise NotConnected()
+
     def _fetch_status(self, hub: str, token: str) -> dict[str, Any]:
         def call() -> dict[str, Any]:
             answer = exchange(self.transport, "GET", f"{hub}/api/v1/status", token, None)
@@ -428,7 +432,7 @@ class SyncClient:
 
     def export(self, path: str | os.PathLike[str]) -> int:
         """Write the outbox as a batch file (`.json`, or gzipped `.json.gz`) for the USB path; return the op count."""
-        self._credentials()
+        self._has_device()  # a machine set up from a file has no hub address, and needs none here
         ops = self.store.pending()
         batch = {"protocol": VERSION, "device": self.device, "ops": ops,
                  "pull": {"cursor": self.store.get("cursor"), "limit": PULL_LIMIT}}  # the answer file's changes
@@ -470,7 +474,7 @@ class SyncClient:
         Answer files may come in any order or twice: ops already settled are skipped, the highest
         `acked_seq` is kept, and pulled records older than the replica's (by `rev`) are ignored.
         """
-        self._credentials()
+        self._has_device()
         data = read_json_file(path)
         if not isinstance(data, dict) or data.get("device") not in (None, self.device):
             raise SyncError(f"Файл {Path(path).name} — ответ для другого устройства.")
