@@ -54,6 +54,9 @@ def _secret(db_path: str) -> str:
     """The session key, made once per client file and kept in it, so sign-ins survive a restart."""
     client = SyncClient(db_path)
     try:
+        from classroom.school import prepare
+
+        prepare(client)
         with client.store.transaction():
             key = client.store.get("classroom_secret")
             if not key:

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from classroom import get_client
 from classroom.auth import signed_in, teacher
-from classroom.school import School, Slot, today
+from classroom.school import School, Slot, find, today
 from sync.client import RecordRefused, SyncClient
 from sync.ids import attendance_id
 from sync.merge import Record
@@ -69,8 +69,8 @@ def rows_for(client: SyncClient, school: School, slot: Slot) -> list[Row]:
     """The class list with each student's attendance and marks in this lesson."""
     lesson = slot.lesson_id
     marks: dict[str, list[tuple[str, Record]]] = {}
-    for mark_id, mark in client.views("mark").items():
-        if mark.values.get("lesson") == lesson and not mark.deleted:
+    for mark_id, mark in find(client, "mark", "lesson", lesson).items():
+        if not mark.deleted:
             marks.setdefault(str(mark.values.get("student")), []).append((mark_id, mark))
     rows = []
     for sid, name in school.class_list(slot.class_id, slot.group_id, slot.date):

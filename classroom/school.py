@@ -7,6 +7,7 @@ over it, so a lesson saved a minute ago shows as saved before any sync.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,8 +15,43 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sync import clock
 from sync.client import SyncClient
 from sync.ids import lesson_id
-from sync.merge import Record
+from sync.merge import Record, Write
 from sync.schema import parse_date
+
+# The journal app's lookups in the client file: lessons by date, marks by lesson. Expression indexes over the
+# replica's JSON (the sync engine's tables are untouched; the indexes are the app's own, made at start-up).
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS classroom_replica_date ON replica (entity, json_extract(fields, '$.date'))",
+    "CREATE INDEX IF NOT EXISTS classroom_replica_lesson ON replica (entity, json_extract(fields, '$.lesson'))",
+)
+LOOKUPS = {
+    "date": "SELECT id, fields, clock, rev FROM replica WHERE entity = ? AND json_extract(fields, '$.date') = ?",
+    "lesson": "SELECT id, fields, clock, rev FROM replica WHERE entity = ? AND json_extract(fields, '$.lesson') = ?",
+    "weekday": "SELECT id, fields, clock, rev FROM replica WHERE entity = ? AND json_extract(fields, '$.weekday') = ?",
+}
+
+
+def prepare(client: SyncClient) -> None:
+    """Make the app's indexes in the client file (once; cheap when they exist)."""
+    with client.store.transaction():
+        for statement in INDEXES:
+            client.store.db.execute(statement)
+
+
+def find(client: SyncClient, entity: str, name: str, value: str | int) -> dict[str, Record]:
+    """Records of a journal entity whose field `name` ("date" or "lesson") equals `value`, as the teacher sees
+    them (pending ops merged), deleted ones included."""
+    found = {}
+    for record_id, fields, stamps, rev in client.store.db.execute(LOOKUPS[name], (entity, value)):
+        clock_ = {k: Write.from_json(v) for k, v in json.loads(stamps).items()}
+        found[record_id] = Record(json.loads(fields), clock_, int(rev))
+    for record_id in client.store.pending_ids(entity):  # this machine's unsent changes over the pulled copy
+        record = client.view(entity, record_id)
+        found.pop(record_id, None)
+        if record is not None and record.values.get(name) == value:
+            found[record_id] = record
+    return found
+
 
 WEEKDAYS = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
 MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
@@ -124,7 +160,7 @@ class School:
     def day(self, teacher: str, day: dt.date) -> list[Slot]:
         """The teacher's lessons on a day: the timetable, the deputy's planned changes, and what was recorded."""
         slots: dict[tuple[int, str, str | None], Slot] = {}
-        for entry in self.records("timetable").values():
+        for entry in find(self.client, "timetable", "weekday", day.isoweekday()).values():
             v = entry.values
             start, end = parse_date(v.get("valid_from")), parse_date(v.get("valid_to"))
             if v.get("weekday") != day.isoweekday() or (start and day < start) or (end and day > end):
@@ -136,7 +172,7 @@ class School:
             self._apply_change(slots, change.values, day)
         mine = [s for s in slots.values() if s.teacher_id == teacher]
         known = {s.lesson_id for s in mine}
-        lessons = self.client.views("lesson")
+        lessons = find(self.client, "lesson", "date", day.isoformat())
         for s in mine:
             s.lesson = lessons.get(s.lesson_id)
         for lid, record in lessons.items():  # lessons recorded here that no timetable entry covers
