@@ -68,7 +68,7 @@ def test_signed_out_pages_send_to_sign_in_and_the_right_pin_opens_the_day(browse
 
 def test_five_wrong_pins_lock_for_a_minute_even_the_right_one(browser, school, set_clock):
     petrova = school["t_petrova"]
-    for attempt in range(4):
+    for _ in range(4):
         answer = sign_in(browser, petrova, "0000")
         assert answer.status_code == 403 and "Неверный PIN. Попробуйте" in answer.get_data(as_text=True)
     assert "заблокирован на 60 с" in sign_in(browser, petrova, "0000").get_data(as_text=True)
