@@ -174,3 +174,27 @@ def test_a_future_lesson_takes_planning_and_refuses_marks_with_the_hubs_code(bro
     assert browser.post("/sync", data={"csrf": csrf(browser)}).status_code == 200
     db.session.expire_all()
     assert db.session.get(Lesson, lesson).homework == "Повторить § 12"  # the hub takes planning ahead
+
+
+def test_staff_set_a_pin_on_the_hub_and_it_reaches_the_machine_at_the_next_sync(runner, machine, school):
+    client, journal = machine
+    result = runner.invoke(args=["teacher", "pin", "T4"])  # Орлов: no PIN yet
+    assert result.exit_code == 0, result.output
+    pin = result.output.strip().splitlines()[-1]
+    assert len(pin) == 4 and pin.isdigit()
+    assert runner.invoke(args=["teacher", "pin", "T4", "--pin", "12"]).exit_code != 0  # too short: refused
+    assert runner.invoke(args=["teacher", "pin", "NOPE", "--pin", "1234"]).exit_code != 0
+    browser = journal.test_client()
+    assert "не задан PIN" in sign_in(browser, school["t_outsider"], pin).get_data(as_text=True)
+    assert client.sync().ok
+    assert sign_in(browser, school["t_outsider"], pin).status_code == 302
+
+
+def test_only_the_teachers_the_device_serves_may_sign_in(machine, school, browser):
+    client, _ = machine
+    with client.store.transaction():  # the hub's status names the teachers this device serves
+        client.store.put("status", {**client.store.get("status"), "teachers": [school["t_petrova"]]})
+    page = browser.get("/signin").get_data(as_text=True)
+    assert "Петрова Анна Ивановна" in page and "Сидоров" not in page
+    answer = sign_in(browser, school["t_sidorov"], PINS["t_sidorov"])
+    assert answer.status_code == 403 and "Выберите себя" in answer.get_data(as_text=True)
