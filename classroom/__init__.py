@@ -39,11 +39,12 @@ def create_app(db_path: str | os.PathLike[str], test_config: dict[str, Any] | No
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret(app.config["CLASSROOM_DB"])
 
-    from classroom import auth, lessons, syncing, views
+    from classroom import auth, journal, lessons, syncing, views
 
     auth.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(lessons.bp)
+    app.register_blueprint(journal.bp)
     app.register_blueprint(syncing.bp)
     app.teardown_appcontext(close_client)
     app.jinja_env.globals.update(views.template_globals())

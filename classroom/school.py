@@ -23,10 +23,12 @@ from sync.schema import parse_date
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS classroom_replica_date ON replica (entity, json_extract(fields, '$.date'))",
     "CREATE INDEX IF NOT EXISTS classroom_replica_lesson ON replica (entity, json_extract(fields, '$.lesson'))",
+    "CREATE INDEX IF NOT EXISTS classroom_replica_class ON replica (entity, json_extract(fields, '$.class'))",
 )
 LOOKUPS = {
     "date": "SELECT id, fields, clock, rev FROM replica WHERE entity = ? AND json_extract(fields, '$.date') = ?",
     "lesson": "SELECT id, fields, clock, rev FROM replica WHERE entity = ? AND json_extract(fields, '$.lesson') = ?",
+    "class": "SELECT id, fields, clock, rev FROM replica WHERE entity = ? AND json_extract(fields, '$.class') = ?",
     "weekday": "SELECT id, fields, clock, rev FROM replica WHERE entity = ? AND json_extract(fields, '$.weekday') = ?",
 }
 

@@ -198,3 +198,31 @@ def test_only_the_teachers_the_device_serves_may_sign_in(machine, school, browse
     assert "Петрова Анна Ивановна" in page and "Сидоров" not in page
     answer = sign_in(browser, school["t_sidorov"], PINS["t_sidorov"])
     assert answer.status_code == 403 and "Выберите себя" in answer.get_data(as_text=True)
+
+
+def test_the_journal_grid_shows_marks_absences_average_forecast_and_takes_period_marks(browser, machine, school):
+    client, _ = machine
+    sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    days = [LESSON_DAY + dt.timedelta(days=i) for i in range(5)]  # Monday to Friday
+    marks = [("5", "test"), ("4", "oral"), ("4", "oral"), ("3", "oral"), ("5", "oral")]
+    for day, (value, work_type) in zip(days, marks, strict=True):
+        form = lesson_form(browser, school, topic=f"Урок {day.day}", **{
+            f"mark-{school['st_ivanova']}": value, f"wt-{school['st_ivanova']}": work_type,
+            f"remark-{school['st_ivanova']}": "", f"att-{school['st_smirnov']}": "ill" if day == days[0] else "late"})
+        assert browser.post(lesson_url(school, day), data=form).status_code == 302
+    grid_url = f"/journal/{school['c7']}/{school['s_math']}"
+    assert grid_url in browser.get("/journal").get_data(as_text=True)
+    page = browser.get(grid_url).get_data(as_text=True)
+    assert "16.11" in page and "20.11" in page and "5К" in page  # a test mark with its letter
+    assert "нБ" in page and "оп" in page
+    # (5·2 + 4 + 4 + 3 + 5) / 6 = 4,33 → forecast 4; Смирнов has no marks: not enough for a forecast
+    assert "4,33" in page and "<td>4</td>" in page and "недостаточно отметок" in page
+    answer = browser.post(grid_url, data={"csrf": csrf(browser), f"period-{school['st_ivanova']}": "4",
+                                          f"period-{school['st_smirnov']}": "deferred"})
+    assert answer.status_code == 302
+    entities = [op["entity"] for op in client.store.pending()]
+    assert entities.count("period_grade") == 2
+    page = browser.get(grid_url).get_data(as_text=True)
+    assert 'value="deferred" selected' in page and 'value="4" selected' in page
+    assert browser.post("/sync", data={"csrf": csrf(browser)}).status_code == 200
+    assert client.store.backlog() == 0 and client.overview()["outcomes"] == []
