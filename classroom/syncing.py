@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -80,10 +81,12 @@ def export() -> Response:
     """The outbox as a batch file to carry to the hub on a USB stick."""
     client = get_client()
     stamp = clock.now().strftime("%Y%m%d-%H%M")
-    folder = Path(tempfile.mkdtemp(prefix="tetrad-export-"))
-    target = folder / f"tetrad-{client.device}-{stamp}.json.gz"
-    client.export(target)
-    return send_file(target, as_attachment=True, download_name=target.name, mimetype="application/gzip")
+    name = f"tetrad-{client.device}-{stamp}.json.gz"
+    with tempfile.TemporaryDirectory(prefix="tetrad-export-") as folder:
+        target = Path(folder) / name
+        client.export(target)
+        data = target.read_bytes()
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=name, mimetype="application/gzip")
 
 
 @bp.post("/sync/answer")

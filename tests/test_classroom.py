@@ -226,3 +226,52 @@ def test_the_journal_grid_shows_marks_absences_average_forecast_and_takes_period
     assert 'value="deferred" selected' in page and 'value="4" selected' in page
     assert browser.post("/sync", data={"csrf": csrf(browser)}).status_code == 200
     assert client.store.backlog() == 0 and client.overview()["outcomes"] == []
+
+
+def test_a_planned_substitution_shows_in_the_substitutes_day_and_is_saved_as_one(browser, machine, school):
+    client, _ = machine
+    from sync.merge import Record
+
+    change = {"date": LESSON_DAY.isoformat(), "slot": 3, "class": school["c7"], "group": None,
+              "kind": "substitution", "teacher": school["t_petrova"], "subject": school["s_russian"],
+              "to_date": None, "to_slot": None, "note": "Сидоров на курсах"}
+    cancelled = {**change, "slot": 2, "kind": "cancelled", "teacher": None, "note": "Экскурсия"}
+    with client.store.transaction():  # as the hub's pull of `timetable_change` brings them
+        client.store.put_record("timetable_change", "tc-1", Record(change, {}, 10_000))
+        client.store.put_record("timetable_change", "tc-2", Record(cancelled, {}, 10_001))
+    sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    day = browser.get(f"/day?date={LESSON_DAY.isoformat()}").get_data(as_text=True)
+    assert "Русский язык" in day and "замена" in day and "Сидоров на курсах" in day
+    assert "отменён" in day and "Экскурсия" in day
+    form = lesson_form(browser, school, topic="Причастие")
+    assert browser.post(lesson_url(school, slot=3), data=form).status_code == 302
+    lesson = client.store.pending()[0]
+    assert lesson["fields"]["substitute"] is True and lesson["fields"]["teacher"] == school["t_petrova"]
+    assert lesson["fields"]["subject"] == school["s_russian"]
+    sidorov = browser.application.test_client()
+    sign_in(sidorov, school["t_sidorov"], PINS["t_sidorov"])
+    assert "Русский язык" not in sidorov.get(f"/day?date={LESSON_DAY.isoformat()}").get_data(as_text=True)
+
+
+def test_the_usb_walk_from_the_journal_pages_with_no_http_between_machine_and_hub(
+        browser, machine, school, runner, tmp_path):
+    import io
+
+    client, _ = machine
+    sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    assert browser.post(lesson_url(school), data=lesson_form(browser, school)).status_code == 302
+    exported = browser.post("/sync/export", data={"csrf": csrf(browser)})
+    assert exported.status_code == 200 and exported.mimetype == "application/gzip"
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    batch = stick / "kab7.json.gz"
+    batch.write_bytes(exported.get_data())
+    result = runner.invoke(args=["sync", "import", str(batch)])
+    assert result.exit_code == 0, result.output
+    answer = stick / "kab7.answer.json.gz"
+    page = browser.post("/sync/answer", data={"csrf": csrf(browser), "answer": (io.BytesIO(answer.read_bytes()),
+                                                                               "kab7.answer.json.gz")},
+                        content_type="multipart/form-data").get_data(as_text=True)
+    assert "принято 5" in page and client.store.backlog() == 0
+    db.session.expire_all()
+    assert db.session.get(Lesson, lesson_id(school["c7"], None, LESSON_DAY.isoformat(), 2)).homework == "№ 245, 247"
