@@ -57,11 +57,15 @@ class Row:
     marks: list[tuple[str, Record]] = field(default_factory=list)
 
 
-def find_slot(school: School, me: str, day: dt.date, number: int, class_id: str, group_id: str | None) -> Slot:
-    """The teacher's lesson of that day, slot and class; 404 when it is not theirs."""
+def find_slot(school: School, me: str, day: dt.date, number: int, class_id: str, group_id: str | None,
+              substitute_subject: str | None = None) -> Slot:
+    """The teacher's lesson of that day, slot and class; an unplanned substitution when a subject is given for a
+    lesson that is not theirs; 404 otherwise."""
     for slot in school.day(me, day):
         if (slot.slot, slot.class_id, slot.group_id) == (number, class_id, group_id):
             return slot
+    if substitute_subject and class_id in school.records("class") and substitute_subject in school.records("subject"):
+        return Slot(day, number, class_id, group_id, substitute_subject, me, "substitution", "без плана завуча")
     abort(404, "Этого урока нет в вашем расписании.")
 
 
@@ -92,7 +96,7 @@ def lesson(day: str, number: int, class_id: str) -> str | Response:
     if date is None:
         abort(404)
     group_id = request.args.get("group") or None
-    slot = find_slot(school, me, date, number, class_id, group_id)
+    slot = find_slot(school, me, date, number, class_id, group_id, request.args.get("substitute") or None)
     future = date > today(client)
     error = None
     if request.method == "POST":

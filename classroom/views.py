@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from classroom import get_client
@@ -17,6 +17,22 @@ bp = Blueprint("views", __name__)
 
 KIND_WORDS = {"substitution": "замена", "cancelled": "отменён", "moved_away": "перенесён",
               "moved_here": "перенесён сюда", "recorded": "записан здесь", "regular": ""}
+
+
+@bp.get("/substitution")
+@signed_in
+def substitution() -> Response:
+    """Open the lesson screen for a lesson taught instead of its teacher (not planned by the deputy)."""
+    day = parse_date(request.args.get("date")) or today(get_client())
+    try:
+        number = int(request.args.get("slot") or "")
+    except ValueError:
+        number = 0
+    if not 0 < number <= 12 or not request.args.get("class") or not request.args.get("subject"):
+        flash("Для замены укажите класс, номер урока и предмет.", "error")
+        return redirect(url_for("views.day", date=day.isoformat()))
+    return redirect(url_for("lessons.lesson", day=day.isoformat(), number=number, class_id=request.args["class"],
+                            substitute=request.args["subject"]))
 
 
 @bp.get("/")
@@ -38,7 +54,11 @@ def day() -> str:
     me = teacher()
     assert me is not None
     slots = school.day(me, chosen)
+    classes = sorted(((cid, school.name("class", cid)) for cid in school.records("class")),
+                     key=lambda c: (len(c[1]), c[1]))
+    subjects = sorted(((sid, school.name("subject", sid)) for sid in school.records("subject")), key=lambda s: s[1])
     return render_template("day.html", school=school, chosen=chosen, today=now, week=week, slots=slots,
+                           classes=classes, subjects=subjects,
                            kind_words=KIND_WORDS, prev_week=monday - dt.timedelta(days=7),
                            next_week=monday + dt.timedelta(days=7))
 

@@ -35,6 +35,12 @@ def browser(machine):
     return machine[1].test_client()
 
 
+def lessons_of_day(browser, day=LESSON_DAY):
+    """The day page's table of lessons (without the substitution form's lists)."""
+    page = browser.get(f"/day?date={day.isoformat()}").get_data(as_text=True)
+    return page.split('<table class="lessons">')[1].split("</table>")[0] if '<table class="lessons">' in page else ""
+
+
 def lesson_url(school, day=LESSON_DAY, slot=2):
     """The lesson screen of Петрова's maths in 7А."""
     return f"/lesson/{day.isoformat()}/{slot}/{school['c7']}"
@@ -62,7 +68,7 @@ def test_signed_out_pages_send_to_sign_in_and_the_right_pin_opens_the_day(browse
     assert "Петрова Анна Ивановна" in page and "Сидоров Олег Петрович" in page
     answer = sign_in(browser, school["t_petrova"], PINS["t_petrova"])
     assert answer.status_code == 302 and answer.headers["Location"] == "/day"
-    day = browser.get(f"/day?date={LESSON_DAY.isoformat()}").get_data(as_text=True)
+    day = lessons_of_day(browser)
     assert "Математика" in day and "7А" in day and "Русский язык" not in day  # only her own lessons
 
 
@@ -240,7 +246,7 @@ def test_a_planned_substitution_shows_in_the_substitutes_day_and_is_saved_as_one
         client.store.put_record("timetable_change", "tc-1", Record(change, {}, 10_000))
         client.store.put_record("timetable_change", "tc-2", Record(cancelled, {}, 10_001))
     sign_in(browser, school["t_petrova"], PINS["t_petrova"])
-    day = browser.get(f"/day?date={LESSON_DAY.isoformat()}").get_data(as_text=True)
+    day = lessons_of_day(browser)
     assert "Русский язык" in day and "замена" in day and "Сидоров на курсах" in day
     assert "отменён" in day and "Экскурсия" in day
     form = lesson_form(browser, school, topic="Причастие")
@@ -250,7 +256,7 @@ def test_a_planned_substitution_shows_in_the_substitutes_day_and_is_saved_as_one
     assert lesson["fields"]["subject"] == school["s_russian"]
     sidorov = browser.application.test_client()
     sign_in(sidorov, school["t_sidorov"], PINS["t_sidorov"])
-    assert "Русский язык" not in sidorov.get(f"/day?date={LESSON_DAY.isoformat()}").get_data(as_text=True)
+    assert "Русский язык" not in lessons_of_day(sidorov)
 
 
 def test_the_usb_walk_from_the_journal_pages_with_no_http_between_machine_and_hub(
@@ -275,3 +281,22 @@ def test_the_usb_walk_from_the_journal_pages_with_no_http_between_machine_and_hu
     assert "принято 5" in page and client.store.backlog() == 0
     db.session.expire_all()
     assert db.session.get(Lesson, lesson_id(school["c7"], None, LESSON_DAY.isoformat(), 2)).homework == "№ 245, 247"
+
+
+def test_an_unplanned_substitution_is_recorded_from_the_day_page_as_a_substitution(browser, machine, school):
+    client, _ = machine
+    sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    answer = browser.get(f"/substitution?date={LESSON_DAY.isoformat()}&class={school['c1']}&slot=1"
+                         f"&subject={school['s_math']}")
+    target = answer.headers["Location"]
+    page = browser.get(target).get_data(as_text=True)
+    assert "замена" in page and "Белова Ольга Ивановна" in page
+    form = {"csrf": csrf(browser), "topic": "Счёт до двадцати", "homework": "", "homework_due": "",
+            f"att-{school['st_first_grader']}": "late"}
+    assert browser.post(target, data=form).status_code == 302
+    lesson, attendance = client.store.pending()
+    assert lesson["fields"]["substitute"] is True and lesson["fields"]["class"] == school["c1"]
+    assert attendance["fields"]["status"] == "late"
+    day = lessons_of_day(browser)
+    assert "Счёт до двадцати" in day and "замена" in day
+    assert browser.get(f"/substitution?date={LESSON_DAY.isoformat()}&slot=x").status_code == 302
