@@ -2,18 +2,20 @@
 
 import sys
 
-from bench import paper, site_build, sync_ingest
+from bench import classroom, paper, site_build, sync_ingest
 
 
 def main() -> None:
     """Run the benchmarks named on the command line, or all."""
-    wanted = set(sys.argv[1:]) or {"sync", "site", "paper"}
+    wanted = set(sys.argv[1:]) or {"sync", "site", "paper", "classroom"}
     if "sync" in wanted:
         sync_ingest.run()
     if "site" in wanted:
         site_build.run()
     if "paper" in wanted:
         paper.run()
+    if "classroom" in wanted:
+        classroom.run()
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class Line:
     marks: list[tuple[str, str]] = field(default_factory=list)
     forecast: Forecast | None = None
     period: dict[str, Any] = field(default_factory=dict)
+    row: list[str] = field(default_factory=list)  # the cells in the order of the lessons, as shown
 
 
 def my_subjects(school: School, me: str) -> list[dict[str, Any]]:
@@ -88,7 +89,7 @@ def grid(client: SyncClient, school: School, class_id: str, group_id: str | None
     start, end = parse_date(period.get("start")), parse_date(period.get("end"))
     assert start is not None and end is not None
     lessons = sorted(
-        ((lid, r.values) for lid, r in find(client, "lesson", "class", class_id).items()
+        ((lid, r.values) for lid, r in find(client, "lesson", "class", class_id, clocks=False).items()
          if not r.deleted and r.values.get("subject") == subject_id and r.values.get("group") == group_id
          and not r.values.get("cancelled") and start <= (parse_date(r.values.get("date")) or dt.date.min) <= end),
         key=lambda item: (str(item[1]["date"]), int(item[1]["slot"])))
@@ -102,7 +103,7 @@ def grid(client: SyncClient, school: School, class_id: str, group_id: str | None
     by_id = {line.id: line for line in lines}
     for lid, _values in lessons:
         for entity in ("attendance", "mark"):
-            for record in find(client, entity, "lesson", lid).values():
+            for record in find(client, entity, "lesson", lid, clocks=False).values():
                 line = by_id.get(str(record.values.get("student")))
                 if line is None or record.deleted:
                     continue
@@ -114,6 +115,7 @@ def grid(client: SyncClient, school: School, class_id: str, group_id: str | None
                                                           if v.get("work_type") == "test" else str(v["value"]))
                     line.marks.append((str(v["value"]), str(v["work_type"])))
     for line in lines:
+        line.row = [" ".join(line.cells.get(lid, ())) for lid, _ in lessons]
         line.forecast = forecast(line.marks, weights, thresholds, needed)
         record = client.view("period_grade", period_grade_id(line.id, subject_id, period_id))
         line.period = dict(record.values) if record is not None and not record.deleted else {}

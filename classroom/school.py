@@ -40,12 +40,13 @@ def prepare(client: SyncClient) -> None:
             client.store.db.execute(statement)
 
 
-def find(client: SyncClient, entity: str, name: str, value: str | int) -> dict[str, Record]:
-    """Records of a journal entity whose field `name` ("date" or "lesson") equals `value`, as the teacher sees
-    them (pending ops merged), deleted ones included."""
+def find(client: SyncClient, entity: str, name: str, value: str | int, clocks: bool = True) -> dict[str, Record]:
+    """Records of an entity whose field `name` (a key of LOOKUPS) equals `value`, as the teacher sees them
+    (pending ops merged), deleted ones included; `clocks=False` skips the pulled rows' per-field clocks (for
+    reading only)."""
     found = {}
     for record_id, fields, stamps, rev in client.store.db.execute(LOOKUPS[name], (entity, value)):
-        clock_ = {k: Write.from_json(v) for k, v in json.loads(stamps).items()}
+        clock_ = {k: Write.from_json(v) for k, v in json.loads(stamps).items()} if clocks else {}
         found[record_id] = Record(json.loads(fields), clock_, int(rev))
     for record_id in client.store.pending_ids(entity):  # this machine's unsent changes over the pulled copy
         record = client.view(entity, record_id)
@@ -217,9 +218,9 @@ class School:
             group = self.records("group").get(group_id)
             members = set(group.values.get("students") or []) if group else set()
         found = []
-        for sid, record in self.records("student").items():
+        for sid, record in find(self.client, "student", "class", class_id, clocks=False).items():
             v = record.values
-            if v.get("class") != class_id or (members is not None and sid not in members):
+            if members is not None and sid not in members:
                 continue
             enrolled, left = parse_date(v.get("enrolled_on")), parse_date(v.get("left_on"))
             if enrolled is not None:
