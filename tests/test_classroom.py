@@ -300,3 +300,22 @@ def test_an_unplanned_substitution_is_recorded_from_the_day_page_as_a_substituti
     day = lessons_of_day(browser)
     assert "Счёт до двадцати" in day and "замена" in day
     assert browser.get(f"/substitution?date={LESSON_DAY.isoformat()}&slot=x").status_code == 302
+
+
+def test_an_administrator_makes_a_pin_on_the_staff_pages_shown_once_and_only_its_hash_kept(app, school):
+    from app.base.models import Teacher
+    from tests.staff_support import csrf_token, make_accounts
+    from tests.staff_support import sign_in as staff_sign_in
+
+    make_accounts()
+    staff = app.test_client()
+    staff_sign_in(staff, "admin")
+    page = staff.get("/staff/devices/").get_data(as_text=True)
+    assert "PIN учителей для классного журнала" in page
+    answer = staff.post("/staff/devices/pin", data={"teacher": school["t_outsider"], "csrf_token": csrf_token(staff)})
+    shown = answer.get_data(as_text=True)
+    pin = shown.split('<output id="pin" class="token">')[1].split("</output>")[0]
+    assert answer.status_code == 200 and len(pin) == 4 and "не хранится на сервере" in shown
+    db.session.expire_all()
+    stored = db.session.get(Teacher, school["t_outsider"]).pin_hash
+    assert pin not in stored and verify_pin(pin, stored)

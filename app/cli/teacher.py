@@ -7,14 +7,10 @@ from sqlalchemy import select
 
 from app.base.extensions import db
 from app.base.models import Teacher
-from sync.pins import hash_pin, new_pin, valid_pin
+from app.staff.devices import set_pin
+from sync.pins import new_pin, valid_pin
 
 teacher_group = click.Group("teacher", help="Teachers: classroom sign-in PINs.")
-
-
-def set_pin(teacher: Teacher, pin: str) -> None:
-    """Store a PIN's slow salted hash; classroom machines get it at their next pull."""
-    teacher.pin_hash = hash_pin(pin)
 
 
 def _by_code(code: str) -> Teacher:
