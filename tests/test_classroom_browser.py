@@ -71,13 +71,15 @@ def type_keys(driver, *keys: str) -> None:
 
 def test_a_teacher_records_a_lesson_offline_plans_ahead_and_syncs_when_the_hub_is_back(journal, browser,
                                                                                      site_app):
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
     url, hub_port, school = journal
     driver = browser
-    wait = WebDriverWait(driver, 15)
+    # a page being replaced after a key press: any WebDriver error while polling means "not yet"
+    wait = WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,))
     TAB, ENTER = Keys.TAB, Keys.ENTER
 
     # Sign in: the teacher list has focus; type the surname, Tab, the PIN, Enter.
