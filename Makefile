@@ -11,7 +11,9 @@ PYTEST_ARGS ?=
 # on the machine's date: a year from today unless FAKE_DATE names a day (e.g. FAKE_DATE=2027-07-15).
 FAKE_DATE ?= +1 year
 
-.PHONY: run test test-sqlite test-sqlite-faked test-postgres lint fmt bench setup system system-test db clean
+CLASSROOM_PORT ?= 5001
+
+.PHONY: classroom run test test-sqlite test-sqlite-faked test-postgres lint fmt bench setup system system-test db clean
 
 setup: system $(STAMP)
 
@@ -38,8 +40,13 @@ run: db
 	$(FLASK) links example
 	$(FLASK) site worker & $(FLASK) notify run & trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; $(FLASK) run --host $(HOST) --port $(PORT)
 
+# The classroom journal of a demo classroom machine on http://127.0.0.1:$(CLASSROOM_PORT), set up from the demo
+# hub by file (the hub itself need not run; `make run` in another window makes the sync button work).
+classroom: db
+	CLASSROOM_PORT=$(CLASSROOM_PORT) HUB=http://$(HOST):$(PORT) BIN=$(BIN) bash scripts/classroom-demo
+
 lint: setup
-	$(BIN)/ruff check app sync static_site tests bench wsgi.py
+	$(BIN)/ruff check app sync static_site classroom tests bench wsgi.py
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
@@ -62,8 +69,8 @@ bench: setup
 	$(BIN)/python -m bench
 
 fmt: setup
-	$(BIN)/ruff check --fix app sync static_site tests wsgi.py
-	$(BIN)/ruff format app sync static_site tests wsgi.py
+	$(BIN)/ruff check --fix app sync static_site classroom tests wsgi.py
+	$(BIN)/ruff format app sync static_site classroom tests wsgi.py
 
 clean:
 	rm -rf $(VENV) var

@@ -4,6 +4,8 @@
     tetrad-sync run          # push and pull; one line; exit code 0 when done, 1 otherwise
     tetrad-sync status       # backlog, the last sync, refused and held ops
     tetrad-sync export FILE  # the outbox as a batch file (.json or .json.gz) for the USB path
+    tetrad-sync init --from-file SETUP.json.gz   # start from the hub's setup file, with no link at all
+    tetrad-sync import-answer FILE               # read the hub's answer file to an exported batch
 
 The file is `--db`, else $TETRAD_CLIENT_DB, else ~/.local/share/tetrad/client.db.
 """
@@ -42,12 +44,15 @@ def parser() -> argparse.ArgumentParser:
                                    description="Синхронизация классного компьютера с сервером школы «Тетрадь».")
     commands = main.add_subparsers(dest="command", required=True, metavar="КОМАНДА")
     init = commands.add_parser("init", parents=[common], help="подключить компьютер к серверу школы")
-    init.add_argument("--hub", required=True, help="адрес сервера, например https://hub.school.ru")
-    init.add_argument("--token", required=True, help="ключ устройства, выданный на сервере")
+    init.add_argument("--hub", help="адрес сервера, например https://hub.school.ru")
+    init.add_argument("--token", help="ключ устройства, выданный на сервере")
+    init.add_argument("--from-file", dest="from_file", help="файл настройки с сервера (без связи)")
     commands.add_parser("run", parents=[common], help="отправить записи и получить изменения (для cron)")
     commands.add_parser("status", parents=[common], help="очередь, последняя синхронизация, отклонённые записи")
     export = commands.add_parser("export", parents=[common], help="записать очередь в файл для переноса на флешке")
     export.add_argument("file", help="файл .json или .json.gz")
+    answer = commands.add_parser("import-answer", parents=[common], help="прочитать файл ответа сервера")
+    answer.add_argument("file", help="файл ответа .answer.json.gz")
     return main
 
 
@@ -71,6 +76,14 @@ def run(argv: list[str] | None = None, out: TextIO | None = None, client: SyncCl
 
 
 def _init(client: SyncClient, args: argparse.Namespace, out: TextIO) -> int:
+    if args.from_file:
+        device = client.start_from_file(args.from_file)
+        print(f"Компьютер настроен из файла {args.from_file} как устройство {device}, без связи с сервером.",
+              file=out)
+        return 0
+    if not args.hub or not args.token:
+        print("Укажите --hub и --token, или --from-file ФАЙЛ.", file=out)
+        return 1
     device = client.connect(args.hub, args.token)
     print(f"Компьютер подключён к серверу {args.hub.rstrip('/')} как устройство {device}.", file=out)
     report = client.sync()  # the first pull brings the school's reference data for the checks
@@ -88,6 +101,12 @@ def _export(client: SyncClient, args: argparse.Namespace, out: TextIO) -> int:
     count = client.export(args.file)
     print(f"В файл {args.file} записано {count} {plural(count, 'операция', 'операции', 'операций')}. "
           "Передайте его администратору: «flask --app wsgi sync import ФАЙЛ» на сервере.", file=out)
+    return 0
+
+
+def _import_answer(client: SyncClient, args: argparse.Namespace, out: TextIO) -> int:
+    report = client.read_answer(args.file)
+    print(f"Ответ сервера прочитан: {report.summary()}", file=out)
     return 0
 
 
@@ -147,4 +166,4 @@ def _zone(client: SyncClient) -> dt.tzinfo:
         return dt.UTC
 
 
-_COMMANDS = {"init": _init, "run": _run, "status": _status, "export": _export}
+_COMMANDS = {"init": _init, "run": _run, "status": _status, "export": _export, "import-answer": _import_answer}

@@ -191,6 +191,10 @@ class SyncClient:
             raise NotConnected()
         return str(hub), str(token)
 
+    def _has_device(self) -> None:
+        if not self.store.get("token") or not self.store.get("device"):
+            raise NotConnected()
+
     def _fetch_status(self, hub: str, token: str) -> dict[str, Any]:
         def call() -> dict[str, Any]:
             answer = exchange(self.transport, "GET", f"{hub}/api/v1/status", token, None)
@@ -305,6 +309,8 @@ class SyncClient:
         with self.store.transaction():
             self.store.put("last_sync", {"at": clock.now().isoformat(timespec="seconds"),
                                          "ok": report.ok, "summary": report.summary()})
+            if report.ok:
+                self.store.put("last_good_sync", self.store.get("last_sync"))
         return report
 
     def push(self, report: SyncReport) -> None:
@@ -429,11 +435,11 @@ class SyncClient:
 
     def export(self, path: str | os.PathLike[str]) -> int:
         """Write the outbox as a batch file (`.json`, or gzipped `.json.gz`) for the USB path; return the op count."""
-        self._credentials()
+        self._has_device()  # a machine set up from a file has no hub address, and needs none here
         ops = self.store.pending()
-        data = json.dumps({"protocol": VERSION, "device": self.device, "ops": ops,
-                           **retention.batch_fields(self.store)}, ensure_ascii=False,
-                          indent=1).encode()
+        batch = {"protocol": VERSION, "device": self.device, "ops": ops, **retention.batch_fields(self.store),
+                 "pull": {"cursor": self.store.get("cursor"), "limit": PULL_LIMIT}}  # the answer file's changes
+        data = json.dumps(batch, ensure_ascii=False, indent=1).encode()
         target = Path(path)
         if target.name.endswith(".gz"):
             data = gzip.compress(data)
@@ -442,10 +448,79 @@ class SyncClient:
         os.replace(temporary, target)
         return len(ops)
 
+    def start_from_file(self, path: str | os.PathLike[str]) -> str:
+        """Start this machine from a hub's setup file (token, hub address, status, first pull); no HTTP at all."""
+        setup = read_json_file(path)
+        if not isinstance(setup, dict) or setup.get("kind") != "tetrad-setup" or not isinstance(setup.get("token"),
+                                                                                             str):
+            raise SyncError(f"Файл {Path(path).name} не похож на файл настройки устройства «Тетрадь».")
+        status = check_status(setup.get("status"))
+        answer = check_sync({**setup.get("pull", {}), "protocol": VERSION, "hub_time": status["hub_time"],
+                             "acked_seq": status["acked_seq"], "results": []}, [], True)
+        with self.store.transaction():
+            old_device = self.store.get("device")
+            if old_device is not None and old_device != status["device"]:
+                if self.store.backlog():
+                    raise SyncError("В очереди есть неотправленные операции другого устройства: сначала выполните "
+                                    "«tetrad-sync export» и передайте файл на сервер.")
+                self.store.forget_device()
+            if setup.get("hub"):
+                self.store.put("hub", str(setup["hub"]).rstrip("/"))
+            self.store.put("token", setup["token"])
+            self._keep_status(status)
+            self._take_file(answer)
+        return str(status["device"])
+
+    def read_answer(self, path: str | os.PathLike[str]) -> SyncReport:
+        """Read the hub's answer file to an exported batch: outcomes, acknowledged ops, other machines' rows.
+
+        Answer files may come in any order or twice: ops already settled are skipped, the highest
+        `acked_seq` is kept, and pulled records older than the replica's (by `rev`) are ignored.
+        """
+        self._has_device()
+        data = read_json_file(path)
+        if not isinstance(data, dict) or data.get("device") not in (None, self.device):
+            raise SyncError(f"Файл {Path(path).name} — ответ для другого устройства.")
+        raw_results = data.get("results")
+        if not isinstance(raw_results, list):
+            raise BadAnswer("Ответ сервера не по протоколу: results.")
+        sent_ids = [r.get("op") for r in raw_results if isinstance(r, dict)]
+        answer = check_sync(data, [{"op": op} for op in sent_ids], True)
+        pending = {op["op"]: op for op in self.store.pending()}
+        report = SyncReport()
+        acked = max(answer.acked_seq, int(self.store.get("file_acked_seq", 0)))
+        pairs = [(pending[r.op], r) for r in answer.results if r.op in pending]
+        settled = SyncAnswer(answer.hub_time, answer.acked_seq, [r for _, r in pairs], [], None, False)
+        self._accept([op for op, _ in pairs], settled, report)
+        report.sent = len(pairs)
+        with self.store.transaction():
+            self.store.put("file_acked_seq", acked)
+        report.pulled = self._take_file(answer)
+        report.backlog = self.store.backlog()
+        return report
+
+    def _take_file(self, answer: SyncAnswer) -> int:
+        """Apply a file's pulled changes by rev; the cursor only ever moves forward."""
+        cursor = self.store.get("cursor")
+        newest = answer.cursor if cursor is None or int(answer.cursor or 0) > int(cursor) else cursor
+        self._take(answer.changes, newest)
+        return len(answer.changes)
+
     def overview(self) -> dict[str, Any]:
         """What `tetrad-sync status` shows: hub, device, backlog, the last sync and the refused or held ops."""
         return {"hub": self.store.get("hub"), "device": self.store.get("device"), "backlog": self.store.backlog(),
                 "last_sync": self.store.get("last_sync"), "outcomes": self.store.outcomes()}
+
+
+def read_json_file(path: str | os.PathLike[str]) -> Any:
+    """A `.json` or gzipped `.json.gz` file's JSON; SyncError when it cannot be read."""
+    try:
+        data = Path(path).read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        return json.loads(data.decode("utf-8"))
+    except (OSError, EOFError, ValueError) as exc:
+        raise SyncError(f"Файл {Path(path).name} не читается: {exc}") from None
 
 
 def describe(exc: SyncError) -> str:

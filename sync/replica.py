@@ -81,6 +81,7 @@ def calendar_from(store: Store, status: dict[str, Any]) -> Calendar:
         no_marks_grades=frozenset(int(g) for g in no_marks) if isinstance(no_marks, list) else DEFAULT_NO_MARKS_GRADES,
         approval_after_days=int(status.get("approval_after_days") or DEFAULT_APPROVAL_DAYS),
         max_skew_ms=int(limits.get("max_clock_skew_seconds") or DEFAULT_SKEW_SECONDS) * 1000,
+        plan_ahead_days=int(status.get("plan_ahead_days") or 0),  # an older hub does not plan ahead
     )
 
 

@@ -112,6 +112,7 @@ class Calendar:
     no_marks_grades: frozenset[int]
     approval_after_days: int
     max_skew_ms: int
+    plan_ahead_days: int = 14  # a lesson may be planned this many days ahead (topic, homework, cancelled)
 
     def local_date(self, stamp: str) -> dt.date:
         """The school-local calendar day of an HLC."""
@@ -159,13 +160,22 @@ def _check_key(op: Op, expected: str) -> Verdict | None:
     return None if op.id == expected else _reject("bad_id")
 
 
-def _dated(day: dt.date, cal: Calendar, now_ms: int, future_ok: bool = False) -> Verdict | None:
+def _today(cal: Calendar, now_ms: int) -> dt.date:
+    """The school's day now, allowing for the clock skew the hub tolerates."""
+    return dt.datetime.fromtimestamp((now_ms + cal.max_skew_ms) / 1000, tz=cal.timezone).date()
+
+
+def _dated(day: dt.date, cal: Calendar, now_ms: int, future_ok: bool = False, ahead_days: int = 0) -> Verdict | None:
     if not cal.year_start <= day <= cal.year_end:
         return _reject("out_of_year")
-    today = dt.datetime.fromtimestamp((now_ms + cal.max_skew_ms) / 1000, tz=cal.timezone).date()
-    if not future_ok and day > today:
+    if not future_ok and day > _today(cal, now_ms) + dt.timedelta(days=ahead_days):
         return _reject("future_date")
     return None
+
+
+def _not_yet_taught(lesson: LessonInfo, c: Context) -> Verdict | None:
+    """Attendance and marks belong to the lesson's day or later, never to a lesson only planned."""
+    return _reject("lesson_in_future") if lesson.date > _today(c.cal, c.now_ms) else None
 
 
 def _late(day: dt.date, cal: Calendar, applied_hlc: str) -> bool:
@@ -176,7 +186,7 @@ def _lesson_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
     day = parse_date(m["date"])
     assert day is not None
     bad = _check_key(op, lesson_id(m["class"], m.get("group"), m["date"], m["slot"]))
-    bad = bad or _dated(day, c.cal, c.now_ms)
+    bad = bad or _dated(day, c.cal, c.now_ms, ahead_days=c.cal.plan_ahead_days)  # planning ahead
     if bad:
         return bad
     grade = c.ref.class_grade(m["class"])
@@ -222,6 +232,7 @@ def _attendance_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
     if lesson is None:
         return _reject("unknown_lesson", "lesson")
     _, bad = _student_in(m["student"], lesson, c.ref)
+    bad = bad or _not_yet_taught(lesson, c)
     if bad:
         return bad
     if c.ref.homeroom(op.author, lesson.class_id):  # class teachers set absence reasons (002 §3.5.1)
@@ -234,6 +245,7 @@ def _mark_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
     if lesson is None:
         return _reject("unknown_lesson", "lesson")
     info, bad = _student_in(m["student"], lesson, c.ref)
+    bad = bad or _not_yet_taught(lesson, c)
     if bad:
         return bad
     assert info is not None

@@ -48,6 +48,7 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     ("register machine", "POST", lambda w: "/staff/devices/", {"name": "Кабинет 3"}, "A"),
     ("machine token", "POST", lambda w: f"/staff/devices/{w['device']}/token", {}, "A"),
     ("revoke machine", "POST", lambda w: f"/staff/devices/{w['device']}/revoke", {}, "A"),
+    ("teacher PIN", "POST", lambda w: "/staff/devices/pin", {"teacher": "TEACHER"}, "A"),
     ("families chooser", "GET", lambda w: "/staff/families/", {}, "ADZC"),
     ("families 7А", "GET", lambda w: "/staff/families/" + c7(w), {}, "ADZC"),
     ("families 1А", "GET", lambda w: f"/staff/families/?class={w['school']['c1']}", {}, "ADZ"),
@@ -147,7 +148,7 @@ def _request(client: Any, w: dict[str, Any], method: str, path: str, data: dict[
     if method == "GET":
         return client.get(path)
     known = {"G": w["guardian"], "SELF": w.get("login", "admin"), "STUDENT": w["school"]["st_ivanova"],
-             "FAMILY": w["family"]}
+             "FAMILY": w["family"], "TEACHER": w["school"]["t_petrova"]}
     form: dict[str, Any] = {k: known.get(v, v) for k, v in data.items()}
     if form.get("file") == "FILE":
         form["file"] = (io.BytesIO("Предмет\nФизика\n".encode()), "subjects.csv")

@@ -239,7 +239,7 @@ def test_status_reports_the_clock_acked_seq_and_vocabulary(client, machine):
     answer = client.get("/api/v1/status", headers={"Authorization": f"Bearer {machine.token}"}).get_json()
     assert answer["protocol"] == 1 and answer["device"] == machine.id and answer["acked_seq"] == 0
     assert "зачёт" in answer["mark_values"]
-    assert {"code": "test", "name": "Контрольная работа", "short": "К"} in answer["work_types"]
+    assert {"code": "test", "name": "Контрольная работа", "short": "К", "weight": 2.0} in answer["work_types"]
 
 
 def test_families_of_changed_students_are_queued_for_the_site(machine, school):

@@ -88,6 +88,7 @@ SCHEMA: dict[str, Any] = {
         "written_work_days": Spec("int", "Days to mark written work."),
         "test_days": Spec("int", "Days to mark a test."),
         "period_marks_days": Spec("int", "Days after the period ends to enter period marks."),
+        "plan_ahead_days": Spec("int", "Days ahead a lesson may be planned (topic, homework, cancelled)."),
     },
     "corrections": {
         "approval_after_days": Spec("int", "Days after the lesson after which a mark change is held."),

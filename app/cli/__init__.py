@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
         site,
         staff,
         sync_file,
+        teacher,
         year,
     )
 
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(device.device_group)
     app.cli.add_command(sync_file.sync_group)
     app.cli.add_command(staff.staff_group)
+    app.cli.add_command(teacher.teacher_group)
     app.cli.add_command(links.links_group)
     app.cli.add_command(site.site_group)
     app.cli.add_command(paper.slips_group)

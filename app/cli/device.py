@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import click
 from sqlalchemy import func, select
@@ -11,7 +12,8 @@ from app.base import settings
 from app.base.extensions import db
 from app.base.models import Device, DeviceRebase, OpLog, SchoolClass
 from app.base.text import aware, format_datetime
-from app.syncing.devices import bound_classes, register, reissue, revoke
+from app.syncing.devices import bound_classes, register, reissue, revoke, token_for
+from app.syncing.pull import changes_since
 from sync import clock
 
 device_group = click.Group("device", help="Classroom machines: register, list, revoke.")
@@ -93,6 +95,36 @@ def list_command() -> None:
         click.echo(f"{d.id:<18} {d.name[:22]:<22} {last:<17} {d.acked_seq:>7} {counts.get((d.id, 'queued'), 0):>7} "
                    f"{d.last_skew_ms / 1000:>9.1f} {counts.get((d.id, 'rejected'), 0):>9} "
                    f"{counts.get((d.id, 'held'), 0):>7}  {scope}{'; ' if state else ''}{', '.join(state)}")
+
+
+@device_group.command("setup-file")
+@click.argument("device_id")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--hub", "hub", default="", help="The hub's address for later syncs over a link, if it has one.")
+def setup_file_command(device_id: str, out: Path, hub: str) -> None:
+    """Write a machine's setup file: its token, the hub's address, the status and the first pull's changes.
+
+    The status is exactly what `GET /api/v1/status` answers this device (it is asked of the app itself),
+    so a machine started from the file checks entries as one started over a link.
+    """
+    from flask import current_app
+
+    from app.cli.sync_file import write_json_gz
+
+    device = _get(device_id)
+    if device.revoked_at is not None:
+        raise click.ClickException(f"Устройство {device.id} отключено: выдайте новый ключ (device token).")
+    token = token_for(device)
+    answer = current_app.test_client().get("/api/v1/status", headers={"Authorization": f"Bearer {token}"})
+    if answer.status_code != 200:
+        raise click.ClickException(f"Сервер не выдал состояние устройства: {answer.status_code}.")
+    changes, cursor, _more = changes_since(0, 10**9, device.id, bound_classes(device.id))
+    db.session.rollback()
+    write_json_gz(out, {"kind": "tetrad-setup", "protocol": 1, "hub": hub.rstrip("/") or None, "token": token,
+                        "status": answer.get_json(), "pull": {"changes": changes, "cursor": cursor, "more": False}})
+    click.echo(f"Файл настройки устройства {device.id} «{device.name}»: {out} (записей {len(changes)}).")
+    click.echo("В нём ключ устройства: храните и переносите его как пароль. На компьютере класса: "
+               "tetrad-classroom --db ФАЙЛ --setup " + out.name)
 
 
 def _get(device_id: str) -> Device:

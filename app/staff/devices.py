@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.base.extensions import db
-from app.base.models import Device
+from app.base.models import Device, Teacher
 from app.staff.access import audit, requires, school_classes
 from app.staff.machines import machine_states
 from app.syncing import devices as registry
 from app.syncing.review import HUB_DEVICE
+from sync.pins import hash_pin, new_pin
+
+
+def set_pin(teacher: Teacher, pin: str) -> None:
+    """Store a PIN's slow salted hash (never the PIN); classroom machines pull it as `pin_hash`."""
+    teacher.pin_hash = hash_pin(pin)
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 
@@ -27,7 +34,9 @@ def _device(device_id: str) -> Device:
 @requires("devices.view")
 def index() -> str:
     """Every machine with its state, and the form to register one."""
-    return render_template("staff/devices.html", machines=machine_states(), classes=school_classes())
+    teachers = db.session.scalars(select(Teacher).order_by(Teacher.last_name, Teacher.first_name)).all()
+    return render_template("staff/devices.html", machines=machine_states(), classes=school_classes(),
+                           teachers=teachers)
 
 
 @bp.route("/", methods=["POST"])
@@ -55,6 +64,22 @@ def token(device_id: str) -> str:
     audit("device.token", f"device:{device.id}")
     db.session.commit()
     return render_template("staff/device_token.html", device=device, token=new_token, new=False)
+
+
+@bp.route("/pin", methods=["POST"])
+@requires("devices.manage")
+def pin() -> Response | str:
+    """A new classroom sign-in PIN for a teacher, shown once; machines get its hash at their next sync."""
+    teacher = db.session.get(Teacher, request.form.get("teacher", ""))
+    if teacher is None:
+        flash(_("Choose a teacher."), "error")
+        return redirect(url_for("staff.devices.index"))
+    chosen = new_pin()
+    set_pin(teacher, chosen)
+    audit("teacher.pin", f"teacher:{teacher.id}")
+    db.session.commit()
+    name = " ".join(p for p in (teacher.last_name, teacher.first_name, teacher.middle_name) if p)
+    return render_template("staff/teacher_pin.html", name=name, pin=chosen)
 
 
 @bp.route("/<device_id>/revoke", methods=["POST"])

@@ -207,6 +207,10 @@ def status() -> Response:
         "year": {"start": conf.year_start.isoformat(), "end": conf.year_end.isoformat()},
         "no_marks_grades": sorted(conf.no_marks_grades),
         "approval_after_days": conf.approval_after_days,
+        "plan_ahead_days": conf.deadlines["plan_ahead_days"],
         "mark_values": list(conf.mark_values),
-        "work_types": [{"code": w.code, "name": w.name, "short": w.short} for w in conf.work_types],
+        "work_types": [{"code": w.code, "name": w.name, "short": w.short, "weight": w.weight}
+                       for w in conf.work_types],
+        "forecast": {"thresholds": conf.forecast_thresholds, "min_marks_one_hour": conf.min_marks_one_hour,
+                     "min_marks_more_hours": conf.min_marks_more_hours},
     })

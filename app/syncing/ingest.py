@@ -37,7 +37,7 @@ FINAL = ("applied", "superseded", "conflict", "held", "rejected", "declined")
 def calendar_for(conf: Settings) -> Calendar:
     """The sync rules' view of the school calendar and limits."""
     return Calendar(conf.year_start, conf.year_end, conf.timezone, conf.no_marks_grades, conf.approval_after_days,
-                    conf.sync["max_clock_skew_seconds"] * 1000)
+                    conf.sync["max_clock_skew_seconds"] * 1000, plan_ahead_days=conf.deadlines["plan_ahead_days"])
 
 
 def vocabulary_for(conf: Settings) -> Vocabulary:

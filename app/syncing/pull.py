@@ -49,7 +49,7 @@ REFERENCE: dict[str, tuple[type[Any], Any]] = {
                                 "students": sorted(s.id for s in r.students)}),
     "student": (Student, _student),
     "teacher": (Teacher, lambda r: {"last_name": r.last_name, "first_name": r.first_name,
-                                    "middle_name": r.middle_name}),
+                                    "middle_name": r.middle_name, "pin_hash": r.pin_hash}),
     "subject": (Subject, lambda r: {"name": r.name, "short": r.short}),
     "assignment": (Assignment, lambda r: {"teacher": r.teacher_id, "class": r.class_id, "group": r.group_id,
                                           "subject": r.subject_id, "hours_per_week": r.hours_per_week}),

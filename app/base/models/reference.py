@@ -76,6 +76,8 @@ class Teacher(Revisioned, Base):
     first_name: Mapped[str] = mapped_column(String(100))
     middle_name: Mapped[str] = mapped_column(String(100), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The classroom sign-in PIN as sync.pins hashes it (never the PIN); pulled by devices only.
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
 
 
 class Subject(Revisioned, Base):

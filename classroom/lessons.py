@@ -1,0 +1,179 @@
+"""One lesson on one screen: attendance through the class list, topic, homework, marks, remarks.
+
+Saving turns the form into ops through `SyncClient.record()` inside one transaction of the client file:
+the same checks the hub runs (`sync.rules`) refuse a wrong entry on the spot with the hub's message, and
+then nothing of the form is written. A lesson in the future takes only its planning fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request
+from werkzeug.wrappers import Response
+
+from classroom import get_client
+from classroom.auth import signed_in, teacher
+from classroom.school import School, Slot, find, today
+from sync.client import RecordRefused, SyncClient
+from sync.ids import attendance_id
+from sync.merge import Record
+from sync.protocol import REMARK_KINDS
+from sync.schema import parse_date
+
+bp = Blueprint("lessons", __name__)
+
+ATTENDANCE = (("present", "присутствовал"), ("absent_excused", "У — уважительная"),
+              ("absent_unexcused", "Н — неуважительная"), ("ill", "Б — болезнь"), ("late", "опоздал"))
+REMARK_WORDS = {"remark": "замечание", "recommendation": "рекомендация", "praise": "похвала"}
+RU_DATE = re.compile(r"\s*([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})\s*")
+
+
+def read_date(text: str | None) -> str | None:
+    """A date typed as 16.11.2026 or 2026-11-16, as YYYY-MM-DD; None when empty."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    match = RU_DATE.fullmatch(text)
+    if match:
+        try:
+            return dt.date(int(match[3]), int(match[2]), int(match[1])).isoformat()
+        except ValueError:
+            return "bad"
+    day = parse_date(text)
+    return day.isoformat() if day else "bad"
+
+
+@dataclass
+class Row:
+    """One student's line of the lesson screen."""
+
+    id: str
+    name: str
+    status: str | None
+    marks: list[tuple[str, Record]] = field(default_factory=list)
+
+
+def find_slot(school: School, me: str, day: dt.date, number: int, class_id: str, group_id: str | None,
+              substitute_subject: str | None = None) -> Slot:
+    """The teacher's lesson of that day, slot and class; an unplanned substitution when a subject is given for a
+    lesson that is not theirs; 404 otherwise."""
+    for slot in school.day(me, day):
+        if (slot.slot, slot.class_id, slot.group_id) == (number, class_id, group_id):
+            return slot
+    if substitute_subject and class_id in school.records("class") and substitute_subject in school.records("subject"):
+        return Slot(day, number, class_id, group_id, substitute_subject, me, "substitution", "без плана завуча")
+    abort(404, "Этого урока нет в вашем расписании.")
+
+
+def rows_for(client: SyncClient, school: School, slot: Slot) -> list[Row]:
+    """The class list with each student's attendance and marks in this lesson."""
+    lesson = slot.lesson_id
+    marks: dict[str, list[tuple[str, Record]]] = {}
+    for mark_id, mark in find(client, "mark", "lesson", lesson).items():
+        if not mark.deleted:
+            marks.setdefault(str(mark.values.get("student")), []).append((mark_id, mark))
+    rows = []
+    for sid, name in school.class_list(slot.class_id, slot.group_id, slot.date):
+        row = client.view("attendance", attendance_id(lesson, sid))
+        status = row.values.get("status") if row is not None and not row.deleted else None
+        rows.append(Row(sid, name, status, marks.get(sid, [])))
+    return rows
+
+
+@bp.route("/lesson/<day>/<int:number>/<class_id>", methods=["GET", "POST"])
+@signed_in
+def lesson(day: str, number: int, class_id: str) -> str | Response:
+    """Show or save one lesson."""
+    client = get_client()
+    school = School(client)
+    me = teacher()
+    assert me is not None
+    date = parse_date(day)
+    if date is None:
+        abort(404)
+    group_id = request.args.get("group") or None
+    slot = find_slot(school, me, date, number, class_id, group_id, request.args.get("substitute") or None)
+    future = date > today(client)
+    error = None
+    if request.method == "POST":
+        try:
+            written = save(client, school, slot, me, request.form, future)
+        except RecordRefused as refused:
+            error = refused
+        else:
+            flash(f"Урок сохранён на этом компьютере (записей: {written}); на сервер он уйдёт при синхронизации.",
+                  "ok")
+            return redirect(request.full_path.rstrip("?"))
+    record = client.view("lesson", slot.lesson_id)
+    values = dict(record.values) if record is not None and not record.deleted else {}
+    form = request.form if error is not None else None
+    return render_template(
+        "lesson.html", school=school, slot=slot, lesson=values, rows=rows_for(client, school, slot), future=future,
+        error=error, form=form, attendance=ATTENDANCE, remark_kinds=[(k, REMARK_WORDS[k]) for k in REMARK_KINDS],
+        work_types=school.work_types(), mark_values=school.mark_values(), subject=school.name("subject",
+                                                                                          slot.subject_id),
+        class_name=school.name("class", slot.class_id), group_name=school.name("group", slot.group_id),
+    ), 422 if error is not None else 200  # type: ignore[return-value]
+
+
+class Refused(RecordRefused):
+    """A refusal with the student or field it concerns, for the screen."""
+
+    def __init__(self, cause: RecordRefused, where: str) -> None:
+        super().__init__(cause.code, cause.field)
+        self.message = f"{where}: {cause.message}" if where else cause.message
+
+
+def save(client: SyncClient, school: School, slot: Slot, me: str, form: Any, future: bool) -> int:
+    """Write the form's changes as ops in one transaction; return how many; raise Refused for the first bad one."""
+    record = client.view("lesson", slot.lesson_id)
+    current = dict(record.values) if record is not None and not record.deleted else {}
+    due = read_date(form.get("homework_due"))
+    if due == "bad":
+        raise Refused(RecordRefused("bad_value", "homework_due"), "Срок домашнего задания")
+    planned: dict[str, Any] = {"topic": form.get("topic", "").strip(), "homework": form.get("homework", "").strip(),
+                               "homework_due": due, "cancelled": form.get("cancelled") == "on"}
+    fields = {k: v for k, v in planned.items() if not current or current.get(k) != v}
+    if not current:
+        fields.update({"date": slot.date.isoformat(), "slot": slot.slot, "class": slot.class_id,
+                       "group": slot.group_id, "subject": slot.subject_id, "teacher": me,
+                       "substitute": slot.substitute})
+    written = 0
+    where = "Урок"
+    try:
+        with client.store.transaction():
+            if fields:
+                client.record("lesson", fields, author=me, id=slot.lesson_id)
+                written += 1
+            if future or planned["cancelled"]:
+                return written
+            for row in rows_for(client, school, slot):
+                where = row.name
+                status = form.get(f"att-{row.id}") or "present"
+                if status != row.status:
+                    client.record("attendance", {"lesson": slot.lesson_id, "student": row.id, "status": status},
+                                  author=me)
+                    written += 1
+                for mark_id, _mark in row.marks:
+                    if form.get(f"del-{mark_id}") == "on":
+                        client.delete("mark", mark_id, author=me)
+                        written += 1
+                value = form.get(f"mark-{row.id}") or ""
+                if value:
+                    client.record("mark", {"lesson": slot.lesson_id, "student": row.id, "value": value,
+                                           "work_type": form.get(f"wt-{row.id}") or "", "comment": ""}, author=me)
+                    written += 1
+                text = (form.get(f"remark-{row.id}") or "").strip()
+                if text:
+                    client.record("remark", {"student": row.id, "date": slot.date.isoformat(),
+                                             "kind": form.get(f"rkind-{row.id}") or "remark",
+                                             "subject": slot.subject_id, "text": text}, author=me)
+                    written += 1
+    except RecordRefused as refused:
+        raise Refused(refused, where) from None
+    return written
+
