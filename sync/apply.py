@@ -16,11 +16,12 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync import hlc, rules
+from sync import hlc
+from sync.check import check_op
 from sync.merge import FieldConflict, Record, Write, merge
 from sync.protocol import CODES
 from sync.rules import Calendar, LessonInfo, Reference, Verdict
-from sync.schema import Op, Rejection, Vocabulary, check_fields, parse_date
+from sync.schema import Op, Rejection, Vocabulary, parse_date
 
 THIS_BATCH = -1  # the rev of a write made in this batch, replaced by the record's new rev on persist
 
@@ -187,20 +188,12 @@ class BatchApplier:
     def judge(self, op: Op) -> LogEntry:
         """Clamp, check and, when the rules allow, merge one op (loaded by `preload`)."""
         if op.problem is not None:
-            return LogEntry(op, "rejected", op.problem.code)
+            return LogEntry(op, "rejected", op.problem.code)  # before the clamp: a broken op has no usable HLC
         applied_hlc = hlc.clamp(op.hlc, self.now_ms, self.calendar.max_skew_ms)
         if applied_hlc != op.hlc:
             applied_hlc = self.last_clamped = hlc.after(applied_hlc, self.last_clamped)
-        key = (op.entity, op.id)
-        record = self.records.get(key)
-        if op.action == "delete" and record is None:
-            return LogEntry(op, "rejected", "unknown_record", applied_hlc)
-        if op.action == "upsert":
-            problem = check_fields(op, self.vocabulary, creating=record is None or _incomplete(record))
-            if problem is not None:
-                return LogEntry(op, "rejected", problem.code, applied_hlc)
-        merged = {**(record.values if record else {}), **(op.fields if op.action == "upsert" else {})}
-        verdict = rules.check(op, merged, self.reference, self.lesson, self.calendar, self.now_ms, applied_hlc)
+        verdict = check_op(op, self.records.get((op.entity, op.id)), self.reference, self.lesson, self.calendar,
+                           self.vocabulary, self.now_ms, applied_hlc)
         if verdict.rejection is not None:
             return LogEntry(op, "rejected", verdict.rejection.code, applied_hlc)
         if verdict.held is not None:
@@ -239,12 +232,9 @@ def lesson_info(record: Record | None) -> LessonInfo | None:
     day = parse_date(v.get("date"))
     if day is None:
         return None
-    return LessonInfo(v["class"], v.get("group"), v["subject"], v["teacher"], day, bool(v.get("substitute")))
-
-
-def _incomplete(record: Record) -> bool:
-    """A record known only by a tombstone or partial writes still needs every required field."""
-    return "deleted" not in record.clock
+    slot = v.get("slot")
+    return LessonInfo(v["class"], v.get("group"), v["subject"], v["teacher"], day, bool(v.get("substitute")),
+                      slot if isinstance(slot, int) else None)
 
 
 __all__ = ["Applied", "BatchApplier", "Known", "LogEntry", "Rejection"]

@@ -25,7 +25,8 @@ DEFAULT_SKEW_SECONDS = 300
 
 
 def reference_from(store: Store) -> ReferenceSnapshot:
-    """Build the rules' reference from the replica's pulled reference entities."""
+    """Build the rules' reference from the replica's pulled reference entities and the device's scope of the
+    last status answer (`classes`, `teachers`)."""
     classes = {cid: int(r.values.get("grade") or 0) for cid, r in store.records("class").items()}
     homerooms = frozenset((str(r.values["homeroom_teacher"]), cid) for cid, r in store.records("class").items()
                           if r.values.get("homeroom_teacher"))
@@ -40,6 +41,14 @@ def reference_from(store: Store) -> ReferenceSnapshot:
     periods = {pid: end for pid, r in store.records("period").items() if (end := parse_date(r.values.get("end")))}
     assignments = frozenset((str(r.values.get("teacher")), str(r.values.get("class")), str(r.values.get("subject")))
                             for r in store.records("assignment").values())
+    substitutions = frozenset(
+        (str(v.get("class")), v.get("group"), day, int(v.get("slot") or 0), str(v.get("teacher")))
+        for r in store.records("timetable_change").values()
+        if not (v := r.values).get("deleted") and v.get("kind") == "substitution"
+        and (day := parse_date(v.get("date"))) is not None
+    )
+    status = _mapping(store.get("status"))
+    served = status.get("teachers")
     return ReferenceSnapshot(
         teachers=frozenset(store.records("teacher")),
         subjects=frozenset(store.records("subject")),
@@ -50,6 +59,9 @@ def reference_from(store: Store) -> ReferenceSnapshot:
         assignments=assignments,
         teaching=frozenset((t, c) for t, c, _ in assignments),
         homerooms=homerooms,
+        substitutions=substitutions,
+        device_classes=frozenset(str(c) for c in status.get("classes") or ()),
+        served=frozenset(str(t) for t in served) if isinstance(served, list) else None,
     )
 
 
@@ -80,6 +92,7 @@ def calendar_from(store: Store, status: dict[str, Any]) -> Calendar:
         no_marks_grades=frozenset(int(g) for g in no_marks) if isinstance(no_marks, list) else DEFAULT_NO_MARKS_GRADES,
         approval_after_days=int(status.get("approval_after_days") or DEFAULT_APPROVAL_DAYS),
         max_skew_ms=int(limits.get("max_clock_skew_seconds") or DEFAULT_SKEW_SECONDS) * 1000,
+        allow_unplanned_substitutions=status.get("allow_unplanned_substitutions") is True,
     )
 
 

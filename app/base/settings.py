@@ -99,6 +99,10 @@ SCHEMA: dict[str, Any] = {
         "max_clock_skew_seconds": Spec("int", "Allowed lead of an op's HLC over the hub clock, seconds."),
         "max_pull_limit": Spec("int", "Most changes in one pull page."),
         "gap_alert_hours": Spec("int", "Hours a seq gap may stay open before the device is flagged."),
+        "allow_unplanned_substitutions": Spec("bool", "Accept substitutions the deputy did not plan (else held)."),
+    },
+    "server": {
+        "proxy_count": Spec("int", "Reverse proxies in front of the hub whose X-Forwarded-* headers are trusted."),
     },
     "site": {
         "output_dir": Spec("str", "Folder the family site is written to."),
@@ -180,6 +184,7 @@ class Settings:
     site_base_url: str
     paper_qr_on_slips: bool
     source: Path = field(default=Path("config.yaml"))
+    proxy_count: int = 0
 
     def work_type(self, code: str) -> WorkType | None:
         """The work type with this code, or None."""
@@ -366,4 +371,5 @@ def _typed(data: dict[str, Any], path: Path) -> Settings:
         site_base_url=data["site"]["base_url"].rstrip("/"),
         paper_qr_on_slips=data["paper"]["qr_on_slips"],
         source=path,
+        proxy_count=data["server"]["proxy_count"],
     )

@@ -13,7 +13,7 @@ from app.staff.demo import credential_lines
 
 def init_app(app: Flask) -> None:
     """Register every command on the app."""
-    from app.cli import backup, demo, device, importer, links, paper, site, staff, sync_file
+    from app.cli import backup, demo, device, importer, links, paper, site, staff, sync_file, timetable
 
     app.cli.add_command(urls_command)
     app.cli.add_command(calendar_command)
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(backup.backup_command)
     app.cli.add_command(device.device_group)
     app.cli.add_command(sync_file.sync_group)
+    app.cli.add_command(timetable.timetable_group)
     app.cli.add_command(staff.staff_group)
     app.cli.add_command(links.links_group)
     app.cli.add_command(site.site_group)

@@ -14,8 +14,9 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 
 from app.base import settings
 from app.base.extensions import db
-from app.syncing.devices import authenticate
+from app.syncing.devices import authenticate, bound_classes
 from app.syncing.ingest import apply_batch
+from app.syncing.school_reference import served_teachers
 from sync import hlc
 from sync.errors import BatchRejected, Busy
 from sync.protocol import VERSION
@@ -183,7 +184,8 @@ def sync() -> Response:
 
 @bp.get("/status")
 def status() -> Response:
-    """The hub's clock, this device's acknowledged seq, the limits and the school's mark vocabulary."""
+    """The hub's clock, this device's acknowledged seq and scope (classes, teachers served), the limits and the
+    school's mark vocabulary."""
     conf = settings()
     device = authenticate(request.headers.get("Authorization"))
     return json_response({
@@ -203,6 +205,9 @@ def status() -> Response:
         "year": {"start": conf.year_start.isoformat(), "end": conf.year_end.isoformat()},
         "no_marks_grades": sorted(conf.no_marks_grades),
         "approval_after_days": conf.approval_after_days,
+        "allow_unplanned_substitutions": bool(conf.sync["allow_unplanned_substitutions"]),
+        "classes": sorted(bound_classes(device.id)),
+        "teachers": served_teachers(device.id),
         "mark_values": list(conf.mark_values),
         "work_types": [{"code": w.code, "name": w.name, "short": w.short} for w in conf.work_types],
     })

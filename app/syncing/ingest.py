@@ -22,7 +22,7 @@ from app.base.rebuild_queue import mark_families_dirty
 from app.base.settings import Settings
 from app.syncing.devices import bound_classes
 from app.syncing.pull import changes_since
-from app.syncing.school_reference import school_reference
+from app.syncing.school_reference import device_reference
 from sync import clock, hlc
 from sync.apply import Applied, BatchApplier, Known, LogEntry, result_of
 from sync.errors import BatchRejected, Busy
@@ -37,7 +37,7 @@ FINAL = ("applied", "superseded", "conflict", "held", "rejected", "declined")
 def calendar_for(conf: Settings) -> Calendar:
     """The sync rules' view of the school calendar and limits."""
     return Calendar(conf.year_start, conf.year_end, conf.timezone, conf.no_marks_grades, conf.approval_after_days,
-                    conf.sync["max_clock_skew_seconds"] * 1000)
+                    conf.sync["max_clock_skew_seconds"] * 1000, bool(conf.sync["allow_unplanned_substitutions"]))
 
 
 def vocabulary_for(conf: Settings) -> Vocabulary:
@@ -132,7 +132,7 @@ def new_applier(device_id: str, now_ms: int, acked_seq: int = 0, known: dict[str
     lock_revs(db.session)
     return BatchApplier(
         device=device_id, acked_seq=acked_seq, known=known or {}, seq_owners=seq_owners or {}, queued=queued or [],
-        load=load, reference=school_reference(), calendar=calendar_for(conf), vocabulary=vocabulary_for(conf),
+        load=load, reference=device_reference(device_id), calendar=calendar_for(conf), vocabulary=vocabulary_for(conf),
         now_ms=now_ms,
     )
 
