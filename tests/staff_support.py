@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.base import settings
 from app.base.extensions import db
 from app.base.models import Conflict, Consent, Family, FamilyLink, Guardian, OpLog, StaffUser, Student
+from app.base.timetable_changes import plan
 from app.staff.users import create_user
 from static_site.access import family_access
 from static_site.links import issue
@@ -131,5 +132,12 @@ def world(client: Any) -> dict[str, Any]:
     family, guardian, link = family_with_link(school)
     return {"school": school, "machine": first, "held": held.id, "rejected": rejected.id,
             "conflict": db.session.scalars(select(Conflict.id)).one(), "device": first.id, "family": family.id,
-            "guardian": guardian.id, "link": link.id,
+            "guardian": guardian.id, "link": link.id, "change": _planned_change(school),
             "users": {u.login: u.id for u in db.session.scalars(select(StaffUser))}}
+
+
+def _planned_change(school: TinySchool) -> str:
+    """A cancelled lesson the deputy planned (for the substitutions page)."""
+    change = plan("cancelled", LESSON_DAY, 5, school["c7"], by="zavuch")
+    db.session.commit()
+    return change.id

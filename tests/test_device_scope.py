@@ -254,3 +254,42 @@ def test_the_client_accepts_a_planned_substitution_and_holds_none_of_it(classroo
     db.session.commit()
     assert classroom.sync().ok
     assert classroom.record("lesson", fields4, author=school["t_outsider"]).held == "unplanned_substitution"
+
+
+# The staff pages: the deputy plans, the administrator sets a machine's teachers.
+
+def test_the_deputy_plans_and_removes_a_substitution_on_the_staff_page(client, room7, school):
+    from tests.staff_support import make_accounts, post, sign_in
+
+    make_accounts()
+    sign_in(client, "zavuch")
+    bad = post(client, "/staff/timetable/", {"kind": "substitution", "date": "2026-11-16", "slot": "3",
+                                             "class": school["c1"], "teacher": ""})
+    assert bad.status_code == 400 and "Учитель на замену не найден." in bad.get_data(as_text=True)
+    done = post(client, "/staff/timetable/", {"kind": "substitution", "date": "2026-11-16", "slot": "3",
+                                              "class": school["c1"], "teacher": school["t_petrova"],
+                                              "note": "Курсы"})
+    assert done.status_code == 302
+    page = client.get("/staff/timetable/").get_data(as_text=True)
+    assert "замена: Петрова Анна" in page and "Курсы" in page
+    lesson, fields = lesson_fields(school, cls="c1", teacher="t_petrova", slot=3, substitute=True)
+    assert outcome(result(room7, room7.op("lesson", lesson, fields, author=school["t_petrova"]))) == (
+        "applied", None)
+    change = db.session.scalars(select(TimetableChange)).one()
+    assert post(client, f"/staff/timetable/{change.id}/remove").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(TimetableChange, change.id).removed_at is not None
+
+
+def test_the_administrator_sets_a_machines_teachers_on_the_devices_page(client, room7, school):
+    from tests.staff_support import make_accounts, post, sign_in
+
+    make_accounts()
+    sign_in(client, "admin")
+    page = client.get("/staff/devices/").get_data(as_text=True)
+    assert "по умолчанию: Петрова А., Сидоров О." in page
+    assert post(client, f"/staff/devices/{room7.id}/teachers", {"teachers": school["t_sidorov"]}).status_code == 302
+    lesson, fields = lesson_fields(school)
+    assert outcome(result(room7, room7.op("lesson", lesson, fields, author=school["t_petrova"]))) == (
+        "rejected", "not_your_device")
+    assert "по умолчанию:" not in client.get("/staff/devices/").get_data(as_text=True).split('id="teachers')[1]

@@ -12,10 +12,10 @@ from flask import Flask
 from app.base.extensions import db
 from app.base.models import Group, Student, TimetableEntry
 from app.base.models.sync import STATUSES
+from app.base.timetable_changes import plan
 from app.syncing import openapi
 from app.syncing.pull import REFERENCE as PULLED_REFERENCE
 from sync.protocol import BATCH_ERRORS, CODES, FINAL_STATUSES, JOURNAL, REFERENCE
-from app.base.timetable_changes import plan
 from tests.school import LESSON_DAY, Machine, attendance_key, build_tiny_school, lesson_fields, ms_at, period_grade_key
 
 # ---------------------------------------------------------------- a checker for the JSON Schema subset the file uses

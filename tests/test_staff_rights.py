@@ -46,7 +46,12 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     ("machines", "GET", lambda w: "/staff/devices/", {}, "ADZ"),
     ("register machine", "POST", lambda w: "/staff/devices/", {"name": "Кабинет 3"}, "A"),
     ("machine token", "POST", lambda w: f"/staff/devices/{w['device']}/token", {}, "A"),
+    ("machine teachers", "POST", lambda w: f"/staff/devices/{w['device']}/teachers", {"teachers": "T"}, "A"),
     ("revoke machine", "POST", lambda w: f"/staff/devices/{w['device']}/revoke", {}, "A"),
+    ("substitutions", "GET", lambda w: "/staff/timetable/", {}, "ADZ"),
+    ("plan substitution", "POST", lambda w: "/staff/timetable/",
+     {"kind": "substitution", "date": "2026-11-23", "slot": "3", "class": "C1", "teacher": "T"}, "Z"),
+    ("remove substitution", "POST", lambda w: f"/staff/timetable/{w['change']}/remove", {}, "Z"),
     ("families chooser", "GET", lambda w: "/staff/families/", {}, "ADZC"),
     ("families 7А", "GET", lambda w: "/staff/families/" + c7(w), {}, "ADZC"),
     ("families 1А", "GET", lambda w: f"/staff/families/?class={w['school']['c1']}", {}, "ADZ"),
@@ -97,7 +102,8 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
 def _request(client: Any, w: dict[str, Any], method: str, path: str, data: dict[str, str]) -> Any:
     if method == "GET":
         return client.get(path)
-    known = {"G": w["guardian"], "SELF": w.get("login", "admin"), "STUDENT": w["school"]["st_ivanova"]}
+    known = {"G": w["guardian"], "SELF": w.get("login", "admin"), "STUDENT": w["school"]["st_ivanova"],
+             "T": w["school"]["t_petrova"], "C1": w["school"]["c1"]}
     form = {k: known.get(v, v) for k, v in data.items()}
     form["csrf_token"] = csrf_token(client)
     return client.post(path, data=form)
@@ -153,6 +159,7 @@ def test_the_matrix_covers_every_staff_route(app):
     covered = set()
     for _what, method, path, _data, _roles in MATRIX:
         fake = path({"held": 1, "rejected": 1, "conflict": 1, "device": "d", "family": "f", "link": "l", "job": 1,
+                     "change": "c",
                      "users": {"sidorov": 1}, "school": {"c7": "x", "c1": "y", "s_math": "m", "s_russian": "r"},
                      "guardian": "g"}).split("?")[0]
         adapter = app.url_map.bind("localhost")

@@ -27,6 +27,7 @@ from app.staff import (
     printing,
     reports,
     review,
+    timetable,
 )
 from app.staff.access import can, check_access, public, requires
 from app.staff.i18n import N_, role_label
@@ -34,7 +35,7 @@ from app.staff.rights import allowed
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static")
 for child in (auth.bp, dashboard.bp, review.bp, devices.bp, families.bp, monitoring.bp, reports.bp, printing.bp,
-              accounts.bp, jobs.bp):
+              accounts.bp, jobs.bp, timetable.bp):
     bp.register_blueprint(child)
 
 # The menu: (endpoint, action that shows it, label). Labels are translated when the page is drawn.
@@ -42,6 +43,7 @@ MENU = (
     ("staff.dashboard.index", "dashboard.view", N_("Dashboard")),
     ("staff.review.index", "review.view", N_("Review")),
     ("staff.devices.index", "devices.view", N_("Machines")),
+    ("staff.timetable.index", "timetable.view", N_("Substitutions")),
     ("staff.families.index", "families.view", N_("Families")),
     ("staff.monitoring.index", "monitoring.view", N_("Parents' viewing")),
     ("staff.reports.index", "reports.view", N_("Reports")),

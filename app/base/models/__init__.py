@@ -35,6 +35,6 @@ __all__ = [
     "JOURNAL_MODELS", "AcademicYear", "Assignment", "Attendance", "AuditEntry", "Base", "Conflict", "Consent",
     "Counter", "Device", "DirtyFamily", "Family", "FamilyLink", "Group", "Guardian", "Holiday", "JournalRecord",
     "Lesson", "LoginAttempt", "Mark", "OpLog", "Period", "PeriodGrade", "Remark", "School", "SchoolClass", "StaffJob",
-    "StaffUser", "Student", "Subject", "Teacher", "TestPlan", "TimetableChange", "TimetableEntry", "WeekAck", "WeekView", "device_class", "device_teacher",
-    "family_guardian", "family_student", "group_member", "new_id",
+    "StaffUser", "Student", "Subject", "Teacher", "TestPlan", "TimetableChange", "TimetableEntry", "WeekAck",
+    "WeekView", "device_class", "device_teacher", "family_guardian", "family_student", "group_member", "new_id",
 ]
