@@ -121,6 +121,24 @@ def family_with_link(school: TinySchool) -> tuple[Family, Guardian, FamilyLink]:
     return family, guardian, link
 
 
+def family_across_classes(school: TinySchool) -> FamilyLink:
+    """Смирнов (7А) and his sister in 1А, their father with consent and a link: its letter shows both."""
+    guardian = Guardian(last_name="Смирнов", first_name="Олег", middle_name="Павлович", phone="+7 900 000-00-02",
+                        relation="отец")
+    family = Family(name="Смирновы", channel="link", guardians=[guardian],
+                    students=[db.session.get(Student, school["st_smirnov"]),
+                              db.session.get(Student, school["st_first_grader"])])
+    db.session.add(family)
+    db.session.flush()
+    db.session.add(Consent(guardian_id=guardian.id, state="given", on=dt.date(2026, 9, 1), basis="заявление № 6",
+                           channel="paper"))
+    db.session.flush()
+    now = clock.now()
+    link = issue(family_access([family.id], settings().today(now), now)[family.id], guardian, now)
+    db.session.commit()
+    return link
+
+
 def world(client: Any) -> dict[str, Any]:
     """The tiny school with accounts, a held correction, a conflict, a rejected op, a machine and a family."""
     school = build_tiny_school()

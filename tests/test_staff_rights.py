@@ -18,7 +18,7 @@ from app.base.models import StaffJob
 from app.staff import jobs
 from app.staff.rights import RIGHTS, ROLES
 from sync import clock
-from tests.staff_support import ACCOUNTS, PASSWORD, csrf_token, sign_in, world
+from tests.staff_support import ACCOUNTS, PASSWORD, csrf_token, family_across_classes, sign_in, world
 
 ROLE_OF = {"A": "admin", "D": "director", "Z": "zavuch", "C": "petrova", "S": "sidorov"}
 PUBLIC = "public"
@@ -56,6 +56,8 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     ("families 7А", "GET", lambda w: "/staff/families/" + c7(w), {}, "ADZC"),
     ("families 1А", "GET", lambda w: f"/staff/families/?class={w['school']['c1']}", {}, "ADZ"),
     ("invitation letter", "GET", lambda w: f"/staff/families/links/{w['link']}/letter", {}, "ADZC"),
+    # a family with a child in 7А and one in 1А: its link shows both, so 7А's class teacher may not hand it out
+    ("letter, siblings elsewhere", "GET", lambda w: f"/staff/families/links/{w['sibling_link']}/letter", {}, "ADZ"),
     ("issue link", "POST", lambda w: f"/staff/families/{w['family']}/links", {"guardian": "G"}, "A"),
     ("rotate link", "POST", lambda w: f"/staff/families/links/{w['link']}/rotate", {}, "A"),
     ("revoke link", "POST", lambda w: f"/staff/families/links/{w['link']}/revoke", {}, "A"),
@@ -126,6 +128,7 @@ def quick_rebuild(monkeypatch):
 @pytest.mark.parametrize("letter", list(ROLE_OF))
 def test_each_role_gets_exactly_its_pages_and_actions(client, letter, quick_rebuild):
     w = world(client)
+    w["sibling_link"] = family_across_classes(w["school"]).id
     login = ROLE_OF[letter]
     w["job"], w["login"] = _job_for(login), login
     assert sign_in(client, login).status_code == 302
@@ -143,6 +146,7 @@ def test_each_role_gets_exactly_its_pages_and_actions(client, letter, quick_rebu
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, quick_rebuild):
     w = world(client)
+    w["sibling_link"] = family_across_classes(w["school"]).id
     w["job"] = _job_for("admin")
     for what, method, path, data, roles in MATRIX:
         response = _request(client, w, method, path(w), data)
@@ -159,7 +163,7 @@ def test_the_matrix_covers_every_staff_route(app):
     covered = set()
     for _what, method, path, _data, _roles in MATRIX:
         fake = path({"held": 1, "rejected": 1, "conflict": 1, "device": "d", "family": "f", "link": "l", "job": 1,
-                     "change": "c",
+                     "change": "c", "sibling_link": "l",
                      "users": {"sidorov": 1}, "school": {"c7": "x", "c1": "y", "s_math": "m", "s_russian": "r"},
                      "guardian": "g"}).split("?")[0]
         adapter = app.url_map.bind("localhost")

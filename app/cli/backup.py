@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL
 
 from app.base import settings
 from app.base.extensions import db
+from app.base.permissions import private_dir
 from sync import clock
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -63,7 +64,7 @@ def make_backup(dest_dir: Path) -> Path:
         fail(f"резервное копирование базы {backend} не поддерживается (только SQLite и PostgreSQL).")
     if backend == "sqlite" and url.database in (None, "", ":memory:"):
         fail("база находится в памяти: копировать нечего.")
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(dest_dir)  # a backup is the whole journal: owner-only, like the database
     stamp = clock.now().astimezone(settings().timezone).strftime("%Y-%m-%d_%H-%M-%S")
     final = dest_dir / f"tetrad-{stamp}{SUFFIXES[backend]}"
     if final.exists():
@@ -75,6 +76,7 @@ def make_backup(dest_dir: Path) -> Path:
             _copy_sqlite(partial)
         else:
             _dump_postgres(url, partial)
+        os.chmod(partial, 0o600)
         _fsync(partial)
         digest = sha256_of(partial)
         os.replace(partial, final)
