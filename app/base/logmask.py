@@ -15,7 +15,7 @@ from typing import Any
 # to the next / or ? or space is masked, so a mistyped or foreign token is not kept either. `token=` in a query
 # (the "Ознакомлен(а)" form posts it in the body, but a hand-made GET might carry it) is masked too.
 _PATH_TOKEN = re.compile(r"(/d/)[^/?#\s\"]+", re.IGNORECASE)
-_QUERY_TOKEN = re.compile(r"((?:^|[?&])token=)[^&\s\"]*", re.IGNORECASE)
+_QUERY_TOKEN = re.compile(r"((?:^|[?&\s;])token=)[^&\s\";]*", re.IGNORECASE)
 MASK = "…"
 
 
