@@ -13,7 +13,7 @@ ALGORITHM:
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sync import hlc
@@ -77,6 +77,11 @@ class Applied:
 
 
 Loader = Callable[[str, Collection[str]], dict[str, Record]]
+HeldLessons = Callable[[Collection[str]], dict[str, Record]]
+
+
+def _no_held_lessons(_ids: Collection[str]) -> dict[str, Record]:
+    return {}
 
 
 @dataclass
@@ -98,7 +103,9 @@ class BatchApplier:
     conflicts: list[tuple[str, str, FieldConflict]] = field(default_factory=list)
     changed: set[tuple[str, str]] = field(default_factory=set)
     creators: dict[tuple[str, str], Write] = field(default_factory=dict)
+    held_lessons: HeldLessons = _no_held_lessons  # lessons known only by a held op, as records of its fields
     _lessons: dict[str, LessonInfo | None] = field(default_factory=dict)  # parsed lessons, reset when one changes
+    _held: dict[str, Record] = field(default_factory=dict)
     last_clamped: str = hlc.ZERO  # clamped ops keep their order: each lands after the one before
 
     def run(self, ops: list[Op]) -> Applied:
@@ -174,6 +181,9 @@ class BatchApplier:
             for ref in (op.fields.get("lesson"), self._value(op.entity, op.id, "lesson")) if isinstance(ref, str)
         }
         self._load({"lesson": lessons - {i for e, i in self.records if e == "lesson"}})
+        missing = lessons - {i for e, i in self.records if e == "lesson"}
+        if missing:
+            self._held.update(self.held_lessons(missing))
 
     def _load(self, wanted: dict[str, set[str]]) -> None:
         for entity, ids in wanted.items():
@@ -197,13 +207,22 @@ class BatchApplier:
         if verdict.rejection is not None:
             return LogEntry(op, "rejected", verdict.rejection.code, applied_hlc)
         if verdict.held is not None:
+            if op.entity == "lesson" and op.action == "upsert" and ("lesson", op.id) not in self.records:
+                # a new lesson held for the deputy: its attendance and marks wait with it (`sync.rules.check`)
+                self._held[op.id] = Record(dict(op.fields))
+                self._lessons.pop(op.id, None)
             return LogEntry(op, "held", verdict.held, applied_hlc, verdict.substitute)
         return self.merge_op(op, applied_hlc, verdict)
 
     def lesson(self, lesson: str) -> LessonInfo | None:
         """A lesson as this batch sees it: the batch's own writes over the hub's records."""
         if lesson not in self._lessons:
-            self._lessons[lesson] = lesson_info(self.records.get(("lesson", lesson)))
+            record = self.records.get(("lesson", lesson))
+            info = lesson_info(record)
+            if record is None and lesson in self._held:
+                info = lesson_info(self._held[lesson])
+                info = replace(info, held=True) if info is not None else None
+            self._lessons[lesson] = info
         return self._lessons[lesson]
 
     def merge_op(self, op: Op, applied_hlc: str, verdict: Verdict) -> LogEntry:

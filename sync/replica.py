@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -141,5 +142,15 @@ class Replica:
         return found
 
     def lesson(self, lesson_id: str) -> LessonInfo | None:
-        """What the rules need of a lesson, from the local view."""
-        return lesson_info(self.view("lesson", lesson_id))
+        """What the rules need of a lesson, from the local view; a lesson the hub holds for the deputy (known
+        here only by its held op) is one too, marked held, as the hub sees it."""
+        info = lesson_info(self.view("lesson", lesson_id))
+        if info is None:
+            fields: dict[str, Any] = {}
+            for outcome in self.store.outcomes():
+                if (outcome.status, outcome.entity, outcome.record_id) == ("held", "lesson", lesson_id) and \
+                        outcome.body.get("action") == "upsert":
+                    fields.update(outcome.body.get("fields") or {})
+            held = lesson_info(Record(fields)) if fields else None
+            info = replace(held, held=True) if held is not None else None
+        return info

@@ -36,6 +36,7 @@ class LessonInfo:
     date: dt.date
     substitute: bool
     slot: int | None = None
+    held: bool = False  # known only by an op held for the deputy (an unplanned substitution)
 
 
 class Reference(Protocol):
@@ -190,6 +191,10 @@ def check(
     verdict = _CHECKS[op.entity](op, merged, Context(ref, lessons, cal, now_ms, applied_hlc))
     if verdict.rejection is None and not _in_device_scope(op, merged, ref, lessons):
         return _reject("not_your_class")
+    if verdict.rejection is None and verdict.held is None and op.entity in ("attendance", "mark"):
+        lesson = lessons(merged["lesson"])
+        if lesson is not None and lesson.held:  # waits with its lesson for the deputy
+            return Verdict(held="unplanned_substitution", substitute=verdict.substitute)
     return verdict
 
 

@@ -12,6 +12,7 @@ from app.base.extensions import db
 from app.base.models import Lesson, OpLog, TimetableChange
 from app.base.timetable_changes import plan
 from app.syncing.devices import register, set_served
+from app.syncing.review import DecisionError, approve
 from sync.client import RecordRefused, SyncClient
 from tests.live import HUB, WsgiTransport, recent_day
 from tests.school import LESSON_DAY, Machine, attendance_key, build_tiny_school, lesson_fields
@@ -110,13 +111,28 @@ def test_a_removed_plan_no_longer_opens_the_class(room7, school):
         "rejected", "not_your_class")
 
 
-def test_an_unplanned_substitution_is_held_for_the_deputy(whole, school):
+def test_an_unplanned_substitution_is_held_for_the_deputy_with_its_attendance_and_marks(whole, school):
     lesson, fields = lesson_fields(school, teacher="t_outsider", substitute=True)
-    answer = result(whole, whole.op("lesson", lesson, fields, author=school["t_outsider"]))
-    assert outcome(answer) == ("held", "unplanned_substitution") and answer["substitute"] is True
-    assert "не запланирована" in answer["message"]
+    outsider = school["t_outsider"]
+    row = attendance_key(lesson, school["st_smirnov"])
+    answers = whole.post([
+        whole.op("lesson", lesson, fields, author=outsider),
+        whole.op("attendance", row, {"lesson": lesson, "student": school["st_smirnov"], "status": "ill"},
+                 author=outsider),
+    ]).get_json()["results"]
+    assert [outcome(a) for a in answers] == [("held", "unplanned_substitution")] * 2
+    assert answers[0]["substitute"] is True and "не запланирована" in answers[0]["message"]
+    later = result(whole, whole.op("mark", "m-sub", {"lesson": lesson, "student": school["st_ivanova"], "value": "5",
+                                                     "work_type": "oral"}, author=outsider))
+    assert outcome(later) == ("held", "unplanned_substitution")  # a later batch: the lesson is still held
     assert db.session.get(Lesson, lesson) is None
-    assert db.session.scalar(select(OpLog.status).where(OpLog.record_id == lesson)) == "held"
+    held = {r.entity: r.id for r in db.session.scalars(select(OpLog).where(OpLog.status == "held"))}
+    with pytest.raises(DecisionError, match="Сначала утвердите урок"):
+        approve(held["mark"], "zavuch")
+    db.session.rollback()
+    assert approve(held["lesson"], "zavuch") == "applied"
+    assert approve(held["attendance"], "zavuch") == "applied" and approve(held["mark"], "zavuch") == "applied"
+    assert db.session.get(Lesson, lesson).substitute is True
 
 
 def test_a_school_may_accept_unplanned_substitutions(make_app, school, tmp_path):
@@ -254,6 +270,13 @@ def test_the_client_accepts_a_planned_substitution_and_holds_none_of_it(classroo
     db.session.commit()
     assert classroom.sync().ok
     assert classroom.record("lesson", fields4, author=school["t_outsider"]).held == "unplanned_substitution"
+    assert classroom.sync().ok  # the hub holds it: the replica knows the lesson by its held op only
+    lesson4 = lesson_fields(school, day=day, cls="c7", teacher="t_outsider", slot=4)[0]
+    mark = classroom.record("mark", {"lesson": lesson4, "student": school["st_ivanova"], "value": "4",
+                                     "work_type": "oral"}, author=school["t_outsider"])
+    assert mark.held == "unplanned_substitution"
+    report = classroom.sync()
+    assert report.ok and report.outcomes["held"] == 1  # the hub holds it too, with its lesson
 
 
 # The staff pages: the deputy plans, the administrator sets a machine's teachers.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import select, update
@@ -133,8 +133,24 @@ def new_applier(device_id: str, now_ms: int, acked_seq: int = 0, known: dict[str
     return BatchApplier(
         device=device_id, acked_seq=acked_seq, known=known or {}, seq_owners=seq_owners or {}, queued=queued or [],
         load=load, reference=device_reference(device_id), calendar=calendar_for(conf), vocabulary=vocabulary_for(conf),
-        now_ms=now_ms,
+        now_ms=now_ms, held_lessons=held_lessons,
     )
+
+
+def held_lessons(lesson_ids: Collection[str]) -> dict[str, Record]:
+    """Lessons the hub knows only by a held op (an unplanned substitution), as records of the op's fields."""
+    found: dict[str, Record] = {}
+    for part in chunks(lesson_ids):
+        rows = db.session.execute(
+            select(OpLog.record_id, OpLog.payload).where(OpLog.entity == "lesson", OpLog.status == "held",
+                                                         OpLog.action == "upsert", OpLog.record_id.in_(part))
+            .order_by(OpLog.id))
+        for row in rows:
+            fields = row.payload.get("fields") if isinstance(row.payload, dict) else None
+            if isinstance(fields, dict):
+                found[row.record_id] = Record({**(found[row.record_id].values if row.record_id in found else {}),
+                                               **fields})
+    return found
 
 
 def _known(op_ids: list[str]) -> dict[str, Known]:
