@@ -9,9 +9,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.base.extensions import db, migrate
 from app.base.keys import load_keys
+from app.base.logmask import mask_request_logs
+from app.base.permissions import private_dir, private_file
 from app.base.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +43,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
     app.extensions["tetrad.settings"] = settings
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        var_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(var_dir)
+        database = app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]
+        if database and database != ":memory:":
+            private_dir(Path(database).parent)
+            private_file(Path(database))  # created 600 before SQLite creates it 644
+    if settings.proxy_count:
+        # Behind nginx: the client's address and scheme from exactly `server.proxy_count` proxies, no more.
+        count = settings.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+    mask_request_logs(app.logger)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)

@@ -9,7 +9,9 @@ stylesheet, never cached. A static host other than the hub answers 404 there: no
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import re
 
 from flask import Blueprint, Response, render_template, request
@@ -27,11 +29,16 @@ from static_site.access import link_expired, live_link
 from static_site.links import TOKEN_PATTERN
 from static_site.publish import NOT_FOUND, robots_txt
 from static_site.render import TEMPLATES
+from static_site.serve import PAGE_POLICY
 from sync import clock
 
 bp = Blueprint("family", __name__, template_folder=str(TEMPLATES))
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 DIGEST = re.compile(r"^[0-9a-f]{1,64}$")
+# The family pages' policy, allowing the answer page's own inline style by its hash (and nothing else inline).
+_STYLE = re.search(r"<style>(.*?)</style>", (TEMPLATES / "ack.html").read_text(encoding="utf-8"), re.S)
+ACK_POLICY = PAGE_POLICY.replace("style-src 'self'", "style-src 'self' 'sha256-{}'".format(
+    base64.b64encode(hashlib.sha256(_STYLE[1].encode() if _STYLE else b"").digest()).decode()))
 BOTS = ("bot", "crawl", "spider", "preview", "facebookexternalhit", "whatsapp", "telegram", "vkshare", "viber",
         "skype", "slack", "discord", "embedly", "yandex", "google", "bing", "curl", "wget", "python")
 
@@ -48,8 +55,11 @@ def week_start(week: str) -> dt.date | None:
 
 
 def _page(status: int, title: str, lines: list[str], back: str | None = None) -> Response:
+    """The answer page of "Ознакомлен(а)", with the family pages' private headers."""
     html = render_template("ack.html", title=title, lines=lines, back=back)
-    return Response(html, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
+    return Response(html, status=status, mimetype="text/html", headers={
+        "Cache-Control": "no-store", "Content-Security-Policy": ACK_POLICY, "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY"})
 
 
 @bp.post("/ack")

@@ -30,6 +30,7 @@ from sqlalchemy import and_, bindparam, delete, or_, select, update
 from app.base.extensions import db
 from app.base.journal_store import chunks
 from app.base.models import DirtyFamily, Family, FamilyLink, Guardian, WeekAck
+from app.base.permissions import private_dir
 from app.base.rebuild_queue import mark_families_dirty
 from app.base.settings import Settings
 from app.base.text import aware
@@ -79,7 +80,7 @@ class Busy(Exception):
 @contextlib.contextmanager
 def site_lock(root: Path, wait: bool = True) -> Iterator[None]:
     """Hold the output folder's build lock (flock: released by the system if the process dies)."""
-    root.mkdir(parents=True, exist_ok=True)
+    private_dir(root)  # the families' pages: only the hub's user reads them (it serves them itself)
     with (root / ".lock").open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))

@@ -5,9 +5,12 @@ WhiteNoise normally scans its folder once at start-up; the site changes all the 
 that the sync API never touches the disk. Two more guards:
 - the published path d/<token> is a symlink that a build swaps; each request resolves it once (realpath),
   so the file that was measured is the file that is sent, and a page removed a moment ago answers 404;
-- dot-folders (.pages, .staging, .state.json) are never served, nor any directory listing.
-Pages are revalidated on every visit (`Cache-Control: no-cache`) with an ETag unique to each build, so a
-family never sees a stale page; the stylesheet's name carries its hash and is cached for good.
+- dot-folders (.pages, .staging, .state.json) are never served, nor any directory listing;
+- a path the file system cannot even look up (a NUL byte, a character the disk's encoding lacks) is no file:
+  the hub answers it, with a 404.
+Pages are revalidated on every visit (`Cache-Control: private, no-cache`: no shared cache keeps them) with an
+ETag unique to each build, so a family never sees a stale page; the redirect from /d/<token> to /d/<token>/
+is `no-store`, and the stylesheet's name carries its hash and is cached for good.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from flask import Flask
 from whitenoise import WhiteNoise
 
+from app.base.permissions import private_dir
 from app.base.settings import Settings
 
 CSS = re.compile(r"^/site-[0-9a-f]{10}\.css$")
@@ -33,8 +37,9 @@ def private_headers(headers: Any, path: str, url: str) -> None:
     headers["X-Robots-Tag"] = "noindex, nofollow"
     headers["X-Content-Type-Options"] = "nosniff"
     if url.startswith("/d/"):
-        headers["Cache-Control"] = "no-cache"
+        headers["Cache-Control"] = "private, no-cache"
         headers["Content-Security-Policy"] = PAGE_POLICY
+        headers["X-Frame-Options"] = "DENY"
         version = os.path.basename(os.path.dirname(path)).rpartition(".")[2]
         headers["ETag"] = f'"{version}-{os.path.basename(path)}"'
 
@@ -51,9 +56,12 @@ class SiteFiles(WhiteNoise):  # type: ignore[misc]
 
     def find_file(self, url: str) -> Any:
         """Only d/…, the stylesheet, robots.txt and 404.html; never a dot-path."""
-        if not (url.startswith("/d/") or url in SHARED or CSS.match(url)) or "/." in url:
+        if not (url.startswith("/d/") or url in SHARED or CSS.match(url)) or "/." in url or "\x00" in url:
             return None
-        return super().find_file(url)
+        try:
+            return super().find_file(url)
+        except (ValueError, UnicodeError):  # not a path the file system can look up
+            return None
 
     def candidate_paths_for_url(self, url: str) -> Any:
         """The real path behind the symlink, so that stat and open see the same page set."""
@@ -66,7 +74,9 @@ class SiteFiles(WhiteNoise):  # type: ignore[misc]
     def redirect(self, from_url: str, to_url: str) -> Any:
         """WhiteNoise's relative redirect (/d/<token> → /d/<token>/), with the private headers too."""
         redirect = super().redirect(from_url, to_url)
-        redirect.response.headers += [("Referrer-Policy", "no-referrer"), ("X-Robots-Tag", "noindex, nofollow")]
+        headers = [(k, v) for k, v in redirect.response.headers if k.lower() != "cache-control"]
+        redirect.response.headers[:] = headers + [("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer"),
+                                                  ("X-Robots-Tag", "noindex, nofollow")]
         return redirect
 
     def find_file_at_path(self, path: str, url: str) -> Any:
@@ -79,8 +89,7 @@ class SiteFiles(WhiteNoise):  # type: ignore[misc]
 def serve_site(app: Flask) -> None:
     """Put the site folder in front of the hub's WSGI app (used by wsgi.py, so `flask run` serves it too)."""
     conf: Settings = app.extensions["tetrad.settings"]
-    root = conf.site_output_dir
-    root.mkdir(parents=True, exist_ok=True)
+    root = private_dir(conf.site_output_dir)
     app.wsgi_app = SiteFiles(  # type: ignore[method-assign]
         app.wsgi_app, root=str(root), autorefresh=True, max_age=300, index_file=True, allow_all_origins=False,
         add_headers_function=private_headers, immutable_file_test=lambda path, url: bool(CSS.match(url)),

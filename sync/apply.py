@@ -13,14 +13,15 @@ ALGORITHM:
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sync import hlc, rules
+from sync import hlc
+from sync.check import check_op
 from sync.merge import FieldConflict, Record, Write, merge
 from sync.protocol import CODES
 from sync.rules import Calendar, LessonInfo, Reference, Verdict
-from sync.schema import Op, Rejection, Vocabulary, check_fields, parse_date
+from sync.schema import Op, Rejection, Vocabulary, parse_date
 
 THIS_BATCH = -1  # the rev of a write made in this batch, replaced by the record's new rev on persist
 
@@ -76,6 +77,11 @@ class Applied:
 
 
 Loader = Callable[[str, Collection[str]], dict[str, Record]]
+HeldLessons = Callable[[Collection[str]], dict[str, Record]]
+
+
+def _no_held_lessons(_ids: Collection[str]) -> dict[str, Record]:
+    return {}
 
 
 @dataclass
@@ -97,7 +103,9 @@ class BatchApplier:
     conflicts: list[tuple[str, str, FieldConflict]] = field(default_factory=list)
     changed: set[tuple[str, str]] = field(default_factory=set)
     creators: dict[tuple[str, str], Write] = field(default_factory=dict)
+    held_lessons: HeldLessons = _no_held_lessons  # lessons known only by a held op, as records of its fields
     _lessons: dict[str, LessonInfo | None] = field(default_factory=dict)  # parsed lessons, reset when one changes
+    _held: dict[str, Record] = field(default_factory=dict)
     last_clamped: str = hlc.ZERO  # clamped ops keep their order: each lands after the one before
 
     def run(self, ops: list[Op]) -> Applied:
@@ -173,6 +181,9 @@ class BatchApplier:
             for ref in (op.fields.get("lesson"), self._value(op.entity, op.id, "lesson")) if isinstance(ref, str)
         }
         self._load({"lesson": lessons - {i for e, i in self.records if e == "lesson"}})
+        missing = lessons - {i for e, i in self.records if e == "lesson"}
+        if missing:
+            self._held.update(self.held_lessons(missing))
 
     def _load(self, wanted: dict[str, set[str]]) -> None:
         for entity, ids in wanted.items():
@@ -187,30 +198,31 @@ class BatchApplier:
     def judge(self, op: Op) -> LogEntry:
         """Clamp, check and, when the rules allow, merge one op (loaded by `preload`)."""
         if op.problem is not None:
-            return LogEntry(op, "rejected", op.problem.code)
+            return LogEntry(op, "rejected", op.problem.code)  # before the clamp: a broken op has no usable HLC
         applied_hlc = hlc.clamp(op.hlc, self.now_ms, self.calendar.max_skew_ms)
         if applied_hlc != op.hlc:
             applied_hlc = self.last_clamped = hlc.after(applied_hlc, self.last_clamped)
-        key = (op.entity, op.id)
-        record = self.records.get(key)
-        if op.action == "delete" and record is None:
-            return LogEntry(op, "rejected", "unknown_record", applied_hlc)
-        if op.action == "upsert":
-            problem = check_fields(op, self.vocabulary, creating=record is None or _incomplete(record))
-            if problem is not None:
-                return LogEntry(op, "rejected", problem.code, applied_hlc)
-        merged = {**(record.values if record else {}), **(op.fields if op.action == "upsert" else {})}
-        verdict = rules.check(op, merged, self.reference, self.lesson, self.calendar, self.now_ms, applied_hlc)
+        verdict = check_op(op, self.records.get((op.entity, op.id)), self.reference, self.lesson, self.calendar,
+                           self.vocabulary, self.now_ms, applied_hlc)
         if verdict.rejection is not None:
             return LogEntry(op, "rejected", verdict.rejection.code, applied_hlc)
         if verdict.held is not None:
+            if op.entity == "lesson" and op.action == "upsert" and ("lesson", op.id) not in self.records:
+                # a new lesson held for the deputy: its attendance and marks wait with it (`sync.rules.check`)
+                self._held[op.id] = Record(dict(op.fields))
+                self._lessons.pop(op.id, None)
             return LogEntry(op, "held", verdict.held, applied_hlc, verdict.substitute)
         return self.merge_op(op, applied_hlc, verdict)
 
     def lesson(self, lesson: str) -> LessonInfo | None:
         """A lesson as this batch sees it: the batch's own writes over the hub's records."""
         if lesson not in self._lessons:
-            self._lessons[lesson] = lesson_info(self.records.get(("lesson", lesson)))
+            record = self.records.get(("lesson", lesson))
+            info = lesson_info(record)
+            if record is None and lesson in self._held:
+                info = lesson_info(self._held[lesson])
+                info = replace(info, held=True) if info is not None else None
+            self._lessons[lesson] = info
         return self._lessons[lesson]
 
     def merge_op(self, op: Op, applied_hlc: str, verdict: Verdict) -> LogEntry:
@@ -239,12 +251,9 @@ def lesson_info(record: Record | None) -> LessonInfo | None:
     day = parse_date(v.get("date"))
     if day is None:
         return None
-    return LessonInfo(v["class"], v.get("group"), v["subject"], v["teacher"], day, bool(v.get("substitute")))
-
-
-def _incomplete(record: Record) -> bool:
-    """A record known only by a tombstone or partial writes still needs every required field."""
-    return "deleted" not in record.clock
+    slot = v.get("slot")
+    return LessonInfo(v["class"], v.get("group"), v["subject"], v["teacher"], day, bool(v.get("substitute")),
+                      slot if isinstance(slot, int) else None)
 
 
 __all__ = ["Applied", "BatchApplier", "Known", "LogEntry", "Rejection"]

@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sync import clock, hlc, retention, rules
+from sync import clock, hlc, retention
 from sync.answers import Change, SyncAnswer, check_status, check_sync
+from sync.check import check_op
 from sync.errors import BadAnswer, BatchRejected, Busy, SyncError, TransportError
 from sync.ids import attendance_id, lesson_id, period_grade_id
 from sync.merge import Record
@@ -42,7 +43,7 @@ from sync.outbox import Outcome, Store
 from sync.protocol import CODES, JOURNAL, VERSION
 from sync.replica import Replica, calendar_from, merge_ops, reference_from
 from sync.rules import ReferenceSnapshot
-from sync.schema import Vocabulary, check_fields, parse_op
+from sync.schema import Vocabulary, parse_op
 from sync.transport import Transport, UrllibTransport, exchange
 
 T = TypeVar("T")
@@ -202,6 +203,7 @@ class SyncClient:
         return self._with_retries(call)
 
     def _keep_status(self, status: dict[str, Any]) -> None:
+        self._reference = None  # the device's scope (classes, teachers) is part of the rules' reference
         self.store.put("device", status["device"])
         self.store.put("status", status)
         self.store.put("next_seq", max(int(self.store.get("next_seq", 1)), int(status["acked_seq"]) + 1))
@@ -254,20 +256,11 @@ class SyncClient:
                 "base": current.rev if current is not None and current.rev else None,
             }
             op = parse_op(raw)
-            if op.problem is not None:
-                raise RecordRefused(op.problem.code, op.problem.field)
-            if action == "delete" and current is None:
-                raise RecordRefused("unknown_record")
-            if action == "upsert":
-                problem = check_fields(op, vocabulary, creating=current is None or "deleted" not in current.clock)
-                if problem is not None:
-                    raise RecordRefused(problem.code, problem.field)
             school = self._school()
-            if not school.teachers:
+            verdict = check_op(op, current, school, self.replica.lesson, calendar_from(self.store, status),
+                               vocabulary, hlc.parse(stamp)[0], stamp)
+            if verdict.rejection is not None and verdict.rejection.code == "unknown_author" and not school.teachers:
                 raise SyncError("Справочники школы ещё не получены с сервера: выполните «tetrad-sync run».")
-            merged = {**(current.values if current else {}), **fields}
-            verdict = rules.check(op, merged, school, self.replica.lesson, calendar_from(self.store, status),
-                                  hlc.parse(stamp)[0], stamp)
             if verdict.rejection is not None:
                 raise RecordRefused(verdict.rejection.code, verdict.rejection.field)
             self.store.append(raw)
@@ -383,9 +376,9 @@ class SyncClient:
                 if stored is not None and stored.rev > change.rev:
                     continue
                 values = dict(change.fields)
-                if change.entity in JOURNAL:
+                if change.entity in JOURNAL or change.deleted:  # a removed reference row (a timetable change)
                     values["deleted"] = change.deleted
-                else:
+                if change.entity not in JOURNAL:
                     reference_changed = True
                 self.store.put_record(change.entity, change.id, Record(values, dict(change.clock), change.rev))
                 stamps += [w.hlc for w in change.clock.values()]

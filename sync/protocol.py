@@ -76,6 +76,7 @@ JOURNAL: Final[dict[str, dict[str, Field]]] = {
 
 REFERENCE: Final = (
     "school", "period", "holiday", "class", "group", "student", "teacher", "subject", "assignment", "timetable",
+    "timetable_change",
 )
 
 # Reason codes of a rejected or held op, with the message staff read.
@@ -101,6 +102,8 @@ CODES: Final[dict[str, str]] = {
     "unknown_period": "Учебный период не найден.",
     "student_not_in_class": "Ученик не учится в этом классе в день урока.",
     "not_your_class": "Учитель не ведёт этот предмет в этом классе.",
+    "not_your_device": "Это устройство не записывает уроки этого учителя.",
+    "unplanned_substitution": "Замена не запланирована заместителем директора: запись ждёт его утверждения.",
     "grade_has_no_marks": "В этом классе отметки не ставятся.",
     "out_of_year": "Дата вне учебного года.",
     "future_date": "Дата урока ещё не наступила.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,7 +26,8 @@ DEFAULT_SKEW_SECONDS = 300
 
 
 def reference_from(store: Store) -> ReferenceSnapshot:
-    """Build the rules' reference from the replica's pulled reference entities."""
+    """Build the rules' reference from the replica's pulled reference entities and the device's scope of the
+    last status answer (`classes`, `teachers`)."""
     classes = {cid: int(r.values.get("grade") or 0) for cid, r in store.records("class").items()}
     homerooms = frozenset((str(r.values["homeroom_teacher"]), cid) for cid, r in store.records("class").items()
                           if r.values.get("homeroom_teacher"))
@@ -40,6 +42,14 @@ def reference_from(store: Store) -> ReferenceSnapshot:
     periods = {pid: end for pid, r in store.records("period").items() if (end := parse_date(r.values.get("end")))}
     assignments = frozenset((str(r.values.get("teacher")), str(r.values.get("class")), str(r.values.get("subject")))
                             for r in store.records("assignment").values())
+    substitutions = frozenset(
+        (str(v.get("class")), v.get("group"), day, int(v.get("slot") or 0), str(v.get("teacher")))
+        for r in store.records("timetable_change").values()
+        if not (v := r.values).get("deleted") and v.get("kind") == "substitution"
+        and (day := parse_date(v.get("date"))) is not None
+    )
+    status = _mapping(store.get("status"))
+    served = status.get("teachers")
     return ReferenceSnapshot(
         teachers=frozenset(store.records("teacher")),
         subjects=frozenset(store.records("subject")),
@@ -50,6 +60,9 @@ def reference_from(store: Store) -> ReferenceSnapshot:
         assignments=assignments,
         teaching=frozenset((t, c) for t, c, _ in assignments),
         homerooms=homerooms,
+        substitutions=substitutions,
+        device_classes=frozenset(str(c) for c in status.get("classes") or ()),
+        served=frozenset(str(t) for t in served) if isinstance(served, list) else None,
     )
 
 
@@ -82,6 +95,7 @@ def calendar_from(store: Store, status: dict[str, Any]) -> Calendar:
         approval_after_days=int(status.get("approval_after_days") or DEFAULT_APPROVAL_DAYS),
         max_skew_ms=int(limits.get("max_clock_skew_seconds") or DEFAULT_SKEW_SECONDS) * 1000,
         plan_ahead_days=int(status.get("plan_ahead_days") or 0),  # an older hub does not plan ahead
+        allow_unplanned_substitutions=status.get("allow_unplanned_substitutions") is True,
     )
 
 
@@ -130,5 +144,15 @@ class Replica:
         return found
 
     def lesson(self, lesson_id: str) -> LessonInfo | None:
-        """What the rules need of a lesson, from the local view."""
-        return lesson_info(self.view("lesson", lesson_id))
+        """What the rules need of a lesson, from the local view; a lesson the hub holds for the deputy (known
+        here only by its held op) is one too, marked held, as the hub sees it."""
+        info = lesson_info(self.view("lesson", lesson_id))
+        if info is None:
+            fields: dict[str, Any] = {}
+            for outcome in self.store.outcomes():
+                if (outcome.status, outcome.entity, outcome.record_id) == ("held", "lesson", lesson_id) and \
+                        outcome.body.get("action") == "upsert":
+                    fields.update(outcome.body.get("fields") or {})
+            held = lesson_info(Record(fields)) if fields else None
+            info = replace(held, held=True) if held is not None else None
+        return info

@@ -1,4 +1,5 @@
-"""The school's rules for one op: references, authorship, grade levels, dates, late corrections.
+"""The school's rules for one op: references, authorship, the device's scope, grade levels, dates, late
+corrections.
 
 The hub answers the questions of `Reference` from its database, the client from its replica; the
 rules themselves are the same code on both sides.
@@ -34,6 +35,8 @@ class LessonInfo:
     teacher_id: str
     date: dt.date
     substitute: bool
+    slot: int | None = None
+    held: bool = False  # known only by an op held for the deputy (an unplanned substitution)
 
 
 class Reference(Protocol):
@@ -47,15 +50,23 @@ class Reference(Protocol):
     def period_end(self, period: str) -> dt.date | None: ...
     def teaches(self, teacher: str, class_id: str, subject: str | None) -> bool: ...
     def homeroom(self, teacher: str, class_id: str) -> bool: ...
+    def serves(self, teacher: str) -> bool: ...
+    def writes_class(self, class_id: str) -> bool: ...
+    def planned_substitute(self, teacher: str, class_id: str, group: str | None, day: dt.date, slot: int) -> bool: ...
 
 
+Substitution = tuple[str, str | None, dt.date, int, str]  # class, group, date, slot, the substitute teacher
 Lessons = Callable[[str], LessonInfo | None]
 
 
 @dataclass(frozen=True)
 class ReferenceSnapshot:
     """The school's reference data as plain sets and maps, answering `Reference`: the hub builds it from its
-    tables, the client from its replica."""
+    tables, the client from its replica.
+
+    The device's scope: `device_classes` are the classes it writes (empty: the whole school) and `served`
+    the teachers it writes for (None: every teacher); `substitutions` are the deputy's planned ones.
+    """
 
     teachers: frozenset[str]
     subjects: frozenset[str]
@@ -66,6 +77,9 @@ class ReferenceSnapshot:
     assignments: frozenset[tuple[str, str, str]]
     teaching: frozenset[tuple[str, str]]
     homerooms: frozenset[tuple[str, str]]
+    substitutions: frozenset[Substitution] = frozenset()
+    device_classes: frozenset[str] = frozenset()
+    served: frozenset[str] | None = None
 
     def teacher_exists(self, teacher: str) -> bool:
         """Whether the teacher is on the school's staff."""
@@ -101,6 +115,29 @@ class ReferenceSnapshot:
         """Whether the teacher is the class teacher of the class."""
         return (teacher, class_id) in self.homerooms
 
+    def serves(self, teacher: str) -> bool:
+        """Whether the device writes for this teacher."""
+        return self.served is None or teacher in self.served
+
+    def writes_class(self, class_id: str) -> bool:
+        """Whether the device writes journal rows of this class (a whole-school device: every class)."""
+        return not self.device_classes or class_id in self.device_classes
+
+    def planned_substitute(self, teacher: str, class_id: str, group: str | None, day: dt.date, slot: int) -> bool:
+        """Whether the deputy planned this teacher as the substitute for this lesson."""
+        return (class_id, group, day, slot, teacher) in self.substitutions
+
+
+def default_served(ref: ReferenceSnapshot, classes: frozenset[str]) -> frozenset[str] | None:
+    """The teachers a device serves when staff set none: those teaching its classes, their class teachers and
+    the substitutes planned for their lessons; every teacher (None) for a whole-school device."""
+    if not classes:
+        return None
+    return frozenset(
+        {t for t, c in ref.teaching | ref.homerooms if c in classes}
+        | {s[4] for s in ref.substitutions if s[0] in classes}
+    )
+
 
 @dataclass(frozen=True)
 class Calendar:
@@ -113,6 +150,7 @@ class Calendar:
     approval_after_days: int
     max_skew_ms: int
     plan_ahead_days: int = 14  # a lesson may be planned this many days ahead (topic, homework, cancelled)
+    allow_unplanned_substitutions: bool = False
 
     def local_date(self, stamp: str) -> dt.date:
         """The school-local calendar day of an HLC."""
@@ -149,7 +187,38 @@ def check(
     """Judge an op against the school's rules; `merged` is the record as it would be after the op."""
     if not ref.teacher_exists(op.author):
         return _reject("unknown_author")
-    return _CHECKS[op.entity](op, merged, Context(ref, lessons, cal, now_ms, applied_hlc))
+    if not ref.serves(op.author):
+        return _reject("not_your_device")
+    verdict = _CHECKS[op.entity](op, merged, Context(ref, lessons, cal, now_ms, applied_hlc))
+    if verdict.rejection is None and not _in_device_scope(op, merged, ref, lessons):
+        return _reject("not_your_class")
+    if verdict.rejection is None and verdict.held is None and op.entity in ("attendance", "mark"):
+        lesson = lessons(merged["lesson"])
+        if lesson is not None and lesson.held:  # waits with its lesson for the deputy
+            return Verdict(held="unplanned_substitution", substitute=verdict.substitute)
+    return verdict
+
+
+def _in_device_scope(op: Op, m: dict[str, Any], ref: Reference, lessons: Lessons) -> bool:
+    """A bound device writes rows of its classes, and the lessons (with their attendance and marks) that the
+    deputy planned as a substitution for a teacher it serves."""
+    if op.entity in ("lesson", "test_plan"):
+        class_id = str(m["class"])
+        if op.entity == "lesson" and not ref.writes_class(class_id):
+            day = parse_date(m["date"])
+            return day is not None and ref.serves(m["teacher"]) and ref.planned_substitute(
+                m["teacher"], class_id, m.get("group"), day, int(m["slot"]))
+        return ref.writes_class(class_id)
+    if op.entity in ("attendance", "mark"):
+        lesson = lessons(m["lesson"])
+        if lesson is None:
+            return False
+        if ref.writes_class(lesson.class_id):
+            return True
+        return lesson.slot is not None and ref.serves(lesson.teacher_id) and ref.planned_substitute(
+            lesson.teacher_id, lesson.class_id, lesson.group_id, lesson.date, lesson.slot)
+    student = ref.student(str(m["student"]))
+    return student is not None and ref.writes_class(student.class_id)
 
 
 def _reject(code: str, field: str | None = None) -> Verdict:
@@ -200,8 +269,12 @@ def _lesson_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
         return _reject("unknown_teacher", "teacher")
     if c.ref.teaches(op.author, m["class"], m["subject"]):
         return ALLOW
-    if m.get("substitute") and m["teacher"] == op.author:
+    if m["teacher"] == op.author and c.ref.planned_substitute(op.author, m["class"], m.get("group"), day, m["slot"]):
         return Verdict(substitute=True)
+    if m.get("substitute") and m["teacher"] == op.author:
+        if c.cal.allow_unplanned_substitutions:
+            return Verdict(substitute=True)
+        return Verdict(held="unplanned_substitution", substitute=True)
     return _reject("not_your_class")
 
 

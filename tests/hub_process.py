@@ -24,12 +24,14 @@ def free_port() -> int:
 class HubProcess:
     """Start, stop and kill a gunicorn-served hub on the given database."""
 
-    def __init__(self, database_url: str, var_dir: Path, keys: list[str], workers: int = 1) -> None:
+    def __init__(self, database_url: str, var_dir: Path, keys: list[str], workers: int = 1,
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": database_url, "TETRAD_VAR": str(var_dir),
                     "TETRAD_SECRET_KEYS": ",".join(keys)}
         self.workers = workers
+        self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
         self.log = var_dir / f"hub-{self.port}.log"
 
@@ -37,7 +39,7 @@ class HubProcess:
         """Start the server and wait until /healthz answers."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-                   "--timeout", "60", "wsgi:application"]
+                   "--timeout", "60", *self.extra_args, "wsgi:application"]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log,
                                             start_new_session=True)

@@ -23,6 +23,7 @@ from app.base import settings
 from app.base.calendar import monday, week_id
 from app.base.extensions import db
 from app.base.models import Consent, Family, FamilyLink, Guardian, Student
+from app.base.timetable_changes import active_change, plan
 from static_site.build import build_dirty, site_lock, sweep
 from static_site.links import issue_missing
 from tests.conftest import ROOT, _empty_all_tables
@@ -100,6 +101,9 @@ def post_week(client: Any, school: Any, machine: Machine | None = None) -> Machi
                                          topic="Деепричастие", homework="", substitute=True)
     first, ffields = lesson_fields(school, cls="c1", teacher="t_kuznetsova", slot=1, topic="Счёт до десяти",
                                    homework="")
+    if active_change(tuesday, 2, school["c7"], None) is None:  # the deputy planned Петрова's substitution
+        plan("substitution", tuesday, 2, school["c7"], teacher_id=petrova, by="deputy")
+        db.session.commit()
     at = ms_at(LESSON_DAY, 15)
     ops = [
         machine.op("lesson", math, fields, author=petrova, at=at),

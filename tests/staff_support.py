@@ -12,6 +12,7 @@ from app.base import settings
 from app.base.consent import record_request
 from app.base.extensions import db
 from app.base.models import Conflict, Consent, Family, FamilyLink, Guardian, OpLog, StaffUser, Student
+from app.base.timetable_changes import plan
 from app.staff.users import create_user
 from static_site.access import family_access
 from static_site.links import issue
@@ -132,6 +133,24 @@ def access_requests(family: Family, guardian: Guardian) -> tuple[str, str]:
     return waiting.id, refused.id
 
 
+def family_across_classes(school: TinySchool) -> FamilyLink:
+    """Смирнов (7А) and his sister in 1А, their father with consent and a link: its letter shows both."""
+    guardian = Guardian(last_name="Смирнов", first_name="Олег", middle_name="Павлович", phone="+7 900 000-00-02",
+                        relation="отец")
+    family = Family(name="Смирновы", channel="link", guardians=[guardian],
+                    students=[db.session.get(Student, school["st_smirnov"]),
+                              db.session.get(Student, school["st_first_grader"])])
+    db.session.add(family)
+    db.session.flush()
+    db.session.add(Consent(guardian_id=guardian.id, state="given", on=dt.date(2026, 9, 1), basis="заявление № 6",
+                           channel="paper"))
+    db.session.flush()
+    now = clock.now()
+    link = issue(family_access([family.id], settings().today(now), now)[family.id], guardian, now)
+    db.session.commit()
+    return link
+
+
 def world(client: Any) -> dict[str, Any]:
     """The tiny school with accounts, a held correction, a conflict, a rejected op, a machine, a family, requests."""
     school = build_tiny_school()
@@ -145,5 +164,12 @@ def world(client: Any) -> dict[str, Any]:
     return {"request": waiting, "refused": refused, "school": school, "machine": first, "held": held.id,
             "rejected": rejected.id,
             "conflict": db.session.scalars(select(Conflict.id)).one(), "device": first.id, "family": family.id,
-            "guardian": guardian.id, "link": link.id,
+            "guardian": guardian.id, "link": link.id, "change": _planned_change(school),
             "users": {u.login: u.id for u in db.session.scalars(select(StaffUser))}}
+
+
+def _planned_change(school: TinySchool) -> str:
+    """A cancelled lesson the deputy planned (for the substitutions page)."""
+    change = plan("cancelled", LESSON_DAY, 5, school["c7"], by="zavuch")
+    db.session.commit()
+    return change.id

@@ -12,6 +12,7 @@ from flask import Flask
 from app.base.extensions import db
 from app.base.models import Group, Student, TimetableEntry
 from app.base.models.sync import STATUSES
+from app.base.timetable_changes import plan
 from app.syncing import openapi
 from app.syncing.pull import REFERENCE as PULLED_REFERENCE
 from sync.protocol import BATCH_ERRORS, CODES, FINAL_STATUSES, JOURNAL, REFERENCE
@@ -374,10 +375,11 @@ def test_real_whole_batch_errors_validate_against_the_error_schema(served: Any, 
 
 
 def _more_reference_data(school: Any) -> None:
-    """A group and a timetable entry, so that every reference entity is pulled."""
+    """A group, a timetable entry and a planned substitution, so that every reference entity is pulled."""
     group = Group(class_id=school["c7"], subject_id=school["s_math"], name="Группа 1",
                   students=[db.session.get(Student, school["st_ivanova"])])
     db.session.add(group)
     db.session.add(TimetableEntry(weekday=1, slot=2, class_id=school["c7"], group_id=None, subject_id=school["s_math"],
                                   teacher_id=school["t_petrova"], valid_from=dt.date(2026, 9, 1), valid_to=None))
+    plan("substitution", LESSON_DAY, 4, school["c7"], teacher_id=school["t_outsider"], note="Курсы", by="deputy")
     db.session.commit()

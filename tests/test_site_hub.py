@@ -116,7 +116,7 @@ def test_headers_keep_the_token_private_and_pages_never_stale(hub):
     assert page.status == 200 and page.headers["Content-Encoding"] == "gzip"
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert "noindex" in page.headers["X-Robots-Tag"]
-    assert page.headers["Cache-Control"] == "no-cache"
+    assert page.headers["Cache-Control"] == "private, no-cache"
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
     assert page.headers.get("Access-Control-Allow-Origin") is None
     assert fetch(url, headers={"If-None-Match": page.headers["ETag"]}).status == 304

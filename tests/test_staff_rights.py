@@ -19,7 +19,7 @@ from app.base.models import StaffJob
 from app.staff import jobs
 from app.staff.rights import RIGHTS, ROLES
 from sync import clock
-from tests.staff_support import ACCOUNTS, PASSWORD, csrf_token, sign_in, world
+from tests.staff_support import ACCOUNTS, PASSWORD, csrf_token, family_across_classes, sign_in, world
 
 ROLE_OF = {"A": "admin", "D": "director", "Z": "zavuch", "C": "petrova", "S": "sidorov"}
 PUBLIC = "public"
@@ -47,12 +47,19 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     ("machines", "GET", lambda w: "/staff/devices/", {}, "ADZ"),
     ("register machine", "POST", lambda w: "/staff/devices/", {"name": "Кабинет 3"}, "A"),
     ("machine token", "POST", lambda w: f"/staff/devices/{w['device']}/token", {}, "A"),
+    ("machine teachers", "POST", lambda w: f"/staff/devices/{w['device']}/teachers", {"teachers": "T"}, "A"),
     ("revoke machine", "POST", lambda w: f"/staff/devices/{w['device']}/revoke", {}, "A"),
     ("teacher PIN", "POST", lambda w: "/staff/devices/pin", {"teacher": "TEACHER"}, "A"),
+    ("substitutions", "GET", lambda w: "/staff/timetable/", {}, "ADZ"),
+    ("plan substitution", "POST", lambda w: "/staff/timetable/",
+     {"kind": "substitution", "date": "2026-11-23", "slot": "3", "class": "C1", "teacher": "T"}, "Z"),
+    ("remove substitution", "POST", lambda w: f"/staff/timetable/{w['change']}/remove", {}, "Z"),
     ("families chooser", "GET", lambda w: "/staff/families/", {}, "ADZC"),
     ("families 7А", "GET", lambda w: "/staff/families/" + c7(w), {}, "ADZC"),
     ("families 1А", "GET", lambda w: f"/staff/families/?class={w['school']['c1']}", {}, "ADZ"),
     ("invitation letter", "GET", lambda w: f"/staff/families/links/{w['link']}/letter", {}, "ADZC"),
+    # a family with a child in 7А and one in 1А: its link shows both, so 7А's class teacher may not hand it out
+    ("letter, siblings elsewhere", "GET", lambda w: f"/staff/families/links/{w['sibling_link']}/letter", {}, "ADZ"),
     ("issue link", "POST", lambda w: f"/staff/families/{w['family']}/links", {"guardian": "G"}, "A"),
     ("rotate link", "POST", lambda w: f"/staff/families/links/{w['link']}/rotate", {}, "A"),
     ("revoke link", "POST", lambda w: f"/staff/families/links/{w['link']}/revoke", {}, "A"),
@@ -148,7 +155,8 @@ def _request(client: Any, w: dict[str, Any], method: str, path: str, data: dict[
     if method == "GET":
         return client.get(path)
     known = {"G": w["guardian"], "SELF": w.get("login", "admin"), "STUDENT": w["school"]["st_ivanova"],
-             "FAMILY": w["family"], "TEACHER": w["school"]["t_petrova"]}
+             "FAMILY": w["family"], "TEACHER": w["school"]["t_petrova"], "T": w["school"]["t_petrova"],
+             "C1": w["school"]["c1"]}
     form: dict[str, Any] = {k: known.get(v, v) for k, v in data.items()}
     if form.get("file") == "FILE":
         form["file"] = (io.BytesIO("Предмет\nФизика\n".encode()), "subjects.csv")
@@ -174,6 +182,7 @@ def quick_rebuild(monkeypatch):
 @pytest.mark.parametrize("letter", list(ROLE_OF))
 def test_each_role_gets_exactly_its_pages_and_actions(client, letter, quick_rebuild):
     w = world(client)
+    w["sibling_link"] = family_across_classes(w["school"]).id
     login = ROLE_OF[letter]
     w["job"], w["login"] = _job_for(login), login
     assert sign_in(client, login).status_code == 302
@@ -191,6 +200,7 @@ def test_each_role_gets_exactly_its_pages_and_actions(client, letter, quick_rebu
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, quick_rebuild):
     w = world(client)
+    w["sibling_link"] = family_across_classes(w["school"]).id
     w["job"] = _job_for("admin")
     for what, method, path, data, roles in MATRIX:
         response = _request(client, w, method, path(w), data)
@@ -207,6 +217,7 @@ def test_the_matrix_covers_every_staff_route(app):
     covered = set()
     for _what, method, path, _data, _roles in MATRIX:
         fake = path({"held": 1, "rejected": 1, "conflict": 1, "device": "d", "family": "f", "link": "l", "job": 1,
+                     "change": "c", "sibling_link": "l",
                      "users": {"sidorov": 1},
                      "school": {"c7": "x", "c1": "y", "s_math": "m", "s_russian": "r", "st_smirnov": "s"},
                      "guardian": "g", "request": "r", "refused": "x"}).split("?")[0]

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.base.extensions import db
 from app.base.models import Attendance, Conflict, DirtyFamily, Family, Lesson, Mark, OpLog, family_student
+from app.base.timetable_changes import plan
 from tests.school import LESSON_DAY, Machine, attendance_key, build_tiny_school, lesson_fields, ms_at
 
 
@@ -98,6 +99,8 @@ def test_a_teacher_writes_only_lessons_of_their_own_assignments(machine, school)
 
 
 def test_a_substitute_lesson_is_accepted_and_flagged(machine, school):
+    plan("substitution", LESSON_DAY, 2, school["c7"], teacher_id=school["t_outsider"], by="deputy")
+    db.session.commit()
     lesson, fields = lesson_fields(school, teacher="t_outsider", substitute=True)
     result = machine.post([machine.op("lesson", lesson, fields, author=school["t_outsider"])]).get_json()["results"][0]
     assert result["status"] == "applied" and result["substitute"] is True

@@ -17,6 +17,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.base.permissions import private_dir
+
 
 def load_keys(var_dir: Path) -> list[str]:
     """The signing keys, newest first."""
@@ -25,7 +27,7 @@ def load_keys(var_dir: Path) -> list[str]:
         return [k.strip() for k in from_env.split(",") if k.strip()]
     path = var_dir / "secret_keys.json"
     if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(var_dir)
         # O_EXCL: two processes starting at once must not write two different keys.
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

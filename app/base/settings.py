@@ -100,11 +100,15 @@ SCHEMA: dict[str, Any] = {
         "max_clock_skew_seconds": Spec("int", "Allowed lead of an op's HLC over the hub clock, seconds."),
         "max_pull_limit": Spec("int", "Most changes in one pull page."),
         "gap_alert_hours": Spec("int", "Hours a seq gap may stay open before the device is flagged."),
+        "allow_unplanned_substitutions": Spec("bool", "Accept substitutions the deputy did not plan (else held)."),
         "retain_days": Spec("int", "Days classroom machines keep acknowledged ops, to resend them after a restore."),
     },
     "backup": {
         "keep_daily": Spec("int", "Backups kept in each destination: the newest of each of this many recent days."),
         "keep_monthly": Spec("int", "Also kept: the newest backup of each of this many recent months."),
+    },
+    "server": {
+        "proxy_count": Spec("int", "Reverse proxies in front of the hub whose X-Forwarded-* headers are trusted."),
     },
     "site": {
         "output_dir": Spec("str", "Folder the family site is written to."),
@@ -219,6 +223,7 @@ class Settings:
     director: str = ""
     source: Path = field(default=Path("config.yaml"))
     notify: dict[str, Any] = field(default_factory=dict)  # read by app.notify.config
+    proxy_count: int = 0
 
     def work_type(self, code: str) -> WorkType | None:
         """The work type with this code, or None."""
@@ -409,4 +414,5 @@ def _typed(data: dict[str, Any], path: Path) -> Settings:
         director=data["access"]["director"],
         source=path,
         notify=data["notify"],
+        proxy_count=data["server"]["proxy_count"],
     )

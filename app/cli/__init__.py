@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
         staff,
         sync_file,
         teacher,
+        timetable,
         year,
     )
 
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(year.archive_group)
     app.cli.add_command(device.device_group)
     app.cli.add_command(sync_file.sync_group)
+    app.cli.add_command(timetable.timetable_group)
     app.cli.add_command(staff.staff_group)
     app.cli.add_command(teacher.teacher_group)
     app.cli.add_command(links.links_group)

@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL
 from app.base import epoch, settings, signed_manifest
 from app.base.extensions import db
 from app.base.keys import load_signing_key
+from app.base.permissions import private_dir
 from app.cli.dbreport import database_report, report_lines
 from sync import clock
 
@@ -143,7 +144,7 @@ def make_backup(destinations: list[Path]) -> dict[Path, Path | str]:
         try:
             if final.exists():
                 raise RuntimeError(f"копия {final.name} уже есть; подождите секунду и повторите.")
-            dest.mkdir(parents=True, exist_ok=True)
+            private_dir(dest)  # a backup is the whole journal: owner-only, like the database
             shutil.rmtree(partial, ignore_errors=True)
             partial.mkdir(mode=0o700)
             if first is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 
@@ -10,8 +11,9 @@ import click
 from app.base import settings
 from app.base.calendar import ensure_calendar
 from app.base.extensions import db
+from app.base.timetable_changes import active_change, plan
 from app.demo import DEFAULT_SEED
-from app.demo.journal import demo_devices
+from app.demo.journal import DemoDevice, demo_devices
 from app.demo.school import DemoSchool, build_school, school_has_data, write_school
 from app.staff.demo import create_demo_accounts
 from app.syncing.devices import register
@@ -66,9 +68,25 @@ def demo_command(seed: int, if_empty: bool) -> None:
     )
 
 
+def plan_substitutions(machines: list[DemoDevice]) -> None:
+    """The deputy planned the demo's substitute lessons, so that the class's machine may write them."""
+    for machine in machines:
+        for op in machine.ops:
+            fields = op["fields"]
+            if op["entity"] != "lesson" or not fields.get("substitute"):
+                continue
+            day = dt.date.fromisoformat(fields["date"])
+            if active_change(day, fields["slot"], fields["class"], fields["group"]) is None:
+                plan("substitution", day, fields["slot"], fields["class"], group_id=fields["group"],
+                     teacher_id=fields["teacher"], subject_id=fields["subject"], note="Курсы повышения квалификации",
+                     by="demo")
+    db.session.commit()
+
+
 def push_journal(school: DemoSchool) -> None:
     """Register the demo's classroom machines and send their weeks of lessons through the real sync path."""
     machines = demo_devices(school, settings())
+    plan_substitutions(machines)
     total = sum(len(m.ops) for m in machines)
     with click.progressbar(length=total, label="  журнал с компьютеров классов", file=sys.stderr) as bar:
         for machine in machines:

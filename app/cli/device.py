@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from app.base import settings
 from app.base.extensions import db
-from app.base.models import Device, DeviceRebase, OpLog, SchoolClass
+from app.base.models import Device, DeviceRebase, OpLog, SchoolClass, Teacher
 from app.base.text import aware, format_datetime
-from app.syncing.devices import bound_classes, register, reissue, revoke, token_for
+from app.syncing.devices import bound_classes, register, reissue, revoke, set_served, token_for
 from app.syncing.pull import changes_since
+from app.syncing.school_reference import chosen_teachers, served_teachers
 from sync import clock
 
 device_group = click.Group("device", help="Classroom machines: register, list, revoke.")
@@ -38,6 +39,38 @@ def add_command(name: str, classes: tuple[str, ...]) -> None:
     click.echo(f"Устройство {device.id} «{name}» зарегистрировано (доступ: {scope}).")
     click.echo("Ключ устройства (введите его на компьютере класса: tetrad-sync init --token …):")
     click.echo(token)
+
+
+def teachers_by_code(codes: tuple[str, ...]) -> list[str]:
+    """Teacher ids from their codes (табельный номер) or ids, as staff type them."""
+    found = []
+    for code in codes:
+        teacher = db.session.scalar(select(Teacher).where((Teacher.code == code) | (Teacher.id == code)))
+        if teacher is None:
+            raise click.ClickException(f"Учитель «{code}» не найден (нужен табельный номер).")
+        found.append(teacher.id)
+    return found
+
+
+@device_group.command("serve")
+@click.argument("device_id")
+@click.option("--teacher", "teachers", multiple=True, help="A teacher's code (табельный номер), repeatable.")
+@click.option("--default", "default", is_flag=True, help="Back to the default: the teachers of its classes.")
+def serve_command(device_id: str, teachers: tuple[str, ...], default: bool) -> None:
+    """Set the teachers a machine writes for (an op by anyone else is rejected: not_your_device)."""
+    device = _get(device_id)
+    if not teachers and not default:
+        raise click.ClickException("Укажите учителей (--teacher ТАБ_НОМЕР …) или --default.")
+    set_served(device.id, [] if default else teachers_by_code(teachers))
+    db.session.commit()
+    click.echo(f"Устройство {device.id} «{device.name}» записывает уроки учителей: {_served_text(device.id)}.")
+
+
+def _served_text(device_id: str) -> str:
+    ids = served_teachers(device_id)
+    names = {t.id: f"{t.last_name} {t.first_name[:1]}." for t in db.session.scalars(select(Teacher))}
+    listed = ", ".join(sorted(names.get(t, t) for t in ids)) or "никого"
+    return listed if chosen_teachers(device_id) else f"по умолчанию — {listed}"
 
 
 @device_group.command("token")
@@ -95,6 +128,8 @@ def list_command() -> None:
         click.echo(f"{d.id:<18} {d.name[:22]:<22} {last:<17} {d.acked_seq:>7} {counts.get((d.id, 'queued'), 0):>7} "
                    f"{d.last_skew_ms / 1000:>9.1f} {counts.get((d.id, 'rejected'), 0):>9} "
                    f"{counts.get((d.id, 'held'), 0):>7}  {scope}{'; ' if state else ''}{', '.join(state)}")
+        if classes or chosen_teachers(d.id):
+            click.echo(f"{'':<18} учителя: {_served_text(d.id)}")
 
 
 @device_group.command("setup-file")

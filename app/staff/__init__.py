@@ -40,7 +40,9 @@ def init_app(app: Flask) -> None:
     # with cross-site posts, HTTPS-only when the hub is served over HTTPS, ended after a working day.
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
-    https = os.environ.get("TETRAD_HTTPS") == "1"
+    # HTTPS when the public address is https (the documented nginx), or TETRAD_HTTPS=1 says so.
+    https = os.environ.get("TETRAD_HTTPS") == "1" or app.extensions["tetrad.settings"].site_base_url.startswith(
+        "https://")
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SESSION_COOKIE_SECURE")) or https
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=SESSION_HOURS)
     # Staff forms check their token in the staff blueprint; the rest of the hub is not a form site.

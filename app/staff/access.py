@@ -19,8 +19,11 @@ PUBLIC = "public"
 
 
 def session_key(user: StaffUser) -> str:
-    """A short fingerprint of the password hash: a new password or a disabled account ends old sessions."""
-    return hashlib.sha256(f"{user.id}:{user.password_hash}:{user.active}".encode()).hexdigest()[:16]
+    """A short fingerprint of the password hash, the account's state and its session generation, checked on every
+    request: a new password, a turned-off account or a sign-out ends every session of the account, even a copied
+    cookie (the cookie alone is not enough: the database must agree)."""
+    text = f"{user.id}:{user.password_hash}:{user.active}:{user.session_generation or 0}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def sign_in(user: StaffUser) -> None:
@@ -32,7 +35,10 @@ def sign_in(user: StaffUser) -> None:
 
 
 def sign_out() -> None:
-    """End the session."""
+    """End the session, and server-side every other session of the account (the caller commits)."""
+    user: StaffUser | None = g.get("staff")
+    if user is not None:
+        user.session_generation = (user.session_generation or 0) + 1
     session.clear()
 
 

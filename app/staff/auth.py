@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
@@ -12,7 +13,7 @@ from werkzeug.wrappers import Response
 from app.base.extensions import db
 from app.staff import throttle
 from app.staff.access import audit, current_user, public, requires, safe_next, sign_in, sign_out
-from app.staff.users import AccountError, authenticate, normal_login, set_password
+from app.staff.users import LOGIN_MAX, AccountError, authenticate, normal_login, set_password
 from sync import clock
 
 bp = Blueprint("auth", __name__)
@@ -21,19 +22,31 @@ bp = Blueprint("auth", __name__)
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> Response | str | tuple[str, int]:
-    """The sign-in form; five wrong passwords for a login within 15 minutes lock it for the rest of them."""
+    """The sign-in form; five wrong passwords for a login within 15 minutes lock it for the rest of them, and an
+    address failing many times waits a little longer before each try (see `throttle`)."""
     target = request.values.get("next")
     if request.method == "GET":
         if g.staff is not None:
             return redirect(safe_next(target))
         return render_template("staff/login.html", next=target, login="")
-    login_name = normal_login(request.form.get("login", ""))[:60]
+    # Normalised first, then refused when longer than any login may be: the throttle counts exactly the
+    # account the password is checked against (padding a login with spaces once slipped past the count).
+    login_name = normal_login(request.form.get("login", ""))
     password = request.form.get("password", "")
     address = (request.remote_addr or "")[:64]
+    if not login_name or len(login_name) > LOGIN_MAX:
+        throttle.record(login_name[:LOGIN_MAX], address, succeeded=False)
+        db.session.commit()
+        flash(_("Wrong login or password."), "error")
+        return render_template("staff/login.html", next=target, login=""), 401
     wait = throttle.wait_for(login_name, address)
     if wait is not None:
-        minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        flash(_("Too many failed attempts. Try again in %(minutes)s min.", minutes=minutes), "error")
+        if wait < dt.timedelta(minutes=1):
+            seconds = max(1, math.ceil(wait.total_seconds()))
+            flash(_("Too many failed attempts. Try again in %(seconds)s s.", seconds=seconds), "error")
+        else:
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            flash(_("Too many failed attempts. Try again in %(minutes)s min.", minutes=minutes), "error")
         return render_template("staff/login.html", next=target, login=login_name), 429
     user = authenticate(login_name, password)
     throttle.record(login_name, address, succeeded=user is not None)
@@ -50,8 +63,9 @@ def login() -> Response | str | tuple[str, int]:
 @bp.route("/logout", methods=["POST"])
 @public
 def logout() -> Response:
-    """End the session."""
+    """End the session: on this browser and, server-side, every copy of its cookie."""
     sign_out()
+    db.session.commit()
     flash(_("You have signed out."), "info")
     return redirect(url_for("staff.auth.login"))
 

@@ -13,12 +13,14 @@ from app.staff.access import audit, requires, school_classes
 from app.staff.machines import machine_states
 from app.syncing import devices as registry
 from app.syncing.review import HUB_DEVICE
+from app.syncing.school_reference import chosen_teachers, served_teachers
 from sync.pins import hash_pin, new_pin
 
 
 def set_pin(teacher: Teacher, pin: str) -> None:
     """Store a PIN's slow salted hash (never the PIN); classroom machines pull it as `pin_hash`."""
     teacher.pin_hash = hash_pin(pin)
+
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 
@@ -34,9 +36,11 @@ def _device(device_id: str) -> Device:
 @requires("devices.view")
 def index() -> str:
     """Every machine with its state, and the form to register one."""
+    machines = machine_states()
     teachers = db.session.scalars(select(Teacher).order_by(Teacher.last_name, Teacher.first_name)).all()
-    return render_template("staff/devices.html", machines=machine_states(), classes=school_classes(),
-                           teachers=teachers)
+    served = {m.device.id: (set(served_teachers(m.device.id)), bool(chosen_teachers(m.device.id))) for m in machines}
+    return render_template("staff/devices.html", machines=machines, classes=school_classes(), teachers=teachers,
+                           served=served)
 
 
 @bp.route("/", methods=["POST"])
@@ -92,4 +96,18 @@ def revoke(device_id: str) -> Response:
         audit("device.revoke", f"device:{device.id}")
         db.session.commit()
         flash(_("Machine «%(name)s» is revoked.", name=device.name), "info")
+    return redirect(url_for("staff.devices.index"))
+
+
+@bp.route("/<device_id>/teachers", methods=["POST"])
+@requires("devices.manage")
+def teachers(device_id: str) -> Response:
+    """Set the teachers a machine writes for; none chosen: the teachers of its classes (the default)."""
+    device = _device(device_id)
+    known = set(db.session.scalars(select(Teacher.id)))
+    chosen = [t for t in request.form.getlist("teachers") if t in known]
+    registry.set_served(device.id, chosen)
+    audit("device.teachers", f"device:{device.id}", ", ".join(chosen) or "default")
+    db.session.commit()
+    flash(_("The teachers of machine «%(name)s» are saved.", name=device.name), "info")
     return redirect(url_for("staff.devices.index"))

@@ -37,6 +37,13 @@ def _family_in_scope(family: Family) -> None:
         abort(403)
 
 
+def may_hand_out(access: FamilyAccess) -> bool:
+    """A letter hands out the family's link, i.e. every child it shows: only to an account that sees the
+    families of all those children's classes (a class teacher of 7А not a family with a sibling in 11А)."""
+    scope = current_scope()
+    return all(scope.sees_families(s.class_id) for s in [*access.children, *access.family.students])
+
+
 def consents_of(guardian_ids: list[str]) -> dict[str, list[Consent]]:
     """Each guardian's consent records, newest first."""
     result: dict[str, list[Consent]] = defaultdict(list)
@@ -72,7 +79,7 @@ def index() -> str:
     consents = consents_of([g.id for a in accesses for g in a.family.guardians])
     return render_template("staff/families.html", school_class=school_class, classes=classes, accesses=accesses,
                            consents=consents, now=now, active=active, base_url=conf.site_base_url,
-                           live_ids={link.id for a in accesses for link in a.live})
+                           live_ids={link.id for a in accesses for link in a.live}, may_hand_out=may_hand_out)
 
 
 def _back(family: Family) -> Response:
@@ -178,6 +185,8 @@ def letter(link_id: str) -> str:
     family = db.session.get(Family, link.family_id)
     assert guardian is not None and family is not None
     access = family_access([family.id], conf.today(now), now)[family.id]
+    if not may_hand_out(access):
+        abort(403)
     url = link_url(conf, link.token)
     return render_template("staff/letter.html", guardian=guardian, greeting=greeting(guardian), url=url,
                            qr=qr_svg(url), children=access.children, live=link in access.live, family=family,

@@ -33,6 +33,8 @@ RIGHTS: dict[str, frozenset[str]] = {
     "site.rebuild": frozenset({ADMIN}),
     "devices.view": LEADERS,
     "devices.manage": frozenset({ADMIN}),
+    "timetable.view": LEADERS,
+    "timetable.plan": frozenset({DEPUTY}),
     "families.view": LEADERS | {CLASS_TEACHER},
     "families.links": frozenset({ADMIN}),
     "monitoring.view": LEADERS | {CLASS_TEACHER},

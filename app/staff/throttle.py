@@ -1,8 +1,12 @@
 """Login throttling, kept in the database so that every worker process counts the same failures.
 
 A login that failed FAILURES_PER_LOGIN times within WINDOW (since its last success) is refused without
-checking the password until the oldest of those failures leaves the window; an address that failed
-FAILURES_PER_ADDRESS times within WINDOW, whatever the logins, is refused the same way.
+checking the password until the oldest of those failures leaves the window. An address that failed more than
+FREE_PER_ADDRESS times within WINDOW, whatever the logins, waits before each further try: 1 s after its last
+failure, then twice as long with each failure, at most ADDRESS_DELAY_MAX. A growing delay, not a lock: many
+people behind one address (a school's NAT, a misconfigured proxy) are slowed, never all shut out for the
+window, while one guesser gets about one try a minute. The login key is the normalised login the password is
+checked against (`app.staff.auth`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from sync import clock
 
 WINDOW = dt.timedelta(minutes=15)
 FAILURES_PER_LOGIN = 5
-FAILURES_PER_ADDRESS = 30
+FREE_PER_ADDRESS = 10
+ADDRESS_DELAY_MAX = dt.timedelta(minutes=1)
 KEEP = dt.timedelta(days=30)
 
 
@@ -42,8 +47,9 @@ def wait_for(login: str, address: str, now: dt.datetime | None = None) -> dt.tim
         select(LoginAttempt.at).where(LoginAttempt.address == address, LoginAttempt.succeeded.is_(False),
                                       LoginAttempt.at > now - WINDOW).order_by(LoginAttempt.at.desc())
     ).all() if address else []
-    if len(by_address) >= FAILURES_PER_ADDRESS:
-        waits.append(aware(by_address[FAILURES_PER_ADDRESS - 1]) + WINDOW - now)
+    if len(by_address) > FREE_PER_ADDRESS:
+        delay = min(ADDRESS_DELAY_MAX, dt.timedelta(seconds=2 ** min(len(by_address) - FREE_PER_ADDRESS - 1, 16)))
+        waits.append(aware(by_address[0]) + delay - now)
     longest = max(waits, default=None)
     return longest if longest is not None and longest > dt.timedelta(0) else None
 

@@ -15,6 +15,7 @@ from app.staff.rights import CLASS_TEACHER, ROLES, SUBJECT_TEACHER
 from sync import clock
 
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,59}$")
+LOGIN_MAX = 60  # no login is longer (the column's length); a longer one is refused before any lookup
 MIN_PASSWORD = 8
 
 ROLE_NAMES = {

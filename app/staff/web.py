@@ -31,6 +31,7 @@ from app.staff import (
     printing,
     reports,
     review,
+    timetable,
 )
 from app.staff.access import can, check_access, public, requires
 from app.staff.i18n import N_, role_label
@@ -39,7 +40,7 @@ from app.staff.rights import allowed
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static")
 for child in (auth.bp, dashboard.bp, review.bp, devices.bp, families.bp, monitoring.bp, reports.bp, printing.bp,
               accounts.bp, jobs.bp, consent.bp, imports.bp,
-              classlist.bp, notify.bp):
+              classlist.bp, notify.bp, timetable.bp):
     bp.register_blueprint(child)
 
 # The menu: (endpoint, action that shows it, label). Labels are translated when the page is drawn.
@@ -48,6 +49,7 @@ MENU = (
     ("staff.review.index", "review.view", N_("Review")),
     ("staff.devices.index", "devices.view", N_("Machines")),
     ("staff.classlist.index", "classlist.view", N_("Class lists")),
+    ("staff.timetable.index", "timetable.view", N_("Substitutions")),
     ("staff.families.index", "families.view", N_("Families")),
     ("staff.access.index", "access.view", N_("Access requests")),
     ("staff.monitoring.index", "monitoring.view", N_("Parents' viewing")),

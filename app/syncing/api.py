@@ -14,8 +14,9 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 
 from app.base import epoch, settings
 from app.base.extensions import db
-from app.syncing.devices import authenticate
+from app.syncing.devices import authenticate, bound_classes
 from app.syncing.ingest import apply_batch
+from app.syncing.school_reference import served_teachers
 from sync import hlc
 from sync.errors import BatchRejected, Busy
 from sync.protocol import VERSION
@@ -183,7 +184,8 @@ def sync() -> Response:
 
 @bp.get("/status")
 def status() -> Response:
-    """The hub's clock, this device's acknowledged seq, the limits and the school's mark vocabulary."""
+    """The hub's clock, this device's acknowledged seq and scope (classes, teachers served), the limits and the
+    school's mark vocabulary."""
     conf = settings()
     device = authenticate(request.headers.get("Authorization"))
     current_epoch = epoch.current_id()
@@ -208,6 +210,9 @@ def status() -> Response:
         "no_marks_grades": sorted(conf.no_marks_grades),
         "approval_after_days": conf.approval_after_days,
         "plan_ahead_days": conf.deadlines["plan_ahead_days"],
+        "allow_unplanned_substitutions": bool(conf.sync["allow_unplanned_substitutions"]),
+        "classes": sorted(bound_classes(device.id)),
+        "teachers": served_teachers(device.id),
         "mark_values": list(conf.mark_values),
         "work_types": [{"code": w.code, "name": w.name, "short": w.short, "weight": w.weight}
                        for w in conf.work_types],

@@ -6,10 +6,10 @@ import secrets
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.base.extensions import db
-from app.base.models import Device, device_class
+from app.base.models import Device, device_class, device_teacher
 from sync import clock
 from sync.errors import BatchRejected
 
@@ -74,3 +74,10 @@ def bound_classes(device_id: str) -> set[str]:
     """The classes a device is bound to; empty means the whole school."""
     rows = db.session.execute(select(device_class.c.class_id).where(device_class.c.device_id == device_id))
     return {row[0] for row in rows}
+
+
+def set_served(device_id: str, teacher_ids: list[str]) -> None:
+    """Set the teachers a device writes for; an empty list restores the default (see `served_teachers`)."""
+    db.session.execute(delete(device_teacher).where(device_teacher.c.device_id == device_id))
+    for teacher_id in dict.fromkeys(teacher_ids):
+        db.session.execute(device_teacher.insert().values(device_id=device_id, teacher_id=teacher_id))

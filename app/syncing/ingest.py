@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import select, update
@@ -22,7 +22,7 @@ from app.base.rebuild_queue import mark_families_dirty
 from app.base.settings import Settings
 from app.syncing.devices import bound_classes
 from app.syncing.pull import changes_since
-from app.syncing.school_reference import school_reference
+from app.syncing.school_reference import device_reference
 from sync import clock, hlc
 from sync.apply import Applied, BatchApplier, Known, LogEntry, result_of
 from sync.errors import BatchRejected, Busy
@@ -37,7 +37,8 @@ FINAL = ("applied", "superseded", "conflict", "held", "rejected", "declined")
 def calendar_for(conf: Settings) -> Calendar:
     """The sync rules' view of the school calendar and limits."""
     return Calendar(conf.year_start, conf.year_end, conf.timezone, conf.no_marks_grades, conf.approval_after_days,
-                    conf.sync["max_clock_skew_seconds"] * 1000, plan_ahead_days=conf.deadlines["plan_ahead_days"])
+                    conf.sync["max_clock_skew_seconds"] * 1000, plan_ahead_days=conf.deadlines["plan_ahead_days"],
+                    allow_unplanned_substitutions=bool(conf.sync["allow_unplanned_substitutions"]))
 
 
 def vocabulary_for(conf: Settings) -> Vocabulary:
@@ -150,9 +151,25 @@ def new_applier(device_id: str, now_ms: int, acked_seq: int = 0, known: dict[str
     lock_revs(db.session)
     return BatchApplier(
         device=device_id, acked_seq=acked_seq, known=known or {}, seq_owners=seq_owners or {}, queued=queued or [],
-        load=load, reference=school_reference(), calendar=calendar_for(conf), vocabulary=vocabulary_for(conf),
-        now_ms=now_ms,
+        load=load, reference=device_reference(device_id), calendar=calendar_for(conf), vocabulary=vocabulary_for(conf),
+        now_ms=now_ms, held_lessons=held_lessons,
     )
+
+
+def held_lessons(lesson_ids: Collection[str]) -> dict[str, Record]:
+    """Lessons the hub knows only by a held op (an unplanned substitution), as records of the op's fields."""
+    found: dict[str, Record] = {}
+    for part in chunks(lesson_ids):
+        rows = db.session.execute(
+            select(OpLog.record_id, OpLog.payload).where(OpLog.entity == "lesson", OpLog.status == "held",
+                                                         OpLog.action == "upsert", OpLog.record_id.in_(part))
+            .order_by(OpLog.id))
+        for row in rows:
+            fields = row.payload.get("fields") if isinstance(row.payload, dict) else None
+            if isinstance(fields, dict):
+                found[row.record_id] = Record({**(found[row.record_id].values if row.record_id in found else {}),
+                                               **fields})
+    return found
 
 
 def _known(op_ids: list[str]) -> dict[str, Known]:

@@ -21,6 +21,7 @@ from app.base.models import (
     Student,
     Subject,
     Teacher,
+    TimetableChange,
     TimetableEntry,
 )
 from sync.protocol import JOURNAL
@@ -56,6 +57,11 @@ REFERENCE: dict[str, tuple[type[Any], Any]] = {
     "timetable": (TimetableEntry, lambda r: {"weekday": r.weekday, "slot": r.slot, "class": r.class_id,
                                              "group": r.group_id, "subject": r.subject_id, "teacher": r.teacher_id,
                                              "valid_from": _iso(r.valid_from), "valid_to": _iso(r.valid_to)}),
+    # The deputy's planned substitutions, cancelled and moved lessons; a removed one is pulled as deleted.
+    "timetable_change": (TimetableChange, lambda r: {"date": _iso(r.date), "slot": r.slot, "class": r.class_id,
+                                                     "group": r.group_id, "kind": r.kind, "teacher": r.teacher_id,
+                                                     "subject": r.subject_id, "to_date": _iso(r.to_date),
+                                                     "to_slot": r.to_slot, "note": r.note}),
 }
 
 
@@ -68,7 +74,7 @@ def changes_since(cursor: int, limit: int, device_id: str, classes: set[str]) ->
             query = query.options(selectinload(Group.students))  # members in one query, not one per group
         for row in db.session.scalars(query):
             found.append((row.rev, {"entity": entity, "id": row.id, "rev": row.rev, "fields": fields(row),
-                                    "deleted": False}))
+                                    "deleted": getattr(row, "removed_at", None) is not None}))
     for entity in JOURNAL:
         t = table(entity)
         query = select(t).where(t.c.rev > cursor)

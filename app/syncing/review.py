@@ -48,6 +48,9 @@ def approve(log_id: int, by: str) -> str:
     op = parse_op(row.payload)
     applier = new_applier(row.device_id, now_ms)
     applier.preload([op])
+    lesson = op.fields.get("lesson") if op.entity in ("attendance", "mark") else None
+    if isinstance(lesson, str) and ("lesson", lesson) not in applier.records:
+        raise DecisionError("Сначала утвердите урок этой записи: он ещё ждёт решения или отклонён.")
     entry = applier.merge_op(op, row.applied_hlc, Verdict(substitute=row.substitute))
     write_changes(row.device_id, applier, now)
     row.status, row.decided_at, row.decided_by = entry.status, now, by

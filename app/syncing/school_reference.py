@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 from sqlalchemy import func, select, union_all
 
 from app.base.extensions import db
-from app.base.models import Assignment, Group, Period, SchoolClass, Student, Subject, Teacher
-from sync.rules import ReferenceSnapshot, StudentInfo
+from app.base.models import (
+    Assignment,
+    Group,
+    Period,
+    SchoolClass,
+    Student,
+    Subject,
+    Teacher,
+    TimetableChange,
+    device_teacher,
+)
+from app.syncing.devices import bound_classes
+from sync.rules import ReferenceSnapshot, StudentInfo, default_served
 
-_TRACKED = (Teacher, Subject, SchoolClass, Group, Student, Period, Assignment)
+_TRACKED = (Teacher, Subject, SchoolClass, Group, Student, Period, Assignment, TimetableChange)
 
 
 def _version() -> tuple[object, ...]:
@@ -38,6 +50,12 @@ def _load() -> ReferenceSnapshot:
         homerooms=frozenset(
             (t, c) for c, t in db.session.execute(select(SchoolClass.id, SchoolClass.homeroom_teacher_id)) if t
         ),
+        substitutions=frozenset(
+            (r.class_id, r.group_id, r.date, r.slot, r.teacher_id) for r in db.session.execute(
+                select(TimetableChange.class_id, TimetableChange.group_id, TimetableChange.date, TimetableChange.slot,
+                       TimetableChange.teacher_id)
+                .where(TimetableChange.kind == "substitution", TimetableChange.removed_at.is_(None)))
+        ),
     )
 
 
@@ -57,3 +75,23 @@ def school_reference() -> ReferenceSnapshot:
     with _lock:
         _cache[key] = (version, reference)
     return reference
+
+
+def chosen_teachers(device_id: str) -> frozenset[str]:
+    """The teachers staff chose for a device (empty: none chosen, the default applies)."""
+    return frozenset(db.session.scalars(
+        select(device_teacher.c.teacher_id).where(device_teacher.c.device_id == device_id)))
+
+
+def device_reference(device_id: str) -> ReferenceSnapshot:
+    """The school's reference with the device's scope: its classes and the teachers it serves."""
+    school = school_reference()
+    classes = frozenset(bound_classes(device_id))
+    served = chosen_teachers(device_id) or default_served(school, classes)
+    return dataclasses.replace(school, device_classes=classes, served=served)
+
+
+def served_teachers(device_id: str) -> list[str]:
+    """The ids of the teachers a device serves, sorted (every teacher for a whole-school device by default)."""
+    reference = device_reference(device_id)
+    return sorted(reference.teachers if reference.served is None else reference.served & reference.teachers)

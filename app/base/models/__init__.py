@@ -26,12 +26,22 @@ from app.base.models.reference import (
     Student,
     Subject,
     Teacher,
+    TimetableChange,
     TimetableEntry,
     group_member,
 )
 from app.base.models.site import FamilyLink, WeekAck, WeekView
 from app.base.models.staff import AuditEntry, LoginAttempt, StaffJob, StaffUser
-from app.base.models.sync import Conflict, Device, DeviceRebase, DirtyFamily, HubEpoch, OpLog, device_class
+from app.base.models.sync import (
+    Conflict,
+    Device,
+    DeviceRebase,
+    DirtyFamily,
+    HubEpoch,
+    OpLog,
+    device_class,
+    device_teacher,
+)
 
 __all__ = [
     "AccessRequest", "access_request_student",
@@ -42,4 +52,5 @@ __all__ = [
     "TeacherEmail", "TestPlan", "TimetableEntry", "WeekAck", "WeekView", "device_class", "family_guardian",
     "family_student", "group_member", "new_id",
     "DeviceRebase", "Enrolment", "HubEpoch",
+    "TimetableChange", "device_teacher",
 ]

@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -181,4 +182,34 @@ class TimetableEntry(Revisioned, Base):
         CheckConstraint("weekday BETWEEN 1 AND 7", name="weekday"),
         CheckConstraint("slot BETWEEN 0 AND 12", name="slot"),
         CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity"),
+    )
+
+
+CHANGE_KINDS = ("substitution", "cancelled", "moved")
+
+
+class TimetableChange(Revisioned, Base):
+    """A change the deputy planned to one lesson of the timetable: a substitute teacher, a cancelled lesson or a
+    lesson moved to another day or slot. Removed changes stay as rows (`removed_at`) so devices learn of it."""
+
+    __tablename__ = "timetable_change"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    slot: Mapped[int] = mapped_column(Integer)
+    class_id: Mapped[str] = mapped_column(ForeignKey("class.id"), index=True)
+    group_id: Mapped[str | None] = mapped_column(ForeignKey("group.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    teacher_id: Mapped[str | None] = mapped_column(ForeignKey("teacher.id"))  # the substitute
+    subject_id: Mapped[str | None] = mapped_column(ForeignKey("subject.id"))
+    to_date: Mapped[dt.date | None] = mapped_column(Date)
+    to_slot: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint("kind IN ('substitution', 'cancelled', 'moved')", name="kind"),
+        CheckConstraint("slot BETWEEN 0 AND 12", name="slot"),
+        CheckConstraint("kind != 'substitution' OR teacher_id IS NOT NULL", name="substitute"),
+        CheckConstraint("kind != 'moved' OR (to_date IS NOT NULL AND to_slot IS NOT NULL)", name="moved_to"),
     )

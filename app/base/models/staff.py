@@ -27,6 +27,8 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Part of every session's key: raised on sign-out, which ends every session of the account server-side.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     teacher: Mapped[Teacher | None] = relationship()
     __table_args__ = (
         CheckConstraint(

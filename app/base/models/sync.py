@@ -32,6 +32,14 @@ device_class = Table(
     Column("class_id", ForeignKey("class.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# The teachers a device writes for, as staff set them; none set: the default of `sync.rules.default_served`.
+device_teacher = Table(
+    "device_teacher",
+    Base.metadata,
+    Column("device_id", ForeignKey("device.id", ondelete="CASCADE"), primary_key=True),
+    Column("teacher_id", ForeignKey("teacher.id", ondelete="CASCADE"), primary_key=True),
+)
+
 
 class Device(Base):
     """A registered classroom machine. `token_generation` invalidates older tokens."""
