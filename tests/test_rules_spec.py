@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Collection
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,7 +50,7 @@ SCHOOL = ReferenceSnapshot(
     homerooms=frozenset({("t-math", "c7"), ("t-first", "c1")}),
 )
 CALENDAR = Calendar(year_start=dt.date(2026, 9, 1), year_end=dt.date(2027, 5, 31), timezone=MOSCOW,
-                    no_marks_grades=frozenset({1}), approval_after_days=7, max_skew_ms=300_000)
+                    no_marks_grades=frozenset({1}), approval_after_days=7, max_skew_ms=300_000, plan_ahead_days=14)
 VOCABULARY = Vocabulary(mark_values=("5", "4", "3", "2", "1"), work_types=("oral", "test"))
 LESSON = lesson_id("c7", None, DAY.isoformat(), 2)
 FIRST_GRADE_LESSON = lesson_id("c1", None, DAY.isoformat(), 1)
@@ -87,6 +88,7 @@ class Hub:
         self.acked: dict[str, int] = {}
         self.queued: dict[str, list[Any]] = {}
         self.now_ms = NOW_MS
+        self.reference = SCHOOL
 
     def load(self, entity: str, ids: Collection[str]) -> dict[str, Record]:
         """The loader the applier reads records through."""
@@ -95,8 +97,8 @@ class Hub:
     def apply(self, device: str, raws: list[dict[str, Any]]) -> Applied:
         """Run one batch and keep what a hub would persist."""
         applier = BatchApplier(device=device, acked_seq=self.acked.get(device, 0), known=dict(self.known),
-                               seq_owners={}, queued=self.queued.pop(device, []), load=self.load, reference=SCHOOL,
-                               calendar=CALENDAR, vocabulary=VOCABULARY, now_ms=self.now_ms)
+                               seq_owners={}, queued=self.queued.pop(device, []), load=self.load,
+                               reference=self.reference, calendar=CALENDAR, vocabulary=VOCABULARY, now_ms=self.now_ms)
         applied = applier.run([parse_op(raw) for raw in raws])
         self.records.update(applier.records)
         for entry in applied.log:
@@ -213,8 +215,8 @@ def test_a_clock_far_ahead_is_clamped_to_the_hub_clock_plus_the_skew(machine: Ma
     ("bad_id", lambda m: m.op("lesson", "not-the-derived-id", lesson_fields())),
     ("out_of_year", lambda m: m.op("lesson", lesson_id("c7", None, "2026-06-01", 2),
                                    lesson_fields(date="2026-06-01"))),
-    ("future_date", lambda m: m.op("lesson", lesson_id("c7", None, "2026-11-25", 2),
-                                   lesson_fields(date="2026-11-25"))),
+    ("future_date", lambda m: m.op("lesson", lesson_id("c7", None, "2026-12-09", 2),
+                                   lesson_fields(date="2026-12-09"))),  # 21 days ahead: more than the 14 allowed
     ("unknown_class", lambda m: m.op("lesson", lesson_id("c9", None, DAY.isoformat(), 2),
                                      lesson_fields(**{"class": "c9"}))),
     ("unknown_group", lambda m: m.op("lesson", lesson_id("c7", "g-x", DAY.isoformat(), 2),
@@ -231,10 +233,43 @@ def test_a_lesson_op_the_rules_refuse_is_rejected_with_its_code(machine: Machine
     assert status(result) == ("rejected", code) and result["message"]
 
 
-def test_a_substitute_may_record_a_lesson_in_their_own_name(machine: Machine) -> None:
+def test_a_substitution_the_deputy_did_not_plan_is_held_for_the_deputy(machine: Machine) -> None:
+    substitute = machine.op("lesson", LESSON, lesson_fields(teacher="t-out", substitute=True), author="t-out")
+    assert status(machine.send(substitute)[0]) == ("held", "unplanned_substitution")
+
+
+def test_a_planned_substitute_records_the_lesson_in_their_own_name(hub: Hub, machine: Machine) -> None:
+    hub.reference = replace(SCHOOL, substitutions=frozenset({("c7", None, DAY, 2, "t-out")}))
     substitute = machine.op("lesson", LESSON, lesson_fields(teacher="t-out", substitute=True), author="t-out")
     result = machine.send(substitute)[0]
     assert result["status"] == "applied" and result.get("substitute") is True
+
+
+def test_a_lesson_may_be_planned_two_weeks_ahead(machine: Machine) -> None:
+    ahead = lesson_id("c7", None, "2026-11-30", 2)
+    planned = machine.op("lesson", ahead, lesson_fields(date="2026-11-30", homework="№ 5, 7"))
+    assert status(machine.send(planned)[0]) == ("applied", None)
+
+
+def test_marks_and_attendance_wait_for_the_lesson_day(machine: Machine) -> None:
+    ahead = lesson_id("c7", None, "2026-11-30", 2)
+    machine.send(machine.op("lesson", ahead, lesson_fields(date="2026-11-30")))
+    mark = machine.op("mark", "m-1", mark_fields(lesson=ahead))
+    row = machine.op("attendance", attendance_id(ahead, "s7"), {"lesson": ahead, "student": "s7", "status": "ill"})
+    assert [status(r) for r in machine.send(mark, row)] == [("rejected", "lesson_in_future")] * 2
+
+
+# Who may write: the device's scope
+
+
+def test_a_device_writes_only_for_the_teachers_it_serves(hub: Hub, machine: Machine) -> None:
+    hub.reference = replace(SCHOOL, served=frozenset({"t-rus"}))
+    assert status(machine.send(machine.op("lesson", LESSON, lesson_fields()))[0]) == ("rejected", "not_your_device")
+
+
+def test_a_device_bound_to_a_class_writes_no_other_class(hub: Hub, machine: Machine) -> None:
+    hub.reference = replace(SCHOOL, device_classes=frozenset({"c1"}))
+    assert status(machine.send(machine.op("lesson", LESSON, lesson_fields()))[0]) == ("rejected", "not_your_class")
 
 
 @pytest.mark.parametrize(("code", "fields"), [
