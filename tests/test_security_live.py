@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from app.base.extensions import db
+from app.base.permissions import private_dir, private_file
 from tests.conftest import ROOT, TEST_KEYS, _empty_all_tables
 from tests.hub_process import HubProcess
 from tests.live import hub_process
@@ -205,8 +206,9 @@ def test_the_database_keys_backups_and_site_folder_are_created_owner_only(tmp_pa
     assert _mode(tmp_path / "site") == 0o700
     backups = tmp_path / "backups"
     assert _mode(backups) == 0o700
-    copies = list(backups.glob("tetrad-*.sqlite3"))
-    assert copies and all(_mode(c) == 0o600 for c in copies)
+    copies = [c for c in backups.glob("tetrad-*") if c.is_dir()]
+    assert copies and all(_mode(c) == 0o700 for c in copies)
+    assert all(_mode(f) == 0o600 for c in copies for f in c.iterdir())
     # an existing world-readable database (an older hub's) loses the world's access at the next start
     os.chmod(var / "tetrad.db", 0o644)
     done = subprocess.run([*flask, "calendar"], cwd=ROOT, env=env, capture_output=True, text=True, check=False,
@@ -222,3 +224,14 @@ def test_a_token_in_any_request_line_is_masked():
     line = f'127.0.0.1 - - "GET /d/{token}/2026-W47.html?token={token}&x=1 HTTP/1.1" 200 -'
     assert mask_tokens(line) == '127.0.0.1 - - "GET /d/…/2026-W47.html?token=…&x=1 HTTP/1.1" 200 -'
     assert re.search(token, mask_tokens(f"POST /ack token={token}")) is None
+
+
+def test_a_shared_folder_keeps_its_access_when_the_database_is_put_in_it(tmp_path):
+    """A database in /tmp (sticky, shared) must not take /tmp away from everyone else; its own file is private."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    private_dir(shared)
+    assert _mode(shared) == 0o1777
+    private_file(shared / "tetrad.db")
+    assert _mode(shared / "tetrad.db") == 0o600

@@ -2,7 +2,9 @@
 
 The keys file is already written with mode 600 (app/base/keys.py). Here: a folder the hub creates is 700 and a
 file 600; one that already exists loses its "other" bits (rwx for everyone else) and keeps its group's, so a
-school that gave a group access on purpose keeps it, but nothing stays world-readable.
+school that gave a group access on purpose keeps it, but nothing stays world-readable. A shared folder is never
+changed: one with the sticky bit (/tmp, /var/tmp) or one that another user owns (a database put in /tmp must not
+take /tmp away from everyone else).
 """
 
 from __future__ import annotations
@@ -17,9 +19,15 @@ def private_dir(path: Path) -> Path:
     if not path.exists():
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(path, 0o700)  # mkdir's mode passes through the umask; say it exactly
-    else:
+    elif not _shared(path):
         _drop_other(path)
     return path
+
+
+def _shared(folder: Path) -> bool:
+    info = folder.stat()
+    owner = getattr(os, "getuid", lambda: info.st_uid)()  # Windows has no owners to compare
+    return bool(info.st_mode & stat.S_ISVTX) or info.st_uid != owner
 
 
 def private_file(path: Path) -> Path:
