@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # on the machine's date: a year from today unless FAKE_DATE names a day (e.g. FAKE_DATE=2027-07-15).
 FAKE_DATE ?= +1 year
 
-.PHONY: run test test-sqlite test-sqlite-faked test-postgres lint fmt bench setup system system-test db clean
+.PHONY: run demo-again test test-sqlite test-sqlite-faked test-postgres lint fmt bench setup system system-test db clean
 
 setup: system $(STAMP)
 
@@ -32,11 +32,20 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 
-# The site worker rebuilds family pages after every sync; it stops with the hub.
+# The hub runs under gunicorn, as docs/deployment.md deploys it; the site worker rebuilds family pages after
+# every sync beside it and stops with it. Links to families use the address the hub is started on
+# (TETRAD_HUB_URL) unless config.yaml's site.base_url names a public one.
 run: db
-	$(FLASK) urls --host $(HOST) --port $(PORT)
-	$(FLASK) links example
-	$(FLASK) site worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; $(FLASK) run --host $(HOST) --port $(PORT)
+	@export TETRAD_HUB_URL="$$($(BIN)/python -c 'import sys; from app.base.settings import hub_url; print(hub_url(sys.argv[1], int(sys.argv[2])))' '$(HOST)' '$(PORT)')"; \
+	  $(FLASK) urls && $(FLASK) links example && \
+	  { $(FLASK) site worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	    $(BIN)/gunicorn -w 2 -b '$(HOST):$(PORT)' --timeout 120 wsgi:application; }
+
+# Rebuild the demo school from scratch (e.g. to fill its journal up to today): removes var/'s database and site.
+demo-again: setup
+	rm -f var/tetrad.db var/tetrad.db-wal var/tetrad.db-shm
+	rm -rf var/site
+	$(MAKE) db
 
 lint: setup
 	$(BIN)/ruff check app sync static_site tests bench wsgi.py

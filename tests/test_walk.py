@@ -1,0 +1,99 @@
+"""Fixes from the walk through the hub as every role (issue 12): first minutes, errors, links, the CLI."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.base import settings
+from app.base.settings import hub_url, is_loopback
+from app.staff.demo import create_demo_accounts
+from tests.school import build_tiny_school
+from tests.staff_support import family_with_link, make_accounts, sign_in
+
+ENGLISH = re.compile(r"\b(Not Found|Method Not Allowed|Internal Server Error|Bad Request|requested URL)\b")
+
+
+def test_the_start_page_says_what_the_hub_is_and_where_staff_sign_in(client):
+    school = build_tiny_school()
+    _family, _guardian, link = family_with_link(school)
+    page = client.get("/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and '<html lang="ru">' in html
+    assert "Вход для сотрудников" in html and 'href="/staff/login"' in html
+    assert link.token not in html and "Иванов" not in html and "/d/" not in html
+
+
+@pytest.mark.parametrize(("method", "path", "code", "words"), [
+    ("GET", "/nope", 404, "Страница не найдена"),
+    ("GET", "/staff/nope", 404, "Страница не найдена"),
+    ("GET", "/ack", 405, "кнопкой «Я ознакомился(ась)»"),
+    ("PUT", "/staff/login", 405, "не принимает такой запрос"),
+    ("DELETE", "/", 405, "не принимает такой запрос"),
+])
+def test_errors_of_the_hub_pages_are_russian(client, method, path, code, words):
+    response = client.open(path, method=method)
+    html = response.get_data(as_text=True)
+    assert response.status_code == code and response.mimetype == "text/html"
+    assert words in html and '<html lang="ru">' in html and not ENGLISH.search(html)
+    if code == 405:
+        assert response.headers["Allow"]
+
+
+def test_a_server_error_is_a_russian_page(make_app):
+    app = make_app(PROPAGATE_EXCEPTIONS=False, TESTING=False)
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("boom")
+
+    response = app.test_client().get("/boom")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500 and "Ошибка на сервере" in html and not ENGLISH.search(html)
+
+
+def test_the_api_keeps_its_json_errors(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_links_use_the_address_the_hub_was_started_on_unless_the_school_set_a_public_one(make_app, tmp_path):
+    app = make_app(HUB_URL="http://192.168.1.20:8000")
+    with app.app_context():
+        assert settings().site_base_url == "http://192.168.1.20:8000"
+    public = tmp_path / "public.yaml"
+    from tests.test_staff_pages import ROOT
+
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    public.write_text(text.replace('base_url: "http://127.0.0.1:5000"', 'base_url: "https://diary.school.example"'),
+                      encoding="utf-8")
+    app = make_app(HUB_URL="http://192.168.1.20:8000", TETRAD_CONFIG=str(public))
+    with app.app_context():
+        assert settings().site_base_url == "https://diary.school.example"
+    assert hub_url("127.0.0.1", 5000) == "http://127.0.0.1:5000"
+    wildcard = hub_url("0.0.0.0", 8000)  # noqa: S104
+    assert wildcard.endswith(":8000") and "0.0.0.0" not in wildcard
+    assert is_loopback("http://localhost:5000/") and is_loopback("http://[::1]:5000")
+    assert not is_loopback("http://10.0.0.5:5000")
+
+
+def test_flask_urls_is_russian_and_uses_the_hub_address(make_app, monkeypatch):
+    monkeypatch.setenv("TETRAD_HUB_URL", "http://10.1.2.3:8000")
+    app = make_app(HUB_URL="http://10.1.2.3:8000")
+    with app.app_context():
+        build_tiny_school()
+        create_demo_accounts()
+        output = app.test_cli_runner().invoke(args=["urls"]).output
+    assert "http://10.1.2.3:8000/staff/" in output and "нужен токен устройства" in output
+    assert "Tetrad hub" not in output and "needs a device token" not in output
+    assert "Внимание" not in output  # the families' links are not loopback ones here
+
+
+def test_a_letter_warns_when_its_link_is_a_loopback_one(client):
+    school = build_tiny_school()
+    make_accounts()
+    _family, _guardian, link = family_with_link(school)
+    sign_in(client, "petrova")
+    html = client.get(f"/staff/families/links/{link.id}/letter").get_data(as_text=True)
+    assert "http://127.0.0.1:5000/d/" in html and "открывается только на этом компьютере" in html
