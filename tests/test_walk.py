@@ -97,3 +97,31 @@ def test_a_letter_warns_when_its_link_is_a_loopback_one(client):
     sign_in(client, "petrova")
     html = client.get(f"/staff/families/links/{link.id}/letter").get_data(as_text=True)
     assert "http://127.0.0.1:5000/d/" in html and "открывается только на этом компьютере" in html
+
+
+def test_classes_and_machines_named_after_them_sort_by_grade_then_letter(client):
+    from app.base.classes import name_key
+    from app.base.extensions import db
+    from app.base.models import SchoolClass
+    from app.staff.access import school_classes
+    from app.staff.machines import machine_states
+    from app.syncing.devices import register
+
+    school = build_tiny_school()
+    year_id = db.session.get(SchoolClass, school["c7"]).year_id
+    extra = {n: SchoolClass(year_id=year_id, grade=int(n[:-1]), letter=n[-1]) for n in ("10А", "11А", "2Б", "10Б")}
+    db.session.add_all(extra.values())
+    db.session.flush()
+    assert [c.name for c in school_classes()] == ["1А", "2Б", "7А", "10А", "10Б", "11А"]
+    register("Ноутбук 10А, 10Б", [extra["10Б"].id, extra["10А"].id])
+    register("Ноутбук 2Б", [extra["2Б"].id])
+    register("Ноутбук 11А", [extra["11А"].id])
+    db.session.commit()
+    states = machine_states()
+    assert [s.device.name for s in states] == ["Ноутбук 2Б", "Ноутбук 10А, 10Б", "Ноутбук 11А"]
+    assert states[1].classes == ["10А", "10Б"]
+    assert sorted(["10А", "1А", "11А", "1Б"], key=name_key) == ["1А", "1Б", "10А", "11А"]
+    make_accounts()
+    sign_in(client, "zavuch")
+    html = client.get("/staff/reports/").get_data(as_text=True)
+    assert html.index(">2Б<") < html.index(">10А<") < html.index(">11А<")
