@@ -9,8 +9,8 @@ from flask import Flask
 
 from app.base import settings
 from app.base.calendar import ensure_calendar
-from app.base.settings import hub_url, is_loopback
 from app.base.extensions import db
+from app.base.settings import hub_url, is_loopback
 from app.staff.demo import credential_lines
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from app.base import settings
 from app.base.calendar import ensure_calendar
 from app.base.extensions import db
-from app.demo import DEFAULT_SEED
 from app.base.models import Lesson, StaffUser
 from app.base.text import format_date
+from app.demo import DEFAULT_SEED
 from app.demo.journal import demo_day, demo_devices
 from app.demo.school import DemoSchool, build_school, school_has_data, write_school
 from app.staff.demo import create_demo_accounts
