@@ -125,3 +125,44 @@ def test_classes_and_machines_named_after_them_sort_by_grade_then_letter(client)
     sign_in(client, "zavuch")
     html = client.get("/staff/reports/").get_data(as_text=True)
     assert html.index(">2Б<") < html.index(">10А<") < html.index(">11А<")
+
+
+def test_russian_for_an_english_browser_english_only_when_chosen_and_kept_with_the_account(client, app):
+    from tests.staff_support import post
+
+    build_tiny_school()
+    make_accounts()
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    assert "Вход в электронный журнал" in client.get("/staff/login", headers=english).get_data(as_text=True)
+    sign_in(client, "petrova")
+    assert "Выйти" in client.get("/staff/families/", headers=english).get_data(as_text=True)
+    post(client, "/staff/lang", {"lang": "en", "back": "/staff/families/"})
+    assert "Sign out" in client.get("/staff/families/").get_data(as_text=True)
+    post(client, "/staff/logout")
+    other = app.test_client()  # another computer, a fresh session: the account's choice comes with it
+    sign_in(other, "petrova")
+    assert "Sign out" in other.get("/staff/families/").get_data(as_text=True)
+    sign_in(other, "sidorov")  # another account on that computer: the school's language
+    assert "Выйти" in other.get("/staff/reports/", headers=english).get_data(as_text=True)
+
+
+def test_one_current_tab_and_the_language_switch_beside_the_account(client):
+    build_tiny_school()
+    make_accounts()
+    sign_in(client, "director")
+    for path in ("/staff/accounts/", "/staff/accounts/audit"):
+        html = client.get(path).get_data(as_text=True)
+        assert html.count('aria-current="page"') == 1, path
+    html = client.get("/staff/accounts/").get_data(as_text=True)
+    who = html.split('<div class="who">')[1].split("</div>")[0]
+    assert 'name="lang" value="en"' in who  # not a header item of its own that wraps onto the next line
+
+
+def test_registering_a_new_machine_does_not_speak_of_older_tokens(client):
+    from tests.staff_support import post
+
+    school = build_tiny_school()
+    make_accounts()
+    sign_in(client, "admin")
+    html = post(client, "/staff/devices/", {"name": "Кабинет 30", "classes": [school["c7"]]}).get_data(as_text=True)
+    assert "Ключ показывается только сейчас" in html and "прежние ключи" not in html

@@ -27,6 +27,8 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The interface language the person chose: the school's (Russian) unless they switched to English.
+    language: Mapped[str] = mapped_column(String(5), default="ru", server_default="ru")
     teacher: Mapped[Teacher | None] = relationship()
     __table_args__ = (
         CheckConstraint(
