@@ -166,3 +166,13 @@ def test_registering_a_new_machine_does_not_speak_of_older_tokens(client):
     sign_in(client, "admin")
     html = post(client, "/staff/devices/", {"name": "Кабинет 30", "classes": [school["c7"]]}).get_data(as_text=True)
     assert "Ключ показывается только сейчас" in html and "прежние ключи" not in html
+
+
+def test_the_commands_help_is_russian_first(runner):
+    for args in (["device", "--help"], ["device", "add", "--help"], ["staff", "--help"], ["sync", "--help"],
+                 ["urls", "--help"], ["calendar", "--help"]):
+        text = runner.invoke(args=args).output
+        body = text.split("Options:")[0] if args[-1] == "--help" and len(args) > 2 else text
+        assert re.search("[а-яё]", body, re.I), args
+    assert "Classroom machines: register" not in runner.invoke(args=["device", "--help"]).output
+    assert "Staff accounts of the hub" not in runner.invoke(args=["staff", "--help"]).output

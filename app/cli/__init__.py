@@ -55,7 +55,7 @@ def urls_command(host: str | None, port: int | None) -> None:
 
 @click.command("calendar")
 def calendar_command() -> None:
-    """Write the school, academic year, periods and holidays from config.yaml into the database."""
+    """Записать в базу школу, учебный год, периоды и каникулы из config.yaml (calendar)."""
     year = ensure_calendar(settings())
     db.session.commit()
     click.echo(f"Учебный год {year.name}: календарь обновлён.")

@@ -15,13 +15,13 @@ from app.syncing.ingest import apply_in_batches
 from sync.errors import BatchRejected
 from sync.schema import parse_batch
 
-sync_group = click.Group("sync", help="Batches from classroom machines without a link.")
+sync_group = click.Group("sync", help="Пакеты с компьютеров классов без связи (batch files).")
 
 
 @sync_group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(path: Path) -> None:
-    """Apply a batch file (.json or .json.gz) made by `tetrad-sync export`, with the same outcomes as HTTP."""
+    """Применить файл пакета (.json или .json.gz) из `tetrad-sync export` — с теми же итогами, что по сети."""
     conf = settings()
     data = path.read_bytes()
     try:
