@@ -13,7 +13,7 @@ FAKE_DATE ?= +1 year
 
 CLASSROOM_PORT ?= 5001
 
-.PHONY: classroom run test test-sqlite test-sqlite-faked test-postgres lint fmt bench setup system system-test db clean
+.PHONY: classroom run demo-again test test-sqlite test-sqlite-faked test-postgres lint fmt bench setup system system-test db clean
 
 setup: system $(STAMP)
 
@@ -34,11 +34,20 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 
-# The site worker rebuilds family pages after every sync; it stops with the hub.
+# The hub runs under gunicorn, as docs/deployment.md deploys it; the site worker rebuilds family pages after
+# every sync beside it and stops with it. Links to families use the address the hub is started on
+# (TETRAD_HUB_URL) unless config.yaml's site.base_url names a public one.
 run: db
-	$(FLASK) urls --host $(HOST) --port $(PORT)
-	$(FLASK) links example
-	$(FLASK) site worker & $(FLASK) notify run & trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; $(FLASK) run --host $(HOST) --port $(PORT)
+	@export TETRAD_HUB_URL="$$($(BIN)/python -c 'import sys; from app.base.settings import hub_url; print(hub_url(sys.argv[1], int(sys.argv[2])))' '$(HOST)' '$(PORT)')"; \
+	  $(FLASK) urls && $(FLASK) links example && \
+	  { $(FLASK) site worker & $(FLASK) notify run & trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
+	    $(BIN)/gunicorn -w 2 -b '$(HOST):$(PORT)' --timeout 120 wsgi:application; }
+
+# Rebuild the demo school from scratch (e.g. to fill its journal up to today): removes var/'s database and site.
+demo-again: setup
+	rm -f var/tetrad.db var/tetrad.db-wal var/tetrad.db-shm
+	rm -rf var/site
+	$(MAKE) db
 
 # The classroom journal of a demo classroom machine on http://127.0.0.1:$(CLASSROOM_PORT), set up from the demo
 # hub by file (the hub itself need not run; `make run` in another window makes the sync button work).

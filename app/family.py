@@ -13,8 +13,10 @@ import base64
 import datetime as dt
 import hashlib
 import re
+from functools import cache
 
 from flask import Blueprint, Response, render_template, request
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
@@ -25,20 +27,21 @@ from app.base.extensions import db
 from app.base.models import FamilyLink, Guardian, WeekAck, WeekView
 from app.base.rebuild_queue import mark_families_dirty
 from app.base.text import format_datetime, week_label
+from app.syncing.api import http_error, is_api_request
 from static_site.access import link_expired, live_link
 from static_site.links import TOKEN_PATTERN
 from static_site.publish import NOT_FOUND, robots_txt
-from static_site.render import TEMPLATES
+from static_site.render import CSS_SOURCE, TEMPLATES
 from static_site.serve import PAGE_POLICY
 from sync import clock
 
 bp = Blueprint("family", __name__, template_folder=str(TEMPLATES))
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 DIGEST = re.compile(r"^[0-9a-f]{1,64}$")
-# The family pages' policy, allowing the answer page's own inline style by its hash (and nothing else inline).
-_STYLE = re.search(r"<style>(.*?)</style>", (TEMPLATES / "ack.html").read_text(encoding="utf-8"), re.S)
-ACK_POLICY = PAGE_POLICY.replace("style-src 'self'", "style-src 'self' 'sha256-{}'".format(
-    base64.b64encode(hashlib.sha256(_STYLE[1].encode() if _STYLE else b"").digest()).decode()))
+# The family pages' policy, allowing the hub pages' one inline style (the site's stylesheet, inlined because the
+# site may not be built yet) by its hash, and nothing else inline.
+_CSS_HASH = base64.b64encode(hashlib.sha256(CSS_SOURCE.read_bytes()).digest()).decode()
+ACK_POLICY = PAGE_POLICY.replace("style-src 'self'", f"style-src 'self' 'sha256-{_CSS_HASH}'")
 BOTS = ("bot", "crawl", "spider", "preview", "facebookexternalhit", "whatsapp", "telegram", "vkshare", "viber",
         "skype", "slack", "discord", "embedly", "yandex", "google", "bing", "curl", "wget", "python")
 
@@ -54,12 +57,19 @@ def week_start(week: str) -> dt.date | None:
         return None
 
 
-def _page(status: int, title: str, lines: list[str], back: str | None = None) -> Response:
-    """The answer page of "Ознакомлен(а)", with the family pages' private headers."""
-    html = render_template("ack.html", title=title, lines=lines, back=back)
+def _page(status: int, title: str, lines: list[str], back: str | None = None,
+          links: list[tuple[str, str]] | None = None, cache: str = "no-store") -> Response:
+    """A page of the hub in the family site's look (its stylesheet inlined: the site may not be built yet)."""
+    html = render_template("ack.html", title=title, lines=lines, back=back, links=links or [], css=_css(),
+                           school=settings().school_name)
     return Response(html, status=status, mimetype="text/html", headers={
-        "Cache-Control": "no-store", "Content-Security-Policy": ACK_POLICY, "X-Content-Type-Options": "nosniff",
+        "Cache-Control": cache, "Content-Security-Policy": ACK_POLICY, "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY"})
+
+
+@cache
+def _css() -> Markup:
+    return Markup(CSS_SOURCE.read_text(encoding="utf-8"))  # noqa: S704 - our own stylesheet, no user text
 
 
 @bp.post("/ack")
@@ -121,12 +131,55 @@ def robots() -> Response:
     return Response(robots_txt(settings().site_base_url), mimetype="text/plain")
 
 
-@bp.app_errorhandler(404)
-def not_found(error: HTTPException) -> Response | HTTPException:
-    """A removed or unknown family page: a short Russian page, never a hint whether the link existed."""
-    if request.path.startswith("/d/"):
+# Every error of the hub's pages in Russian (the API answers its JSON, the staff pages their own page).
+ERRORS = {
+    400: ("Неверный запрос", "Адрес или данные запроса не поняты. Проверьте ссылку и попробуйте ещё раз."),
+    403: ("Доступ запрещён", "Эта страница или действие вам недоступны."),
+    404: ("Страница не найдена", "Такой страницы здесь нет. Проверьте адрес."),
+    405: ("Так эту страницу не открыть", "Этот адрес не принимает такой запрос."),
+    413: ("Слишком большой запрос", "Отправлено больше данных, чем хаб принимает за раз."),
+    429: ("Слишком много запросов", "Подождите немного и попробуйте снова."),
+    500: ("Ошибка на сервере", "Что-то пошло не так. Попробуйте позже; если ошибка повторяется, сообщите "
+          "администратору школы."),
+    503: ("Сервер занят", "Хаб сейчас занят. Попробуйте через минуту."),
+}
+ACK_BY_HAND = ("Подтверждение не отправлено", "Подтверждение отправляется кнопкой «Я ознакомился(ась)» на странице "
+               "дневника. Откройте ссылку на дневник, которую дал классный руководитель.")
+
+
+def error_page(error: HTTPException) -> Response:
+    """A Russian error page for any path but the API's; never a hint whether a family link existed."""
+    code = error.code or 500
+    if request.path.startswith("/d/") and code == 404:
         return Response(NOT_FOUND, status=404, mimetype="text/html", headers={"Cache-Control": "no-store"})
-    return error
+    title, line = ACK_BY_HAND if (request.path == "/ack" and code == 405) else \
+        ERRORS.get(code, ERRORS[500] if code >= 500 else ERRORS[400])
+    links = [("/staff/", "Вход для сотрудников")] if request.path.startswith("/staff") else [("/", "На главную")]
+    response = _page(code, title, [line], links=links)
+    if code == 405 and isinstance(error.valid_methods, list):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+@bp.app_errorhandler(HTTPException)
+def hub_error(error: HTTPException) -> Response | HTTPException:
+    """The hub's one handler of HTTP errors: the API's JSON for the API, a Russian page for the rest."""
+    if is_api_request():
+        return http_error(error)
+    return error_page(error)
+
+
+@bp.get("/")
+def start() -> Response:
+    """The hub's start page: what it is and where the staff sign in (nothing of any family, no token)."""
+    conf = settings()
+    return _page(200, "Электронный журнал «Тетрадь»", [
+        f"Это хаб электронного журнала школы «{conf.school_name}»: сюда компьютеры классов присылают записи "
+        "уроков, отсюда родители получают страницы дневника.",
+        "Родители открывают дневник по личной ссылке из письма классного руководителя; здесь, на главной, "
+        "дневников нет.",
+        "Сотрудники школы входят на свои страницы по логину и паролю."],
+        links=[("/staff/login", "Вход для сотрудников")], cache="no-cache")
 
 
 @bp.after_app_request

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -32,7 +33,7 @@ from app.base.models import (
 )
 from app.base.settings import load_settings
 from app.demo import curriculum, names, topics
-from app.demo.journal import DEMO_TODAY, demo_devices
+from app.demo.journal import DEMO_TODAY, demo_day, demo_devices
 from app.demo.school import build_school
 from sync import hlc, ids
 
@@ -520,3 +521,27 @@ def test_if_empty_does_not_duplicate(runner):
     assert refused.exit_code != 0 and "уже есть данные" in refused.output
     db.session.rollback()
     assert [_count(m) for m in (Student, Teacher, Family, Guardian, TimetableEntry)] == counts
+
+
+def test_the_demo_journal_reaches_the_day_it_is_built_and_an_older_one_says_how_to_rebuild(runner, set_clock):
+    from app.base.models import Lesson
+
+    moscow = ZoneInfo("Europe/Moscow")
+    set_clock(dt.datetime(2026, 12, 2, 9, 0, tzinfo=moscow))
+    assert runner.invoke(args=["demo", "--seed", "5"]).exit_code == 0
+    assert db.session.scalar(select(func.max(Lesson.date))) == dt.date(2026, 12, 1)
+    assert runner.invoke(args=["demo", "--if-empty"]).output.count("make demo-again") == 0  # up to date
+    set_clock(dt.datetime(2026, 12, 9, 9, 0, tzinfo=moscow))
+    skipped = runner.invoke(args=["demo", "--if-empty"])
+    assert "заполнен по 01.12.2026, а должен — по 08.12.2026" in skipped.output and "make demo-again" in skipped.output
+
+
+def test_outside_the_academic_year_the_demo_is_its_last_period_complete(settings):
+    assert demo_day(settings, dt.date(2026, 11, 22)) == (dt.date(2026, 11, 22), True)
+    assert demo_day(settings, dt.date(2027, 6, 1)) == (dt.date(2027, 6, 1), True)  # the day after the year's end
+    assert demo_day(settings, dt.date(2027, 7, 15)) == (dt.date(2027, 6, 1), False)  # summer
+    assert demo_day(settings, dt.date(2026, 8, 20)) == (dt.date(2027, 6, 1), False)  # before the year
+    assert demo_day(settings, dt.date(2029, 2, 1)) == (dt.date(2027, 6, 1), False)  # a later year
+    lessons = [op for d in demo_devices(build_school(settings, 5, "year"), settings, dt.date(2027, 6, 1))
+               for op in d.ops if op["entity"] == "lesson"]
+    assert max(op["fields"]["date"] for op in lessons) == "2027-05-31"

@@ -37,8 +37,8 @@ def test_a_signed_slip_is_the_familys_confirmation_on_paper_in_the_staff_table(c
     school.week_47()
     result = sign(runner, "--student", "S1", "--week", "2026-W47", "--on", "20.11.2026")
     assert result.exit_code == 0, result.output
-    assert "Семья «Ивановы»: Иванова Ольга Николаевна подписал(а) выписку за неделю 16–21 ноября 2026 20.11.2026" \
-        in result.output
+    assert ("Семья «Ивановы»: Иванова Ольга Николаевна подписал(а) выписку за неделю 16–21 ноября 2026; "
+            "подпись от 20.11.2026") in result.output
     ack = db.session.scalars(select(WeekAck)).one()
     assert (ack.family_id, ack.guardian_id, ack.week, ack.link_id) == (school.ivanovy.id, school.mother.id,
                                                                        "2026-W47", None)

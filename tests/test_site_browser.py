@@ -114,6 +114,8 @@ def test_a_parent_opens_the_link_reads_the_week_and_confirms_it(hub, browser):
     browser.find_element("css selector", ".ack button").click()
     wait_for(lambda: "Спасибо" in browser.find_element("tag name", "body").text)
     assert "Ольга Николаевна, вы подтвердили" in browser.find_element("tag name", "body").text
+    school_line = browser.execute_script("return getComputedStyle(document.querySelector('header .school')).color")
+    assert school_line == "rgb(85, 85, 85)"  # the answer page wears the site's stylesheet
     ack = db.session.scalars(select(WeekAck)).one()
     assert ack.guardian_id == link.guardian_id and ack.family_id == families["ivanovs"].id
     browser.find_element("link text", "Вернуться к дневнику").click()
@@ -136,3 +138,28 @@ def test_the_week_is_readable_at_320_px(hub, browser):
         assert widths[2] == 320 and widths[0] <= widths[1], (page, widths)
         size = browser.execute_script("return parseFloat(getComputedStyle(document.body).fontSize)")
         assert size >= 14
+    for width in (320, 360):
+        browser.set_window_size(width, 700)
+        browser.get(f"{server.url}/d/{token}/child-1.html")
+        assert browser.execute_script(BROKEN_WORDS) == [], width
+
+
+# Words of the tables that the browser laid out on more than one line (cut mid-word, «Английск|ий»). The site
+# lets the browser hyphenate Russian (hyphens:auto, lang="ru"); Debian's headless chromium has no hyphenation
+# dictionary, so here every word must fit its column whole.
+BROKEN_WORDS = """
+const broken = [];
+for (const cell of document.querySelectorAll('table th, table td')) {
+  const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const match of node.textContent.matchAll(/[^\\s()]+/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+      if (tops.size > 1) broken.push(match[0]);
+    }
+  }
+}
+return broken;
+"""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import threading
 
 from sqlalchemy import func, select
@@ -67,7 +68,7 @@ def test_child_page_shows_average_forecast_deferred_period_mark_and_teachers(sit
     child = page(token, "child-1")
     assert "Иванова Мария Петровна, 7А класс" in child
     assert "5,00" in child  # one test mark, weighted
-    assert "недостаточно отметок (1 из 5)" in child  # maths is 5 hours a week: 5 marks needed
+    assert "недостаточно отметок <span class=\"nw\">(1 из 5)</span>" in child  # maths: 5 h a week, 5 marks needed
     assert "отсрочка" in child  # the deferred period mark in Russian
     assert "Классный руководитель: Петрова Анна Ивановна" in child
     assert "Русский язык: Сидоров Олег Петрович" in child
@@ -259,3 +260,16 @@ def test_site_build_command_shows_progress_and_builds_everything(site_app):
     assert db.session.scalar(select(func.count()).select_from(FamilyLink)) == 3
     incremental = runner.invoke(args=["site", "build"])
     assert incremental.exit_code == 0 and "семей 0" in incremental.output
+
+
+def test_a_test_is_named_once_and_a_first_graders_link_promises_what_the_page_has(site_app):
+    _school, families = setup_school(site_app.test_client())
+    token = links_of(families["ivanovs"])[0].token
+    week = page(token, lesson_week_page())
+    assert "Контрольная по линейным уравнениям" in week and "(Контрольная работа)" not in week
+    assert "Контрольная по линейным уравнениям" in page(token, "child-1")
+    assert "(Контрольная работа)" not in page(token, "child-1")
+    first_grader = page(token, "child-2")
+    promise = re.search(r'<p class="more"><a href="child-2.html">([^<]+)</a>', week)[1]
+    assert promise == "Пропуски, учителя, каникулы"
+    assert "Пропуски за" in first_grader and "Учителя" in first_grader and "Каникулы" in first_grader

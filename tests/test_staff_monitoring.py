@@ -112,3 +112,17 @@ def test_families_silent_for_two_weeks_are_listed_with_their_phones(client):
     page = client.get(f"/staff/monitoring/?class={school['c7']}").get_data(as_text=True)
     silent_part = page.split('id="silent"')[1]
     assert "Смирновы" in silent_part and "+7 900 000-00-02" in silent_part and "Ивановы" not in silent_part
+
+
+def test_with_links_issued_today_and_no_visit_the_page_says_so_not_that_everyone_opened_it(client):
+    school = build_tiny_school()
+    make_accounts()
+    family_with_link(school)  # a link issued now, never opened
+    sign_in(client, "petrova")
+    page = client.get(f"/staff/monitoring/?class={school['c7']}").get_data(as_text=True)
+    silent_part = page.split('id="silent"')[1]
+    assert "недавно открывали" not in silent_part and "открывали дневник за это время" not in silent_part
+    assert "Посещений пока нет: всем ссылкам меньше 14 дн." in silent_part
+    assert "последние ссылки выданы сегодня" in silent_part
+    linked = viewing.linked_families(school["c7"], TODAY, clock.now())
+    assert (linked.live, linked.fresh) == (1, 1)

@@ -144,7 +144,7 @@ def test_the_demo_has_one_account_per_role_and_urls_prints_them(app):
     assert users["klass"].name == "Петрова Анна Ивановна" and users["uchitel"].name == "Сидоров Олег Петрович"
     assert authenticate("zavuch", "zavuch-demo") is not None
     lines = credential_lines("http://127.0.0.1:5000")
-    assert lines[0] == "  Staff pages:      http://127.0.0.1:5000/staff/"
+    assert lines[0] == "  Страницы сотрудников:        http://127.0.0.1:5000/staff/"
     assert any("zavuch" in line and "zavuch-demo" in line for line in lines)
     set_password(users["admin"], "a-secret-now")
     db.session.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -47,7 +48,7 @@ def document_text(response, tmp_path: Path) -> str:
 def test_the_page_offers_the_class_teacher_her_own_class_only(client, school):
     sign_in(client, "petrova")
     page = client.get("/staff/printing/").get_data(as_text=True)
-    assert f'id="class-{school["c7"]}"' in page and f'id="class-{school["c1"]}"' not in page
+    assert f'<option value="{school["c7"]}" selected>7А</option>' in page and school["c1"] not in page
     assert 'value="2026-W47"' in page  # the current school week is the default
     assert "Отметить подпись" in page
 
@@ -119,8 +120,8 @@ def test_a_signature_without_the_forms_token_or_for_a_future_week_records_nothin
     form = {"student": school["st_ivanova"], "week": "2026-W47", "signed_on": "2026-11-20"}
     assert post(client, "/staff/printing/sign", form, token=False).status_code == 400
     refused = post(client, "/staff/printing/sign", {**form, "week": "2026-W50"})
-    assert refused.status_code == 302
-    assert "ещё не наступила" in client.get("/staff/printing/").get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "ещё не наступила" in refused.get_data(as_text=True)
     assert db.session.scalars(select(WeekAck)).all() == []
     assert db.session.scalars(select(AuditEntry).where(AuditEntry.action == "paper.sign")).all() == []
 
@@ -136,3 +137,65 @@ def test_a_subject_teacher_may_not_print_and_the_director_may_not_record_signatu
     sign_in(client, "petrova")
     assert client.get(f"/staff/printing/summary?class={school['c1']}").status_code == 403
     assert db.session.scalars(select(WeekAck)).all() == []
+
+
+def test_one_form_prints_every_document_and_the_page_stays_short(client, school, tmp_path):
+    sign_in(client, "zavuch")
+    page = client.get("/staff/printing/").get_data(as_text=True)
+    assert page.count('action="/staff/printing/document"') == 1  # one form, whatever the number of classes
+    assert page.count('name="school" value="1"') == 1  # and the whole school's slips
+    slips = client.get(f"/staff/printing/document?class={school['c7']}&document=slips&week=2026-W47")
+    assert slips.status_code == 302 and "/staff/printing/slips?" in slips.headers["Location"]
+    summary = client.get(f"/staff/printing/document?class={school['c7']}&document=summary")
+    assert "/staff/printing/summary?" in summary.headers["Location"]
+    everyone = client.get("/staff/printing/slips?school=1&week=2026-W47&all=1")
+    assert everyone.status_code == 200 and quote("вся школа") in everyone.headers["Content-Disposition"]
+    text = document_text(everyone, tmp_path)
+    assert "Иванова Мария Петровна" in text and "Смирнов Павел Олегович" in text
+
+
+def test_a_class_teacher_may_not_print_the_whole_school(client, school):
+    sign_in(client, "petrova")
+    assert 'name="school"' not in client.get("/staff/printing/").get_data(as_text=True)
+    assert client.get("/staff/printing/slips?school=1&week=2026-W47").status_code == 403
+
+
+def test_the_journal_copy_is_made_as_a_job_with_its_progress_page_and_downloaded_once(client, school, tmp_path):
+    client.application.config["STAFF_JOBS_INLINE"] = True
+    sign_in(client, "petrova")
+    started = client.get(f"/staff/printing/document?class={school['c7']}&document=journal&period=2&by=Петрова")
+    assert started.status_code == 302 and "/staff/jobs/" in started.headers["Location"]
+    job_page = client.get(started.headers["Location"]).get_data(as_text=True)
+    assert "Скачать копию журнала" in job_page and "_file" not in job_page
+    link = re.search(r'href="(/staff/printing/jobs/\d+/file)"', job_page)[1]
+    download = client.get(link)
+    assert download.status_code == 200 and download.headers["Cache-Control"] == "no-store"
+    assert "Линейные уравнения" in document_text(download, tmp_path)
+    again = client.get(link)
+    assert again.status_code == 302  # the file is not kept on the hub once downloaded
+    assert "Файл уже скачан" in client.get(started.headers["Location"]).get_data(as_text=True)
+    sign_in(client, "zavuch")
+    assert client.get(link).status_code == 404  # only the account that started it
+
+
+def test_the_signed_slip_form_chooses_the_guardian_and_keeps_its_values_on_an_error(client, school):
+    from app.base.models import Guardian
+
+    father = Guardian(last_name="Иванов", first_name="Пётр", middle_name="Сергеевич", relation="отец")
+    school.ivanovy.guardians.append(father)
+    db.session.commit()
+    sign_in(client, "petrova")
+    page = client.get("/staff/printing/").get_data(as_text=True)
+    assert f'<option value="{school.mother.id}">Иванова Ольга Николаевна (мать)</option>' in page
+    assert f'<option value="{father.id}">Иванов Пётр Сергеевич (отец)</option>' in page
+    form = {"student": school["st_ivanova"], "week": "2026-W47", "signed_on": "2026-11-20"}
+    refused = post(client, "/staff/printing/sign", form)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "Кто подписал выписку? Выберите законного представителя" in html
+    assert "--guardian" not in html and "Укажите" not in html
+    assert 'value="2026-11-20"' in html and f'<option value="{school["st_ivanova"]}" selected>' in html
+    done = post(client, "/staff/printing/sign", {**form, "guardian": father.id})
+    assert done.status_code == 302
+    shown = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Иванов Пётр Сергеевич подписал(а) выписку за неделю 16–21 ноября 2026; подпись от 20.11.2026." in shown
+    assert db.session.scalars(select(WeekAck)).one().guardian_id == father.id

@@ -163,8 +163,8 @@ def test_the_class_table_and_its_csv_agree_with_the_hand_computation(school, cli
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
     assert rows[0][:4] == ["Предмет", "Учителя", "Часов в неделю", "Учеников"]
-    assert rows[1] == ["Математика", "Петрова А. И.", "5,0", "2", "0", "1", "0", "5", "1", "1", "75"]
-    assert rows[2] == ["Русский язык", "Сидоров О. П.", "4,0", "2", "2", "0", "0", "2", "1", "1", "100"]
+    assert rows[1] == ["Математика", "Петрова А. И.", "5,0", "2", "0", "1", "0", "5", "0", "1", "1", "75"]
+    assert rows[2] == ["Русский язык", "Сидоров О. П.", "4,0", "2", "2", "0", "0", "2", "0", "1", "1", "100"]
 
 
 def test_the_subject_report_and_its_csv_files_show_the_same_figures(school, client):
@@ -200,3 +200,55 @@ def test_csv_cells_that_look_like_formulas_stay_text():
 
     assert _cell('=HYPERLINK("http://x","y")') == '\'=HYPERLINK("http://x","y")'
     assert _cell("-5") == "'-5" and _cell(-5) == -5 and _cell(None) == "" and _cell("Тема") == "Тема"
+
+
+def _timetable(school, weekdays=(1, 2, 3, 4, 5), slot=2):
+    """7А maths at lesson `slot` on the given weekdays, from 1 September."""
+    from app.base.models import TimetableEntry
+
+    db.session.add_all(TimetableEntry(weekday=w, slot=slot, class_id=school["c7"], subject_id=school["s_math"],
+                                      teacher_id=school["t_petrova"], valid_from=dt.date(2026, 9, 1))
+                       for w in weekdays)
+    db.session.commit()
+
+
+def test_a_timetable_lesson_nobody_recorded_by_its_deadline_is_missing_in_every_figure(school, client, set_clock):
+    _timetable(school)
+    maths = course(school, "s_math")
+    missing = figures.missing_lessons(maths, settings(), q2(), DAY)
+    # Thu 5, Fri 6 (before the first lesson typed), Tue 17 … Fri 20 November; Mon 9 … Fri 13 are recorded
+    # (Fri 13 in lesson 1, not 2: moved, not missing), Mon 16 is recorded as cancelled; Sat 21 has no maths.
+    assert [m.date for m in missing] == [d(5), d(6), d(17), d(18), d(19), d(20)]
+    result = figures.course_timeliness(maths, settings(), q2(), DAY)
+    assert result.counts("topic") == (4 + 6, 1 + 6) and result.counts("homework") == (4 + 6, 1 + 6)
+    assert result.counts("absence") == (2, 1)
+    assert result.on_time_share() == 12 / (16 + 12)
+    line = figures.summary(maths, settings(), q2(), DAY)
+    assert (line.lessons, line.missing, line.without_topic, line.without_homework) == (5 + 6, 6, 1 + 6, 1 + 6)
+    sign_in(client, "zavuch")
+    args = f"class={school['c7']}&subject={school['s_math']}&period=2&day=2026-11-22"
+    page = client.get(f"/staff/reports/course?{args}").get_data(as_text=True)
+    assert "Уроки расписания, которые никто не записал" in page and "20.11.2026" in page
+    gaps = client.get(f"/staff/reports/gaps.csv?{args}").get_data(as_text=True)
+    assert gaps.count("урок не записан") == 12
+    # On the morning of Friday 20 November the lessons of the 20th are not late yet (the deadline is the day's end).
+    set_clock(dt.datetime(2026, 11, 20, 10, 0, tzinfo=settings().timezone))
+    early = figures.missing_lessons(maths, settings(), q2(), d(20))
+    assert [m.date for m in early] == [d(5), d(6), d(17), d(18), d(19)]
+
+
+def test_holidays_and_days_outside_the_periods_plan_no_lessons(school):
+    _timetable(school)
+    planned = figures.planned_lessons(settings(), school["c7"], dt.date(2026, 10, 22), dt.date(2026, 11, 6))
+    # 22, 23 October are in the 1st quarter; 26 October … 4 November are the autumn holidays.
+    assert [p.date for p in planned] == [dt.date(2026, 10, 22), dt.date(2026, 10, 23), d(5), d(6)]
+
+
+def test_marks_of_the_last_days_are_due_with_the_period_marks(school):
+    # The 2nd quarter ends on 29.12, period marks are due 2 days later: a written work of 28.12 (7 days) is due
+    # on 31.12, not on 04.01; an oral mark of 10.11 keeps its own 2 days.
+    conf, tz = settings(), settings().timezone
+    assert conf.deadlines["period_marks_days"] == 2 and conf.deadlines["written_work_days"] == 7
+    due = figures.mark_deadline(dt.date(2026, 12, 28), "independent", q2(), conf)
+    assert due == dt.datetime.combine(dt.date(2026, 12, 31), dt.time.max, tz)
+    assert figures.mark_deadline(d(10), "oral", q2(), conf) == dt.datetime.combine(d(12), dt.time.max, tz)

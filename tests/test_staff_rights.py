@@ -85,6 +85,9 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     ("slips 1А", "GET", lambda w: f"/staff/printing/slips?class={w['school']['c1']}", {}, "ADZ"),
     ("journal copy 7А", "GET", lambda w: "/staff/printing/journal" + c7(w, period="2"), {}, "ADZC"),
     ("summary sheet 7А", "GET", lambda w: "/staff/printing/summary" + c7(w), {}, "ADZC"),
+    ("printing form 7А", "GET", lambda w: "/staff/printing/document" + c7(w, document="summary"), {}, "ADZC"),
+    ("whole school's slips", "GET", lambda w: "/staff/printing/slips?school=1&week=2026-W47&all=1", {}, "ADZ"),
+    ("journal copy file", "GET", lambda w: f"/staff/printing/jobs/{_journal_job(w)}/file", {}, "ADZC"),
     ("signed slip", "POST", lambda w: "/staff/printing/sign",
      {"student": "STUDENT", "week": "2026-W47", "signed_on": "2026-11-20"}, "AZC"),
     ("accounts", "GET", lambda w: "/staff/accounts/", {}, "AD"),
@@ -162,6 +165,15 @@ def _request(client: Any, w: dict[str, Any], method: str, path: str, data: dict[
         form["file"] = (io.BytesIO("Предмет\nФизика\n".encode()), "subjects.csv")
     form["csrf_token"] = csrf_token(client)
     return client.post(path, data=form)
+
+
+def _journal_job(w: dict[str, Any]) -> int:
+    """A finished journal copy job of the signed-in account whose file was downloaded already."""
+    job = StaffJob(kind="journal_copy", started_by=w.get("login", "admin"), started_at=clock.now(), state="done",
+                   total=3, done=3, params={}, result={})
+    db.session.add(job)
+    db.session.commit()
+    return job.id
 
 
 def _job_for(login: str) -> int:

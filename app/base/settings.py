@@ -6,11 +6,15 @@ Every key is declared once in SCHEMA with its help text; docs/configuration.md m
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import ipaddress
 import re
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -236,6 +240,46 @@ class Settings:
     def period_on(self, day: dt.date) -> Period | None:
         """The period containing this day, or None (holidays between periods)."""
         return next((p for p in self.periods if p.start <= day <= p.end), None)
+
+    def served_at(self, hub_url: str | None) -> Settings:
+        """These settings with links built on the hub's own address, unless the school set a public one.
+
+        `make run` passes the address the hub was started on (TETRAD_HUB_URL). A `site.base_url` that is not a
+        loopback address is the school's public URL and always wins.
+        """
+        if not hub_url or not is_loopback(self.site_base_url):
+            return self
+        return dataclasses.replace(self, site_base_url=hub_url.rstrip("/"))
+
+
+def is_loopback(url: str) -> bool:
+    """Whether a URL points at this machine only (127.0.0.1, ::1, localhost): useless in a letter to a family."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def hub_url(host: str, port: int) -> str:
+    """The address a hub started on HOST:PORT is reached at; a wildcard host becomes this machine's address."""
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - naming the wildcard, not binding to it
+        host = _lan_address()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _lan_address() -> str:
+    """This machine's address on its network (no packet is sent: a UDP socket only picks a route)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed anywhere real
+            return str(probe.getsockname()[0])
+    except OSError:
+        return socket.gethostname()
 
 
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")

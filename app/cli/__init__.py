@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask import Flask
 
 from app.base import settings
 from app.base.calendar import ensure_calendar
 from app.base.extensions import db
+from app.base.settings import hub_url, is_loopback
 from app.staff.demo import credential_lines
 
 
@@ -55,23 +58,29 @@ def init_app(app: Flask) -> None:
 
 
 @click.command("urls")
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
-def urls_command(host: str, port: int) -> None:
-    """Print what to open once the hub is running."""
-    base = f"http://{host}:{port}"
+@click.option("--host", help="Адрес, на котором запущен хаб (по умолчанию — из TETRAD_HUB_URL или 127.0.0.1).")
+@click.option("--port", type=int, help="Порт хаба (по умолчанию 5000).")
+def urls_command(host: str | None, port: int | None) -> None:
+    """Показать, что открыть, когда хаб запущен (print the hub's addresses)."""
+    env = os.environ.get("TETRAD_HUB_URL")
+    base = hub_url(host or "127.0.0.1", port or 5000) if (host or port or not env) else env.rstrip("/")
+    conf = settings()
     click.echo("")
-    click.echo(f"Tetrad hub for {settings().school_name}")
-    click.echo(f"  Sync API status:  {base}/api/v1/status   (needs a device token)")
-    click.echo(f"  Hub health:       {base}/healthz")
+    click.echo(f"Хаб «Тетрадь» школы «{conf.school_name}»")
+    click.echo(f"  Состояние API синхронизации: {base}/api/v1/status   (нужен токен устройства)")
+    click.echo(f"  Проверка хаба:               {base}/healthz")
     for line in credential_lines(base):
         click.echo(line)
+    if is_loopback(conf.site_base_url):
+        click.echo(f"  Внимание: ссылки семей ведут на {conf.site_base_url} — этот адрес открывается только на "
+                   "этом компьютере. Задайте site.base_url в config.yaml или запустите хаб на адресе сети "
+                   "(make run HOST=0.0.0.0).")
     click.echo("")
 
 
 @click.command("calendar")
 def calendar_command() -> None:
-    """Write the school, academic year, periods and holidays from config.yaml into the database."""
+    """Записать в базу школу, учебный год, периоды и каникулы из config.yaml (calendar)."""
     year = ensure_calendar(settings())
     db.session.commit()
     click.echo(f"Учебный год {year.name}: календарь обновлён.")

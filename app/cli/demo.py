@@ -7,13 +7,16 @@ import sys
 import time
 
 import click
+from sqlalchemy import func, select
 
 from app.base import settings
 from app.base.calendar import ensure_calendar
 from app.base.extensions import db
+from app.base.models import Lesson, StaffUser
+from app.base.text import format_date
 from app.base.timetable_changes import active_change, plan
 from app.demo import DEFAULT_SEED
-from app.demo.journal import DemoDevice, demo_devices
+from app.demo.journal import DemoDevice, demo_day, demo_devices
 from app.demo.school import DemoSchool, build_school, school_has_data, write_school
 from app.staff.demo import create_demo_accounts
 from app.syncing.devices import register
@@ -41,6 +44,9 @@ def demo_command(seed: int, if_empty: bool) -> None:
     if school_has_data():
         if if_empty:
             click.echo("В базе уже есть данные школы: демо-школа не создаётся.")
+            stale = stale_demo_journal()
+            if stale:
+                click.echo(stale)
             return
         raise click.ClickException(
             "В базе уже есть данные школы. Демо-школа создаётся только в пустой базе "
@@ -53,7 +59,11 @@ def demo_command(seed: int, if_empty: bool) -> None:
     click.echo("  расписание составлено, записываю в базу:")
     write_school(school, progress=lambda label, count: click.echo(f"  ✓ {label}: {count}"))
     db.session.commit()
-    push_journal(school)
+    day, current = demo_day(settings(), settings().today())
+    if not current:
+        click.echo(f"  Сегодня вне учебного года {settings().year_name} из config.yaml: журнал заполнен "
+                   f"до конца года ({format_date(day - dt.timedelta(days=1))}).")
+    push_journal(school, day)
     now = clock.now()
     links = issue_missing(settings().today(now), now)
     db.session.commit()
@@ -83,9 +93,34 @@ def plan_substitutions(machines: list[DemoDevice]) -> None:
     db.session.commit()
 
 
-def push_journal(school: DemoSchool) -> None:
-    """Register the demo's classroom machines and send their weeks of lessons through the real sync path."""
-    machines = demo_devices(school, settings())
+def stale_demo_journal() -> str | None:
+    """A hint when the database holds the demo school and its journal stops before the day it should reach."""
+    if db.session.scalar(select(StaffUser.id).where(StaffUser.login == "zavuch")) is None:
+        return None  # not the demo school (or its accounts are gone): a real school's journal is its own
+    last = db.session.scalar(select(func.max(Lesson.date)).where(Lesson.deleted.is_(False)))
+    day, _current = demo_day(settings(), settings().today())
+    yesterday = day - dt.timedelta(days=1)
+    if last is None or last >= yesterday or not _school_day_between(last, yesterday):
+        return None
+    return (f"Демо-журнал заполнен по {format_date(last)}, а должен — по {format_date(yesterday)}: недели после "
+            "этого пусты. Пересоздайте демо-школу: make demo-again (удалит базу var/tetrad.db и папку сайта).")
+
+
+def _school_day_between(last: dt.date, until: dt.date) -> bool:
+    conf = settings()
+    day = last + dt.timedelta(days=1)
+    while day <= until:
+        off = any(h.start <= day <= h.end for h in conf.holidays)
+        if day.isoweekday() <= conf.school_days and not off and conf.period_on(day) is not None:
+            return True
+        day += dt.timedelta(days=1)
+    return False
+
+
+def push_journal(school: DemoSchool, day: dt.date | None = None) -> None:
+    """Register the demo's classroom machines and send their weeks of lessons, up to `day` (by default the
+    school's today, see demo_day), through the real sync path."""
+    machines = demo_devices(school, settings(), day or demo_day(settings(), settings().today())[0])
     plan_substitutions(machines)
     total = sum(len(m.ops) for m in machines)
     with click.progressbar(length=total, label="  журнал с компьютеров классов", file=sys.stderr) as bar:

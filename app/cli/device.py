@@ -17,7 +17,7 @@ from app.syncing.pull import changes_since
 from app.syncing.school_reference import chosen_teachers, served_teachers
 from sync import clock
 
-device_group = click.Group("device", help="Classroom machines: register, list, revoke.")
+device_group = click.Group("device", help="Компьютеры классов: регистрация, список, отключение (classroom machines).")
 
 
 def _classes_by_name(names: tuple[str, ...]) -> list[str]:
@@ -30,9 +30,9 @@ def _classes_by_name(names: tuple[str, ...]) -> list[str]:
 
 @device_group.command("add")
 @click.argument("name")
-@click.option("--class", "classes", multiple=True, help="Bind the machine to a class (repeatable), e.g. 7Б.")
+@click.option("--class", "classes", multiple=True, help="Класс компьютера (можно несколько раз), например 7Б.")
 def add_command(name: str, classes: tuple[str, ...]) -> None:
-    """Register a classroom machine; its token is printed as the last line."""
+    """Зарегистрировать компьютер класса (register); ключ выводится последней строкой."""
     device, token = register(name, _classes_by_name(classes))
     db.session.commit()
     scope = ", ".join(classes) if classes else "вся школа"
@@ -76,7 +76,7 @@ def _served_text(device_id: str) -> str:
 @device_group.command("token")
 @click.argument("device_id")
 def token_command(device_id: str) -> None:
-    """Issue a new token for a machine; its older tokens stop working."""
+    """Выдать компьютеру новый ключ (token); прежние ключи перестают действовать."""
     device = _get(device_id)
     token = reissue(device)
     db.session.commit()
@@ -87,7 +87,7 @@ def token_command(device_id: str) -> None:
 @device_group.command("revoke")
 @click.argument("device_id")
 def revoke_command(device_id: str) -> None:
-    """Revoke a machine: its token fails with 403 from the next request on."""
+    """Отключить компьютер (revoke): со следующего запроса его ключ получает 403."""
     device = _get(device_id)
     revoke(device)
     db.session.commit()
@@ -96,7 +96,7 @@ def revoke_command(device_id: str) -> None:
 
 @device_group.command("list")
 def list_command() -> None:
-    """Each machine's last sync, acknowledged seq, backlog, clock skew and rejected ops."""
+    """Компьютеры (list): последняя синхронизация, подтверждённый seq, очередь, сдвиг часов, отклонённые операции."""
     devices = db.session.scalars(select(Device).order_by(Device.created_at)).all()
     if not devices:
         click.echo("Устройств нет. Добавьте: flask --app wsgi device add «Кабинет 12»")

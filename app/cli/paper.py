@@ -22,7 +22,7 @@ from app.base.text import week_label
 from static_site.paper import journal_copy, lookup, pdf, slips, summary
 from static_site.paper.lookup import PaperError
 from static_site.paper.options import qr_on_slips
-from static_site.paper.signatures import find_student, record_signature
+from static_site.paper.signatures import GuardianNeeded, find_student, record_signature
 from static_site.paper.snapshots import WeekSnapshot
 from sync import clock
 
@@ -141,6 +141,8 @@ def sign_command(file_no: str, week: str, signed_on: str, guardian: str | None) 
         student = find_student(file_no)
         results = record_signature(conf, student, lookup.parse_week(week), lookup.parse_day(signed_on), guardian, now)
         db.session.commit()
+    except GuardianNeeded as exc:
+        raise _fail(PaperError(f"{exc} Укажите --guardian (фамилию и имя).")) from None
     except PaperError as exc:
         raise _fail(exc) from None
     for result in results:

@@ -12,17 +12,17 @@ from app.base.models import StaffUser
 from app.staff.rights import ROLES
 from app.staff.users import ROLE_NAMES, AccountError, create_user, normal_login, set_password
 
-staff_group = click.Group("staff", help="Staff accounts of the hub's web pages: add, list, new password.")
+staff_group = click.Group("staff", help="Учётные записи сотрудников: создать, список, новый пароль (staff accounts).")
 
 
 @staff_group.command("add")
 @click.argument("login")
-@click.option("--role", type=click.Choice(ROLES), required=True, help="The account's role.")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="Роль учётной записи.")
 @click.option("--teacher", "teacher_code", help="Табельный номер of the teacher (needed for teachers' roles).")
-@click.option("--password", help="The password (at least 8 characters); generated and printed when left out.")
-@click.option("--name", default="", help="Name shown on the pages (a teacher's name by default).")
+@click.option("--password", help="Пароль (не короче 8 символов); без него создаётся и выводится.")
+@click.option("--name", default="", help="Имя на страницах (по умолчанию — имя учителя).")
 def add_command(login: str, role: str, teacher_code: str | None, password: str | None, name: str) -> None:
-    """Create an account; its password is printed when it was generated."""
+    """Создать учётную запись (add); созданный пароль выводится."""
     try:
         user, secret = create_user(login, role, password, teacher_code, name)
     except AccountError as exc:
@@ -35,7 +35,7 @@ def add_command(login: str, role: str, teacher_code: str | None, password: str |
 
 @staff_group.command("list")
 def list_command() -> None:
-    """Every account with its role and state."""
+    """Все учётные записи с ролью и состоянием (list)."""
     users = db.session.scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.login)).all()
     if not users:
         click.echo("Учётных записей нет. Добавьте: flask --app wsgi staff add LOGIN --role administrator")
@@ -47,9 +47,9 @@ def list_command() -> None:
 
 @staff_group.command("password")
 @click.argument("login")
-@click.option("--password", help="The new password; generated and printed when left out.")
+@click.option("--password", help="Новый пароль; без него создаётся и выводится.")
 def password_command(login: str, password: str | None) -> None:
-    """Give an account a new password (its open sessions end)."""
+    """Новый пароль учётной записи (password); её открытые сеансы завершаются."""
     user = db.session.scalars(select(StaffUser).where(StaffUser.login == normal_login(login))).first()
     if user is None:
         raise click.ClickException(f"Учётная запись «{login}» не найдена.")

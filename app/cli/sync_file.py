@@ -28,7 +28,7 @@ from sync.errors import BatchRejected
 from sync.protocol import VERSION
 from sync.schema import Batch, parse_batch
 
-sync_group = click.Group("sync", help="Batches from classroom machines without a link.")
+sync_group = click.Group("sync", help="Пакеты с компьютеров классов без связи (batch files).")
 ALL = 10**9
 
 
@@ -51,9 +51,9 @@ def write_json_gz(path: Path, body: dict[str, Any]) -> None:
 
 @sync_group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--no-answer", is_flag=True, help="Do not write the answer file beside the batch.")
+@click.option("--no-answer", is_flag=True, help="Не писать файл ответа рядом с пакетом.")
 def import_command(path: Path, no_answer: bool) -> None:
-    """Apply a batch file (.json or .json.gz) made by `tetrad-sync export`, with the same outcomes as HTTP."""
+    """Применить файл пакета (.json или .json.gz) из `tetrad-sync export` — с теми же итогами, что по сети."""
     conf = settings()
     data = path.read_bytes()
     try:

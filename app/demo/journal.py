@@ -23,7 +23,7 @@ from app.demo import demo_id, topics
 from app.demo.school import DemoSchool
 from sync import hlc, ids
 
-DEMO_TODAY = dt.date(2026, 11, 22)
+DEMO_TODAY = dt.date(2026, 11, 22)  # the suite's school day (tests.school.SUITE_NOW)
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
 TESTED = (
     "Русский язык",
@@ -72,6 +72,18 @@ class _Lesson:
     date: dt.date
     entry: TimetableEntry
     number: int
+
+
+def demo_day(settings: Settings, today: dt.date) -> tuple[dt.date, bool]:
+    """The day the demo journal is typed up to (not included), and whether that is the school's today.
+
+    Inside the academic year it is today: the journal fills the current period up to yesterday. Outside it
+    (summer before the year, or a later year, as config.yaml names one year) nothing is "current", so the
+    demo is built as of the day after the year's end: its last period complete.
+    """
+    if settings.year_start < today <= settings.year_end + dt.timedelta(days=1):
+        return today, True
+    return settings.year_end + dt.timedelta(days=1), False
 
 
 def demo_devices(school: DemoSchool, settings: Settings, today: dt.date = DEMO_TODAY) -> list[DemoDevice]:

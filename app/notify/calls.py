@@ -27,15 +27,15 @@ class SilentFamily:
     ever: bool  # whether it ever opened or confirmed anything
 
 
-def silent_families(class_id: str, today: dt.date, now: dt.datetime) -> list[SilentFamily]:
-    """Families of the class's children with a live link and no view or confirmation for SILENT_DAYS days."""
+def _sightings(class_id: str, today: dt.date, now: dt.datetime) -> list[SilentFamily]:
+    """Every family of the class's children with a live link, with its last view or confirmation (or the
+    moment its first live link was issued, when nothing was seen of it yet)."""
     student_ids = list(db.session.scalars(select(Student.id).where(Student.class_id == class_id)))
     family_ids: set[str] = set()
     for part in chunks(student_ids):
         family_ids |= set(db.session.scalars(select(family_student.c.family_id)
                                              .where(family_student.c.student_id.in_(part))))
     result = []
-    limit = now - dt.timedelta(days=SILENT_DAYS)
     for access in family_access(family_ids, today, now).values():
         if not access.live:
             continue
@@ -44,6 +44,28 @@ def silent_families(class_id: str, today: dt.date, now: dt.datetime) -> list[Sil
         seen += [aware(m) for m in db.session.scalars(select(WeekAck.confirmed_at)
                                                        .where(WeekAck.family_id == access.family.id))]
         since = max(seen) if seen else min(aware(link.issued_at) for link in access.live)
-        if since < limit:
-            result.append(SilentFamily(access.family, since, bool(seen)))
+        result.append(SilentFamily(access.family, since, bool(seen)))
     return sorted(result, key=lambda s: (s.since, s.family.name))
+
+
+def silent_families(class_id: str, today: dt.date, now: dt.datetime) -> list[SilentFamily]:
+    """Families of the class's children with a live link and no view or confirmation for SILENT_DAYS days."""
+    limit = now - dt.timedelta(days=SILENT_DAYS)
+    return [s for s in _sightings(class_id, today, now) if s.since < limit]
+
+
+@dataclass(frozen=True)
+class LinkedFamilies:
+    """What can truly be said when no family is to be phoned: how many have links, and how many are new."""
+
+    live: int  # families with a live link
+    fresh: int  # of them: nothing seen yet, links younger than SILENT_DAYS
+    newest: dt.datetime | None  # when the newest of those fresh links was issued
+
+
+def linked_families(class_id: str, today: dt.date, now: dt.datetime) -> LinkedFamilies:
+    """Families with links, and those whose links are too new to be silent (nothing opened yet)."""
+    limit = now - dt.timedelta(days=SILENT_DAYS)
+    sightings = _sightings(class_id, today, now)
+    fresh = [s for s in sightings if not s.ever and s.since >= limit]
+    return LinkedFamilies(len(sightings), len(fresh), max((s.since for s in fresh), default=None))

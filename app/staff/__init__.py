@@ -11,7 +11,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from flask import Flask, has_request_context, session
+from flask import Flask, g, has_request_context, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
@@ -26,9 +26,11 @@ csrf = CSRFProtect()
 
 
 def select_locale() -> str:
-    """Russian unless the signed-in person chose English."""
+    """The school's language (Russian), whatever the browser asks for, unless the person chose English:
+    the signed-in account's choice (kept with the account), else this session's (the sign-in page)."""
     if has_request_context():
-        chosen = session.get("lang")
+        user = g.get("staff")
+        chosen = getattr(user, "language", None) if user is not None else session.get("lang")
         if chosen in LOCALES:
             return str(chosen)
     return LOCALES[0]

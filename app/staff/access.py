@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 
+from app.base.classes import sorted_classes
 from app.base.extensions import db
 from app.base.models import AcademicYear, AuditEntry, SchoolClass, StaffUser
 from app.staff.rights import Scope, allowed, scope_for
@@ -76,7 +77,7 @@ def school_classes(visible: Callable[[str], bool] = lambda _id: True, year: str 
     query = select(SchoolClass)
     if year is not None:
         query = query.join(AcademicYear, AcademicYear.id == SchoolClass.year_id).where(AcademicYear.name == year)
-    return sorted((c for c in db.session.scalars(query) if visible(c.id)), key=lambda c: (c.grade, c.letter))
+    return sorted_classes(c for c in db.session.scalars(query) if visible(c.id))
 
 
 def can(action: str) -> bool:

@@ -52,7 +52,7 @@ def create_demo_accounts() -> list[str]:
 
 def credential_lines(base: str) -> list[str]:
     """What `flask urls` prints about the staff pages: the address and the demo accounts still as made."""
-    lines = [f"  Staff pages:      {base}/staff/"]
+    lines = [f"  Страницы сотрудников:        {base}/staff/"]
     users = {u.login: u for u in db.session.scalars(select(StaffUser).where(StaffUser.login.in_(list(DEMO))))}
     for login, (role, password) in DEMO.items():
         user = users.get(login)

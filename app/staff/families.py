@@ -21,6 +21,7 @@ from app.base import settings
 from app.base.extensions import db
 from app.base.journal_store import chunks
 from app.base.models import Consent, Family, FamilyLink, Guardian, SchoolClass, Student, family_student
+from app.base.settings import is_loopback
 from app.base.text import greeting
 from app.staff.access import audit, current_scope, requires, school_classes
 from static_site.access import FamilyAccess, family_access
@@ -190,4 +191,4 @@ def letter(link_id: str) -> str:
     url = link_url(conf, link.token)
     return render_template("staff/letter.html", guardian=guardian, greeting=greeting(guardian), url=url,
                            qr=qr_svg(url), children=access.children, live=link in access.live, family=family,
-                           today=conf.today(now))
+                           today=conf.today(now), loopback=is_loopback(url), base_url=conf.site_base_url)

@@ -12,7 +12,15 @@ ALGORITHM (documented in docs/staff.md, "Reports"):
    i.e. the machine's own clock after clamping), in the school's timezone, never by when the hub received it.
    Topic and absences: by the end of the lesson day plus `deadlines.topic_days` / `absences_days`;
    homework: `homework_hours` after the end of the class's last lesson that day; marks: `marks_days`
-   after the lesson day, written work (`WRITTEN`) `written_work_days`, tests `test_days`.
+   after the lesson day, written work (`WRITTEN`) `written_work_days`, tests `test_days`; never later than
+   `period_marks_days` after the period's end (the period marks are set from them).
+5. Missing lessons: the timetable says which lessons should exist. A timetable lesson of the course on a
+   school day of the period (not a holiday, within the entry's validity) that nobody recorded — no lesson
+   record of the class, subject and group that day, a cancelled one included — once its topic deadline has
+   passed, is missing: it counts as a lesson without topic and without homework, and as two late entries
+   (topic, homework) in the timeliness figures. A substitute's lesson is a record like any other. Changes of
+   the timetable for single days (cancelled or moved lessons) come from `timetable_changes`, the hook a
+   timetable-change model plugs into.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.base.extensions import db
 from app.base.forecast import NOT_ENOUGH, forecast, marks_needed
@@ -37,15 +45,17 @@ from app.base.models import (
     Student,
     Subject,
     Teacher,
+    TimetableEntry,
     group_member,
 )
 from app.base.settings import Period, Settings
 from app.base.text import short_name
-from sync import hlc
+from sync import clock, hlc
 
 WRITTEN = frozenset({"independent", "dictation", "lab"})
 TESTS = frozenset({"test"})
 COUNTED = ("applied", "superseded", "conflict")
+OWED_BY_A_LESSON = ("topic", "homework")  # what a lesson nobody recorded still owes
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,81 @@ def lessons_of(course: Course, period: Period, today: dt.date) -> list[Lesson]:
 
 
 @dataclass(frozen=True)
+class Planned:
+    """A lesson the timetable plans for a class on a day: its slot, subject and group."""
+
+    date: dt.date
+    slot: int
+    subject_id: str
+    group_id: str | None
+
+
+@dataclass(frozen=True)
+class MissingLesson:
+    """A planned lesson nobody recorded by its deadline."""
+
+    date: dt.date
+    slot: int
+    group_id: str | None
+    deadline: dt.datetime
+
+
+def timetable_changes(class_id: str, planned: list[Planned], start: dt.date, end: dt.date) -> list[Planned]:
+    """HOOK: the planned lessons of a class after the timetable's changes for single days.
+
+    The timetable alone knows no cancelled day, moved lesson or extra lesson. A model of such changes
+    (TimetableChange) replaces this function's body: drop the cancelled or moved-away lessons, add the
+    moved-in and extra ones, between `start` and `end`. Until then the weekly timetable stands as it is.
+    """
+    return planned
+
+
+def planned_lessons(conf: Settings, class_id: str, start: dt.date, end: dt.date) -> list[Planned]:
+    """The lessons the timetable plans for a class on the school days from start to end (holidays skipped)."""
+    entries = list(db.session.scalars(select(TimetableEntry).where(
+        TimetableEntry.class_id == class_id, TimetableEntry.valid_from <= end,
+        or_(TimetableEntry.valid_to.is_(None), TimetableEntry.valid_to >= start))))
+    planned = []
+    day = start
+    while day <= end:
+        off = any(h.start <= day <= h.end for h in conf.holidays) or conf.period_on(day) is None
+        if day.isoweekday() <= conf.school_days and not off:
+            planned += [Planned(day, e.slot, e.subject_id, e.group_id) for e in entries
+                        if e.weekday == day.isoweekday() and e.valid_from <= day
+                        and (e.valid_to is None or e.valid_to >= day)]
+        day += dt.timedelta(days=1)
+    return timetable_changes(class_id, planned, start, end)
+
+
+def missing_lessons(course: Course, conf: Settings, period: Period, today: dt.date,
+                    now: dt.datetime | None = None) -> list[MissingLesson]:
+    """Timetable lessons of the course nobody recorded by their topic deadline (see the module's rule 5)."""
+    now = now or clock.now()
+    until = last_day(period, today)
+    planned = [p for p in planned_lessons(conf, course.school_class.id, period.start, until)
+               if p.subject_id == course.subject.id]
+    recorded: dict[tuple[dt.date, str | None], list[int]] = defaultdict(list)
+    for lesson in db.session.scalars(select(Lesson).where(
+            Lesson.class_id == course.school_class.id, Lesson.subject_id == course.subject.id,
+            Lesson.date >= period.start, Lesson.date <= until, Lesson.deleted.is_(False))):
+        recorded[(lesson.date, lesson.group_id)].append(lesson.slot)
+    cutoff = min(now, end_of_day(until, conf))
+    missing = []
+    by_day: dict[tuple[dt.date, str | None], list[Planned]] = defaultdict(list)
+    for item in planned:
+        by_day[(item.date, item.group_id)].append(item)
+    for key, items in sorted(by_day.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        slots = list(recorded.get(key, []))
+        unmatched = [p for p in sorted(items, key=lambda p: p.slot) if p.slot not in slots]
+        moved = len([s for s in slots if s not in {p.slot for p in items}])  # recorded in another slot
+        for item in unmatched[moved:]:
+            deadline = end_of_day(item.date + dt.timedelta(days=conf.deadlines["topic_days"]), conf)
+            if deadline < cutoff:
+                missing.append(MissingLesson(item.date, item.slot, item.group_id, deadline))
+    return missing
+
+
+@dataclass(frozen=True)
 class StudentMarks:
     """One student's marks in a course: how many, against what is required, and the forecast."""
 
@@ -194,14 +279,16 @@ class Entry:
 
 @dataclass
 class Timeliness:
-    """A course's entries by kind, with the late ones listed."""
+    """A course's entries by kind, with the late ones listed; a missing lesson owes a topic and homework."""
 
     entries: list[Entry] = field(default_factory=list)
+    missing: list[MissingLesson] = field(default_factory=list)
 
     def counts(self, kind: str) -> tuple[int, int]:
-        """(entries, of them late) of one kind."""
+        """(entries due, of them late or never made) of one kind."""
         chosen = [e for e in self.entries if e.kind == kind]
-        return len(chosen), sum(1 for e in chosen if e.late)
+        owed = len(self.missing) if kind in OWED_BY_A_LESSON else 0
+        return len(chosen) + owed, sum(1 for e in chosen if e.late) + owed
 
     @property
     def late(self) -> list[Entry]:
@@ -209,10 +296,11 @@ class Timeliness:
         return sorted((e for e in self.entries if e.late), key=lambda e: (e.lesson.date, e.lesson.slot, e.kind))
 
     def on_time_share(self) -> float | None:
-        """Share of entries made in time, or None without entries."""
-        if not self.entries:
+        """Share of the entries due that were made in time, or None when nothing was due."""
+        due = len(self.entries) + len(self.missing) * len(OWED_BY_A_LESSON)
+        if not due:
             return None
-        return sum(1 for e in self.entries if not e.late) / len(self.entries)
+        return sum(1 for e in self.entries if not e.late) / due
 
 
 def local(stamp: str, conf: Settings) -> dt.datetime:
@@ -257,12 +345,21 @@ def _homework_deadlines(course: Course, lessons: list[Lesson], conf: Settings) -
             for day in days}
 
 
+def mark_deadline(day: dt.date, work_type: str, period: Period, conf: Settings) -> dt.datetime:
+    """When a mark of a lesson on `day` is due: its work type's days, but no later than the period marks."""
+    deadlines = conf.deadlines
+    days = deadlines["test_days"] if work_type in TESTS else (
+        deadlines["written_work_days"] if work_type in WRITTEN else deadlines["marks_days"])
+    final = end_of_day(period.end + dt.timedelta(days=deadlines["period_marks_days"]), conf)
+    return min(end_of_day(day + dt.timedelta(days=days), conf), final)
+
+
 def course_timeliness(course: Course, conf: Settings, period: Period, today: dt.date) -> Timeliness:
     """Topics, homework, absences and marks of a course, each judged by its own HLC against its deadline."""
     lessons = [lesson for lesson in lessons_of(course, period, today) if not lesson.cancelled]
     by_id = {lesson.id: lesson for lesson in lessons}
     deadlines = conf.deadlines
-    result = Timeliness()
+    result = Timeliness(missing=missing_lessons(course, conf, period, today))
     filled = lambda value: isinstance(value, str) and value.strip() != ""  # noqa: E731
     topics = _first_writes([lesson.id for lesson in lessons if lesson.topic.strip()], "topic", filled)
     homework = _first_writes([lesson.id for lesson in lessons if lesson.homework.strip()], "homework", filled)
@@ -292,11 +389,9 @@ def course_timeliness(course: Course, conf: Settings, period: Period, today: dt.
                                     name))
     for mark in marks:
         lesson = by_id[mark.lesson_id]
-        days = deadlines["test_days"] if mark.work_type in TESTS else (
-            deadlines["written_work_days"] if mark.work_type in WRITTEN else deadlines["marks_days"])
         name = students[mark.student_id].full_name if mark.student_id in students else ""
         result.entries.append(Entry("mark", lesson, local(mark.entered_hlc, conf),
-                                    end_of_day(lesson.date + dt.timedelta(days=days), conf), f"{name}: {mark.value}"))
+                                    mark_deadline(lesson.date, mark.work_type, period, conf), f"{name}: {mark.value}"))
     return result
 
 
@@ -316,6 +411,7 @@ class CourseSummary:
     one_mark: int
     behind: int
     lessons: int
+    missing: int
     without_topic: int
     without_homework: int
     on_time: float | None
@@ -328,19 +424,22 @@ def summary(course: Course, conf: Settings, period: Period, today: dt.date) -> C
     rows = course_marks(course, conf, period, today) if marks_given else []
     held = [lesson for lesson in lessons_of(course, period, today) if not lesson.cancelled]
     timeliness = course_timeliness(course, conf, period, today)
+    missing = len(timeliness.missing)
     return CourseSummary(
         course=course,
         students=len(course.students),
         no_marks=sum(1 for r in rows if r.status == "none"),
         one_mark=sum(1 for r in rows if r.status == "one"),
         behind=sum(1 for r in rows if r.count < r.required_now),
-        lessons=len(held),
-        without_topic=sum(1 for lesson in held if not lesson.topic.strip()),
-        without_homework=sum(1 for lesson in held if not lesson.homework.strip()),
+        lessons=len(held) + missing,
+        missing=missing,
+        without_topic=sum(1 for lesson in held if not lesson.topic.strip()) + missing,
+        without_homework=sum(1 for lesson in held if not lesson.homework.strip()) + missing,
         on_time=timeliness.on_time_share(),
         marks_given=marks_given,
     )
 
 
-__all__ = ["NOT_ENOUGH", "Course", "CourseSummary", "Entry", "StudentMarks", "Timeliness", "course_marks",
-           "course_timeliness", "courses", "lessons_without", "period_for", "required_now", "summary"]
+__all__ = ["NOT_ENOUGH", "Course", "CourseSummary", "Entry", "MissingLesson", "Planned", "StudentMarks", "Timeliness",
+           "course_marks", "course_timeliness", "courses", "lessons_without", "missing_lessons", "period_for",
+           "planned_lessons", "required_now", "summary", "timetable_changes"]

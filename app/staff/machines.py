@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from app.base import settings
+from app.base.classes import name_key, sorted_classes
 from app.base.extensions import db
 from app.base.models import Device, OpLog, SchoolClass, device_class
 from app.base.text import aware
@@ -53,14 +54,15 @@ def machine_states(now: dt.datetime | None = None) -> list[MachineState]:
     counts = {(d, s): n for d, s, n in db.session.execute(
         select(OpLog.device_id, OpLog.status, func.count()).where(OpLog.status.in_(("queued", "rejected", "held")))
         .group_by(OpLog.device_id, OpLog.status))}
-    names: dict[str, list[str]] = {}
+    bound: dict[str, list[SchoolClass]] = {}
     for device_id, school_class in db.session.execute(
             select(device_class.c.device_id, SchoolClass).join(SchoolClass, SchoolClass.id == device_class.c.class_id)):
-        names.setdefault(device_id, []).append(school_class.name)
+        bound.setdefault(device_id, []).append(school_class)
+    names = {device_id: [c.name for c in sorted_classes(classes)] for device_id, classes in bound.items()}
     gap_hours = settings().sync["gap_alert_hours"]
     states = []
     for device in devices:
-        state = MachineState(device, sorted(names.get(device.id, [])), counts.get((device.id, "queued"), 0),
+        state = MachineState(device, names.get(device.id, []), counts.get((device.id, "queued"), 0),
                              counts.get((device.id, "rejected"), 0), counts.get((device.id, "held"), 0))
         if device.revoked_at is None:
             state.nights = nights_since(device.last_sync_at or device.created_at, now)
@@ -68,4 +70,4 @@ def machine_states(now: dt.datetime | None = None) -> list[MachineState]:
             state.gap_alert = device.gap_since is not None and aware(device.gap_since) < now - dt.timedelta(
                 hours=gap_hours)
         states.append(state)
-    return sorted(states, key=lambda s: (s.device.revoked_at is not None, s.device.name))
+    return sorted(states, key=lambda s: (s.device.revoked_at is not None, name_key(s.device.name)))

@@ -60,6 +60,7 @@ def index() -> str:
     return render_template("staff/monitoring.html", school_class=school_class, period=period, weeks=weeks,
                            rows=rows, classes=classes, periods=settings().periods, cell_text=cell_text,
                            silent=viewing.silent_families(school_class.id, today, now),
+                           linked=viewing.linked_families(school_class.id, today, now), today=today,
                            silent_days=viewing.SILENT_DAYS)
 
 

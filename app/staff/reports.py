@@ -125,11 +125,11 @@ def summary_csv() -> Response:
     """The class table as CSV."""
     query = read_query(subject_needed=False)
     header = [_("Subject"), _("Teachers"), _("Hours a week"), _("Students"), _("No marks"), _("One mark"),
-              _("Fewer than required"), _("Lessons"), _("Without topic"), _("Without homework"),
+              _("Fewer than required"), _("Lessons"), _("Not recorded"), _("Without topic"), _("Without homework"),
               _("Entered on time, %")]
     rows = [[r.course.subject.name, ", ".join(r.course.teachers), format_decimal(r.course.hours, 1), r.students,
              r.no_marks if r.marks_given else "", r.one_mark if r.marks_given else "",
-             r.behind if r.marks_given else "", r.lessons, r.without_topic, r.without_homework,
+             r.behind if r.marks_given else "", r.lessons, r.missing, r.without_topic, r.without_homework,
              "" if r.on_time is None else round(r.on_time * 100)] for r in _summaries(query)]
     return csv_response(f"{query.school_class.name} {query.period.name}.csv", header, rows)
 
@@ -149,6 +149,7 @@ def course() -> str:
         timeliness=timeliness, kinds=KINDS, gaps=figures.lessons_without(found, query.period, query.day),
         kind_label=kind_label, status_label=status_label, forecast_label=forecast_label,
         deadlines=conf.deadlines, periods=conf.periods, mark_letter=mark_letter,
+        period_marks_due=query.period.end + dt.timedelta(days=conf.deadlines["period_marks_days"]),
     )
 
 
@@ -180,6 +181,9 @@ def timeliness_csv() -> Response:
              format_datetime(e.entered, conf.timezone), format_datetime(e.deadline, conf.timezone),
              _("late") if e.late else _("on time")]
             for e in sorted(result.entries, key=lambda e: (e.lesson.date, e.lesson.slot, KINDS.index(e.kind)))]
+    rows += [[kind_label(kind), format_date(m.date), m.slot, _("lesson not recorded"), "",
+              format_datetime(m.deadline, conf.timezone), _("not entered")]
+             for m in result.missing for kind in figures.OWED_BY_A_LESSON]
     header = [_("Entry"), _("Lesson date"), _("Lesson"), _("Detail"), _("Entered"), _("Deadline"), _("Result")]
     name = _("timeliness")
     return csv_response(f"{query.school_class.name} {found.subject.name} {name}.csv", header, rows)
@@ -193,6 +197,8 @@ def gaps_csv() -> Response:
     found = _course(query)
     rows = [[format_date(lesson.date), lesson.slot, lesson.topic, lesson.homework]
             for lesson in figures.lessons_without(found, query.period, query.day)]
+    rows += [[format_date(m.date), m.slot, _("lesson not recorded"), _("lesson not recorded")]
+             for m in figures.missing_lessons(found, settings(), query.period, query.day)]
     header = [_("Lesson date"), _("Lesson"), _("Topic"), _("Homework")]
     name = _("gaps")
     return csv_response(f"{query.school_class.name} {found.subject.name} {name}.csv", header, rows)

@@ -26,7 +26,13 @@ from app.base.journal_store import chunks
 from app.base.models import Family, Student, WeekAck, WeekView, family_student
 from app.base.settings import Period, Settings
 from app.base.text import aware
-from app.notify.calls import SILENT_DAYS, SilentFamily, silent_families  # noqa: F401 (the one rule, re-exported)
+from app.notify.calls import (  # noqa: F401 (the one rule, re-exported)
+    SILENT_DAYS,
+    LinkedFamilies,
+    SilentFamily,
+    linked_families,
+    silent_families,
+)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.base import settings
+from app.base.extensions import db
 from app.base.text import format_date, format_datetime, format_day, format_decimal
 from app.staff import (
     LOCALES,
@@ -31,6 +32,7 @@ from app.staff import (
     printing,
     reports,
     review,
+    select_locale,
     timetable,
 )
 from app.staff.access import can, check_access, public, requires
@@ -95,7 +97,7 @@ def page_context() -> dict[str, Any]:
     user = g.get("staff")
     menu = [(endpoint, _(label)) for endpoint, action, label in MENU if user and allowed(user.role, action)]
     return {"staff_user": user, "menu": menu, "can": can, "school_name": settings().school_name,
-            "role_name": role_label, "locale": session.get("lang", LOCALES[0]),
+            "role_name": role_label, "locale": select_locale(),
             "print_view": request.args.get("print") == "1"}
 
 
@@ -116,6 +118,10 @@ def language() -> BaseResponse:
     chosen = request.form.get("lang", "")
     if chosen in LOCALES:
         session["lang"] = chosen
+        user = g.get("staff")
+        if user is not None:  # kept with the account: the next sign-in, on any computer, opens in it
+            user.language = chosen
+            db.session.commit()
     target = request.form.get("back", "")
     return redirect(target if target.startswith("/staff") and not target.startswith("//") else url_for("staff.home"))
 

@@ -51,17 +51,24 @@ def batch_rejected(exc: BatchRejected) -> Response:
 def init_app(app: Flask) -> None:
     """Register the API and answer its routing errors (404, 405) with the protocol's error body too."""
     app.register_blueprint(bp)
+    app.register_error_handler(HTTPException, http_error)
 
-    @app.errorhandler(HTTPException)
-    def api_http_error(exc: HTTPException) -> Response | HTTPException:
-        if not request.path.startswith(bp.url_prefix or "/api/"):
-            return exc
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 500: "internal"}
-        code = codes.get(exc.code or 400, "internal" if (exc.code or 400) >= 500 else "malformed")
-        response = batch_rejected(BatchRejected(code))
-        if exc.code == 405 and isinstance(exc.valid_methods, list):
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
-        return response
+
+def is_api_request() -> bool:
+    """Whether the request is addressed to the sync API (its errors are the protocol's JSON)."""
+    return request.path.startswith(bp.url_prefix or "/api/")
+
+
+def http_error(exc: HTTPException) -> Response | HTTPException:
+    """An HTTP error of an API request as the protocol's error body (other paths: the exception itself)."""
+    if not is_api_request():
+        return exc
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 500: "internal"}
+    code = codes.get(exc.code or 400, "internal" if (exc.code or 400) >= 500 else "malformed")
+    response = batch_rejected(BatchRejected(code))
+    if exc.code == 405 and isinstance(exc.valid_methods, list):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
 
 
 @bp.errorhandler(RequestEntityTooLarge)

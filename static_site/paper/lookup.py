@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.base.calendar import monday
+from app.base.classes import sorted_classes
 from app.base.extensions import db
 from app.base.models import AcademicYear, Period, SchoolClass
 from app.base.settings import Settings
@@ -44,8 +45,7 @@ def find_class(name: str, year: AcademicYear) -> SchoolClass:
         SchoolClass.year_id == year.id, SchoolClass.grade == int(match[1]), SchoolClass.letter == letter)).first() \
         if match else None
     if found is None:
-        classes = sorted(db.session.scalars(select(SchoolClass).where(SchoolClass.year_id == year.id)),
-                         key=lambda c: (c.grade, c.letter))
+        classes = sorted_classes(db.session.scalars(select(SchoolClass).where(SchoolClass.year_id == year.id)))
         known = ", ".join(c.name for c in classes) or "нет ни одного"
         raise PaperError(f"Класс «{name}» в {year.name} учебном году не найден. Классы: {known}.")
     return found
@@ -54,7 +54,7 @@ def find_class(name: str, year: AcademicYear) -> SchoolClass:
 def school_classes(year: AcademicYear) -> list[SchoolClass]:
     """Every class of the year in the school's order: 1А, 1Б, 2А …"""
     classes = db.session.scalars(select(SchoolClass).where(SchoolClass.year_id == year.id))
-    return sorted(classes, key=lambda c: (c.grade, c.letter))
+    return sorted_classes(classes)
 
 
 def parse_week(text: str) -> dt.date:

@@ -44,6 +44,10 @@ class Signed:
     message: str
 
 
+class GuardianNeeded(PaperError):
+    """The student's families have several guardians and none was named (the message lists them)."""
+
+
 def find_student(file_no: str) -> Student:
     """The student with this personal file number (номер личного дела)."""
     student = db.session.scalars(select(Student).where(Student.file_no == file_no.strip())).first()
@@ -68,7 +72,7 @@ def choose_guardian(student: Student, families: list[Family], named: str | None)
         raise PaperError(f"У ученика {student.full_name} в базе нет ни одного законного представителя.")
     names = "; ".join(f"{g.full_name} ({g.relation or 'родитель'})" for g in
                       sorted(guardians.values(), key=lambda g: g.full_name))
-    raise PaperError(f"Кто подписал выписку? Укажите --guardian (фамилию и имя): {names}.")
+    raise GuardianNeeded(f"Кто подписал выписку? Выберите законного представителя: {names}.")
 
 
 def record_signature(conf: Settings, student: Student, week: dt.date, signed_on: dt.date, guardian_name: str | None,
@@ -104,7 +108,7 @@ def record_signature(conf: Settings, student: Student, week: dt.date, signed_on:
         ack.link_id, ack.confirmed_at, ack.digest, ack.changed_at = None, signed_at, digest, None
         results.append(Signed(family.name, guardian.full_name, True,
                               f"Семья «{family.name}»: {guardian.full_name} подписал(а) выписку за неделю "
-                              f"{week_label(week)} {format_date(signed_on)}."))
+                              f"{week_label(week)}; подпись от {format_date(signed_on)}."))
     if not results:
         raise PaperError(f"{guardian.full_name} не входит ни в одну семью ученика {student.full_name}.")
     db.session.flush()

@@ -29,6 +29,8 @@ class StaffUser(Base):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # Part of every session's key: raised on sign-out, which ends every session of the account server-side.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The interface language the person chose: the school's (Russian) unless they switched to English.
+    language: Mapped[str] = mapped_column(String(5), default="ru", server_default="ru")
     teacher: Mapped[Teacher | None] = relationship()
     __table_args__ = (
         CheckConstraint(
