@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # on the machine's date: a year from today unless FAKE_DATE names a day (e.g. FAKE_DATE=2027-07-15).
 FAKE_DATE ?= +1 year
 
-.PHONY: run test test-sqlite test-sqlite-faked test-postgres lint fmt bench setup system system-test db clean
+.PHONY: run test test-sqlite test-sqlite-faked test-postgres lint fmt bench bench-quick setup system system-test db clean
 
 setup: system $(STAMP)
 
@@ -58,8 +58,12 @@ test-sqlite-faked: setup system-test
 test-postgres: setup system-test
 	TETRAD_TEST_DB=postgresql $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# Every figure beside its baseline measured in the same run (docs/benchmarks.md); bench-quick: each once, ~1 min.
 bench: setup
 	$(BIN)/python -m bench
+
+bench-quick: setup
+	$(BIN)/python -m bench --quick
 
 fmt: setup
 	$(BIN)/ruff check --fix app sync static_site tests wsgi.py
