@@ -259,3 +259,20 @@ def test_site_build_command_shows_progress_and_builds_everything(site_app):
     assert db.session.scalar(select(func.count()).select_from(FamilyLink)) == 3
     incremental = runner.invoke(args=["site", "build"])
     assert incremental.exit_code == 0 and "семей 0" in incremental.output
+
+
+def test_pages_are_frozen_by_the_page_view_without_a_request_and_gz_twins_match(site_app, monkeypatch):
+    from static_site import render
+
+    rendering, _freezer = render.site_app()
+
+    def no_request(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a test-client request while freezing")
+
+    monkeypatch.setattr(rendering, "test_client", no_request)
+    school, families = setup_school(site_app.test_client())
+    folder = settings().site_output_dir / "d" / links_of(families["ivanovs"])[0].token
+    names = sorted(path.name for path in folder.glob("*.html"))
+    assert "index.html" in names and any(name.startswith("child-") for name in names)
+    for name in names:
+        assert gzip.decompress((folder / f"{name}.gz").read_bytes()) == (folder / name).read_bytes()
