@@ -13,7 +13,7 @@ FAKE_DATE ?= +1 year
 
 CLASSROOM_PORT ?= 5001
 
-.PHONY: classroom run demo-again test test-sqlite test-sqlite-faked test-postgres lint fmt bench setup system system-test db clean
+.PHONY: classroom run demo-again test test-sqlite test-sqlite-faked test-postgres lint fmt bench bench-quick setup system system-test db clean
 
 setup: system $(STAMP)
 
@@ -74,8 +74,12 @@ test-sqlite-faked: setup system-test
 test-postgres: setup system-test
 	TETRAD_TEST_DB=postgresql $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# Every figure beside its baseline measured in the same run (docs/benchmarks.md); bench-quick: each once, ~1 min.
 bench: setup
 	$(BIN)/python -m bench
+
+bench-quick: setup
+	$(BIN)/python -m bench --quick
 
 fmt: setup
 	$(BIN)/ruff check --fix app sync static_site classroom tests wsgi.py

@@ -72,11 +72,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite: enforce foreign keys, write-ahead log, wait briefly for locks instead of failing."""
+    """SQLite: enforce foreign keys, write-ahead log, wait briefly for locks instead of failing.
+
+    synchronous = FULL: a commit returns only after the write-ahead log is synced to disk, so a batch the hub
+    has answered survives a power cut (the classroom machine deletes acknowledged ops). NORMAL would sync the
+    log only at checkpoints: after a power cut the last commits could be lost while their answers were sent.
+    """
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA busy_timeout = 5000")
         cursor.close()

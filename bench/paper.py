@@ -2,7 +2,9 @@
 
 The demo school (22 classes, 549 students, its three weeks of journal sent through the real sync path)
 is written to a scratch SQLite database; the week printed is 16–21 ноября 2026. Timed from reading the
-journal to the PDF's bytes, as `flask slips` does it.
+journal to the PDF's bytes, as `flask slips` does it. The baseline, measured in the same run: WeasyPrint
+called the plain way (`HTML(string=…).write_pdf()`, its own font configuration per document) on the very
+HTML the slips were laid out from, so the ratio shows what our side adds or saves around WeasyPrint.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
 from flask_migrate import upgrade
 from sqlalchemy import select
@@ -24,6 +26,7 @@ from app.base.models import SchoolClass, Student
 from app.cli.demo import push_journal
 from app.demo import DEFAULT_SEED
 from app.demo.school import build_school, write_school
+from bench.timing import RUN, Samples, line, measure, repeat
 from static_site.paper import pdf, slips
 from static_site.paper.audience import enrolled_during
 from static_site.paper.lookup import find_year, school_classes
@@ -34,20 +37,36 @@ WEEK = dt.date(2026, 11, 16)
 SLIPS = 30
 
 
-def thirty_slips() -> tuple[float, int, int]:
-    """Seconds for 30 slips (the largest class, topped up from the next) laid out and written as PDF."""
+def thirty_slips(into: Samples) -> tuple[int, int, list[str]]:
+    """30 slips (the largest class, topped up from the next) laid out and written as PDF, timed into `into`;
+    the slips, the PDF's size and the HTML laid out (for the baseline)."""
     classes = sorted(db.session.scalars(select(SchoolClass)), key=lambda c: (c.grade, c.letter))
     students: list[Student] = []
     for school_class in sorted(classes, key=lambda c: -len(_students(c))):
         students += _students(school_class)
         if len(students) >= SLIPS:
             break
-    started = time.perf_counter()
-    snap = WeekSnapshot(settings(), WEEK)
-    batch = slips.SlipBatch("бенчмарк", WEEK, slips.make_slips(snap, students[:SLIPS], {}))
-    data = pdf.to_pdf(slips.batch_document(snap, batch))
-    seconds = time.perf_counter() - started
-    return seconds, len(batch.slips), len(data)
+    db.session.expire_all()  # each pass reads the journal afresh, as a command does
+    with measure(into):
+        snap = WeekSnapshot(settings(), WEEK)
+        batch = slips.SlipBatch("бенчмарк", WEEK, slips.make_slips(snap, students[:SLIPS], {}))
+        data = pdf.to_pdf(slips.batch_document(snap, batch))
+    return len(batch.slips), len(data), [_final_html(snap, batch)]
+
+
+def _final_html(snap: WeekSnapshot, batch: slips.SlipBatch) -> str:
+    """The batch's HTML at the type sizes its slips were finally laid out in."""
+    return slips.batch_html(snap, batch, {s.number: slips.estimate_level(s) for s in batch.slips})
+
+
+def plain_weasyprint(htmls: list[str], into: Samples) -> None:
+    """The baseline: each HTML laid out and written by WeasyPrint the plain way."""
+    import weasyprint
+
+    with measure(into):
+        documents = [weasyprint.HTML(string=html, base_url=str(pdf.TEMPLATES)).render() for html in htmls]
+        pages = [page for document in documents for page in document.pages]
+        documents[0].copy(pages).write_pdf()
 
 
 def _students(school_class: SchoolClass) -> list[Student]:
@@ -56,26 +75,29 @@ def _students(school_class: SchoolClass) -> list[Student]:
                   key=lambda s: (s.last_name, s.first_name))
 
 
-def school_week(everyone: bool) -> tuple[float, int, int]:
-    """Seconds for the whole school's week as `flask slips --school` makes it: slips, pages."""
-    started = time.perf_counter()
-    conf, now = settings(), clock.now()
-    snap = WeekSnapshot(conf, WEEK)
-    classes = school_classes(find_year(conf.year_name))
-    snap.classes({c.id for c in classes})
-    documents, count = [], 0
-    for school_class in classes:
-        batch = slips.class_batch(snap, school_class, everyone, False, now)
-        if batch.slips:
-            documents.append(slips.batch_document(snap, batch))
-            count += len(batch.slips)
-    pdf.combine(documents)
-    return time.perf_counter() - started, count, sum(len(d.pages) for d in documents)
+def school_week(everyone: bool, into: Samples) -> tuple[int, int, list[str]]:
+    """The whole school's week as `flask slips --school` makes it, timed into `into`: slips, pages, HTMLs."""
+    db.session.expire_all()
+    with measure(into):
+        conf, now = settings(), clock.now()
+        snap = WeekSnapshot(conf, WEEK)
+        classes = school_classes(find_year(conf.year_name))
+        snap.classes({c.id for c in classes})
+        documents, batches = [], []
+        for school_class in classes:
+            batch = slips.class_batch(snap, school_class, everyone, False, now)
+            if batch.slips:
+                documents.append(slips.batch_document(snap, batch))
+                batches.append(batch)
+        pdf.combine(documents)
+    htmls = [_final_html(snap, batch) for batch in batches]
+    return sum(len(b.slips) for b in batches), sum(len(d.pages) for d in documents), htmls
 
 
 def run() -> None:
     """Print the paper slips' figures."""
-    print("Paper slips as PDF (WeasyPrint), demo school, week 16–21.11.2026")
+    print(f"Paper slips as PDF (WeasyPrint), demo school, week 16–21.11.2026; median of {RUN.repeats}, [range], "
+          "cpu = CPU seconds; baseline: plain WeasyPrint on the same HTML")
     missing = pdf.pdf_missing()
     if missing:
         print(f"  skipped: {missing}")
@@ -91,10 +113,27 @@ def run() -> None:
             write_school(school)
             db.session.commit()
             push_journal(school)
-            seconds, count, size = thirty_slips()
-            print(f"  one class's {count} slips: {seconds:.2f} s, {size / 1024:.0f} KB   (target ≤ 2 s)")
-            seconds, count, pages = school_week(everyone=False)
-            print(f"  whole school, families on paper: {count} slips, {pages} pages in {seconds:.1f} s")
+            ours, plain, whole_school, school_plain = Samples(), Samples(), Samples(), Samples()
+            found: dict[str, Any] = {}
+
+            def thirty(_index: int) -> None:
+                found["thirty"] = thirty_slips(ours)
+
+            def whole(_index: int) -> None:
+                found["school"] = school_week(False, whole_school)
+
+            steps = [thirty, lambda _i: plain_weasyprint(found["thirty"][2], plain)]
+            if not RUN.quick:  # the whole school takes a minute or more: the full run only
+                steps += [whole, lambda _i: plain_weasyprint(found["school"][2], school_plain)]
+            repeat(RUN.repeats, *steps)
+            count, size, _ = found["thirty"]
+            print(line(f"one class's {count} slips as one PDF ({size / 1024:.0f} KB)", ours, plain, "≤ 2 s"))
+            if RUN.quick:
+                print("  whole school: left out with --quick")
+            else:
+                count, pages, _ = found["school"]
+                print(line(f"whole school, families on paper: {count} slips, {pages} pages", whole_school,
+                           school_plain, "≤ 5 s"))
             db.engine.dispose()
         os.environ.pop("DATABASE_URL", None)
 

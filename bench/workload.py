@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.base.extensions import db
 from app.base.models import SchoolClass, Student, TimetableEntry
 from app.base.settings import Settings
-from sync import hlc, ids
+from sync import clock, hlc, ids
 
 STATUSES = ("absent_excused", "absent_unexcused", "ill", "late", "present")
 
@@ -41,7 +41,7 @@ def generate(conf: Settings, total: int, seed: int = 7) -> dict[str, list[dict[s
         by_weekday[entry.weekday].append(entry)
     ops: dict[str, list[dict[str, Any]]] = defaultdict(list)
     count = 0
-    yesterday = dt.date.today() - dt.timedelta(days=1)
+    yesterday = clock.today(conf.timezone) - dt.timedelta(days=1)  # the bench fixes the clock
     for day in school_days(conf, start, min(conf.year_end, yesterday)):
         for entry in sorted(by_weekday[day.isoweekday()], key=lambda e: (e.class_id, e.slot)):
             cls = classes[entry.class_id]
@@ -49,7 +49,7 @@ def generate(conf: Settings, total: int, seed: int = 7) -> dict[str, list[dict[s
             start = conf.bells[min(entry.slot, len(conf.bells)) - 1].start
             ms = int(dt.datetime.combine(day, start, conf.timezone).timestamp() * 1000) + rng.randint(0, 40) * 60_000
             lesson = ids.lesson_id(cls.id, entry.group_id, day.isoformat(), entry.slot)
-            ops[device].append(_op(ms, entry.teacher_id, "lesson", lesson, {
+            ops[device].append(_op(rng, ms, entry.teacher_id, "lesson", lesson, {
                 "date": day.isoformat(), "slot": entry.slot, "class": cls.id, "group": entry.group_id,
                 "subject": entry.subject_id, "teacher": entry.teacher_id, "substitute": False,
                 "topic": f"Тема урока {rng.randint(1, 300)}",
@@ -60,17 +60,17 @@ def generate(conf: Settings, total: int, seed: int = 7) -> dict[str, list[dict[s
                 roll = rng.random()
                 if roll < 0.15:
                     row = ids.attendance_id(lesson, student)
-                    ops[device].append(_op(ms + 60_000, entry.teacher_id, "attendance", row,
+                    ops[device].append(_op(rng, ms + 60_000, entry.teacher_id, "attendance", row,
                                            {"lesson": lesson, "student": student, "status": rng.choice(STATUSES)}))
                     count += 1
                 elif roll < 0.40 and cls.grade not in conf.no_marks_grades:
                     mark = str(uuid.UUID(int=rng.getrandbits(128)))
                     fields = {"lesson": lesson, "student": student, "value": rng.choice("5544332"),
                               "work_type": rng.choice(("oral", "classwork", "homework", "test"))}
-                    ops[device].append(_op(ms + 120_000, entry.teacher_id, "mark", mark, fields))
+                    ops[device].append(_op(rng, ms + 120_000, entry.teacher_id, "mark", mark, fields))
                     count += 1
                     if rng.random() < 0.05:  # a correction the same evening
-                        ops[device].append(_op(ms + 8 * 3_600_000, entry.teacher_id, "mark", mark,
+                        ops[device].append(_op(rng, ms + 8 * 3_600_000, entry.teacher_id, "mark", mark,
                                                {"value": rng.choice("543")}))
                         count += 1
             if count >= total:
@@ -78,6 +78,7 @@ def generate(conf: Settings, total: int, seed: int = 7) -> dict[str, list[dict[s
     return ops
 
 
-def _op(ms: int, author: str, entity: str, record: str, fields: dict[str, Any]) -> dict[str, Any]:
-    return {"op": str(uuid.uuid4()), "seq": 0, "hlc": hlc.make(ms), "author": author, "entity": entity,
+def _op(rng: random.Random, ms: int, author: str, entity: str, record: str, fields: dict[str, Any]) -> dict[str, Any]:
+    op_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))  # from the seed: the same workload every run
+    return {"op": op_id, "seq": 0, "hlc": hlc.make(ms), "author": author, "entity": entity,
             "id": record, "action": "upsert", "fields": fields, "base": None}

@@ -129,6 +129,8 @@ def build_families(conf: Settings, family_ids: Collection[str] | None, now: dt.d
 def _build_batch(conf: Settings, root: Path, snap: Snapshot, common: dict[str, object], batch: list[FamilyAccess],
                  acks: dict[str, list[WeekAck]], now: dt.datetime, report: BuildReport) -> None:
     """Freeze, publish and record one batch of families."""
+    # the journals of the whole batch in one load (a few queries per class), not one load per family
+    snap.classes({s.class_id for access in batch if access.live for s in access.children})
     pages, contents = {}, {}
     guardians: dict[str, Guardian] = {}
     for access in batch:

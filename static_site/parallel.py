@@ -58,7 +58,7 @@ def build_in_parallel(processes: int, now: dt.datetime | None = None,
                       progress: Callable[[int], None] | None = None) -> BuildReport:
     """Build every family with `processes` forked workers; the caller holds the lock, saves and commits."""
     started = time.perf_counter()
-    parts = parts_by_class(now, processes * 4)
+    parts = parts_by_class(now, processes)  # one part each: every part re-reads access, reference data, classes
     db.session.rollback()  # no transaction of the parent's is open across the fork
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     total = BuildReport()

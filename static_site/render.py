@@ -1,9 +1,16 @@
 """Rendering with Frozen-Flask: a small private Flask app whose one route renders a prepared page context.
 
 The app never reads the database: the builder hands it the contexts of one batch of links, Frozen-Flask
-requests exactly those URLs (no static files, no no-argument rules, no url_for crawling) and writes them
+generates exactly those URLs (no static files, no no-argument rules, no url_for crawling) and writes them
 into a fresh staging folder, never into the published site: FREEZER_REMOVE_EXTRA_FILES is off and the
 staging folder is new for every batch, so a freeze can neither delete nor skip another family's pages.
+
+One rendering path: every page is the `page` view's answer, and nothing else renders the site's templates.
+What a page costs beyond its template is kept out of the loop: the freezer matches each URL against the
+app's URL map and calls the view itself instead of sending a test-client request through WSGI (a request
+and response object per page cost as much as the template), the URLs are plain paths (one url_for per
+batch, so that Frozen-Flask sees the endpoint frozen), and each page is written once with its .gz twin
+straight from memory.
 """
 
 from __future__ import annotations
@@ -15,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, current_app
-from flask.testing import FlaskClient
 from flask_frozen import Freezer
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSS_SOURCE = Path(__file__).resolve().parent / "site.css"
 STORE = "tetrad.site.pages"
+COMPRESS = 6  # gzip level of the .gz twins
 Page = tuple[str, dict[str, Any]]  # template name, context
 
 _lock = threading.RLock()  # freeze() holds it while the URL generator asks for the app
@@ -33,12 +40,25 @@ def css_name() -> str:
     return f"site-{digest}.css"
 
 
-class _Client(FlaskClient):
-    """Frozen-Flask's client for our pages: no cookie jar to fill and read on every page."""
+class PageFreezer(Freezer):  # type: ignore[misc]
+    """Frozen-Flask, building each URL by calling its view rather than through a test-client request.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["use_cookies"] = False
-        super().__init__(*args, **kwargs)
+    Overrides Frozen-Flask's `_build_one` (pinned Frozen-Flask 1.0.2): the URL is still resolved by the
+    app's URL map and answered by its view, inside the request context Frozen-Flask holds while it walks
+    the URL generators; only the WSGI round trip is left out. An unknown URL raises, as a 404 does in
+    Frozen-Flask (FREEZER_IGNORE_404_NOT_FOUND is off)."""
+
+    def _build_one(self, url: str, last_modified: Any = None) -> Path:
+        path: Path = self.root / self.urlpath_to_filepath(url)
+        endpoint, values = self.app.url_map.bind("localhost").match(url, method="GET")
+        html = self.app.view_functions[endpoint](**values).encode()
+        folders: set[Path] = self.app.extensions[STORE + ".folders"]
+        if path.parent not in folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(path.parent)
+        path.write_bytes(html)
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(html, COMPRESS, mtime=0))
+        return path
 
 
 def site_app() -> tuple[Flask, Freezer]:
@@ -51,11 +71,11 @@ def site_app() -> tuple[Flask, Freezer]:
             app.config.update(FREEZER_REMOVE_EXTRA_FILES=False, FREEZER_SKIP_EXISTING=False,
                               FREEZER_IGNORE_404_NOT_FOUND=False, FREEZER_REDIRECT_POLICY="error",
                               FREEZER_IGNORE_MIMETYPE_WARNINGS=True)  # every page is text/html
-            app.test_client_class = _Client
             app.add_url_rule("/<token>/<name>.html", "page", _page)
-            freezer = Freezer(app, with_static_files=False, with_no_argument_rules=False, log_url_for=False)
+            freezer = PageFreezer(app, with_static_files=False, with_no_argument_rules=False, log_url_for=False)
             freezer.register_generator(_urls)
             app.extensions[STORE] = {}
+            app.extensions[STORE + ".folders"] = set()
             _state.update(app=app, freezer=freezer)
     return _state["app"], _state["freezer"]
 
@@ -82,24 +102,15 @@ def _urls() -> Any:
             first = False
 
 
-def freeze(pages: dict[str, dict[str, Page]], staging: Path, compress: int = 6) -> int:
+def freeze(pages: dict[str, dict[str, Page]], staging: Path) -> int:
     """Write every page of the batch to staging/<token>/<name>.html plus a .gz twin; return pages written."""
     app, freezer = site_app()
     with _lock:
         app.config["FREEZER_DESTINATION"] = str(staging)
         app.extensions[STORE] = pages
+        app.extensions[STORE + ".folders"] = set()
         try:
-            written = 0
-            for page in freezer.freeze_yield():
-                path = staging / page.path
-                path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes(), compress, mtime=0))
-                written += 1
+            return sum(1 for _ in freezer.freeze_yield())
         finally:
             app.extensions[STORE] = {}
-    return written
-
-
-def render_with(template: str, context: dict[str, Any]) -> str:
-    """Render a site template outside a freeze."""
-    app, _ = site_app()
-    return app.jinja_env.get_template(template).render(context)
+            app.extensions[STORE + ".folders"] = set()

@@ -262,3 +262,14 @@ def test_a_whole_schools_week_in_one_document(client, runner, tmp_path):
     assert "Выписок: 3 (вся школа, неделя 16–21 ноября 2026), страниц: 2" in output
     assert pdf_pages(out) == 2  # a class's slips never share a sheet with another class's
     assert "Белова Ольга Ивановна, 1А класс" in pdf_text(out, 1) and "7А класс" in pdf_text(out, 2)
+
+
+@needs_pdf
+def test_layout_shares_one_font_configuration_and_restores_the_collector_thresholds():
+    import gc
+
+    before = gc.get_threshold()
+    first = pdf.layout("<p>Иванова Мария: 5, 4</p>")
+    data = pdf.combine([first, pdf.layout("<p>Петров Иван: 3</p>")])
+    assert gc.get_threshold() == before
+    assert data.startswith(b"%PDF") and pdf.font_config() is pdf.font_config()

@@ -273,3 +273,20 @@ def test_a_test_is_named_once_and_a_first_graders_link_promises_what_the_page_ha
     promise = re.search(r'<p class="more"><a href="child-2.html">([^<]+)</a>', week)[1]
     assert promise == "Пропуски, учителя, каникулы"
     assert "Пропуски за" in first_grader and "Учителя" in first_grader and "Каникулы" in first_grader
+
+
+def test_pages_are_frozen_by_the_page_view_without_a_request_and_gz_twins_match(site_app, monkeypatch):
+    from static_site import render
+
+    rendering, _freezer = render.site_app()
+
+    def no_request(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a test-client request while freezing")
+
+    monkeypatch.setattr(rendering, "test_client", no_request)
+    school, families = setup_school(site_app.test_client())
+    folder = settings().site_output_dir / "d" / links_of(families["ivanovs"])[0].token
+    names = sorted(path.name for path in folder.glob("*.html"))
+    assert "index.html" in names and any(name.startswith("child-") for name in names)
+    for name in names:
+        assert gzip.decompress((folder / f"{name}.gz").read_bytes()) == (folder / name).read_bytes()
