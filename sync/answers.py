@@ -31,6 +31,7 @@ class Result:
     code: str | None
     message: str | None
     applied_hlc: str | None
+    rev: int | None = None  # the record's rev at which the op's write was made, when the hub says
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,9 @@ def _result(raw: Any, op_id: str) -> Result:
     _require(message is None or isinstance(message, str), "message")
     _require(clamped is None or hlc.is_valid(clamped), "clamped_hlc")
     _require(source["status"] != "rejected" or bool(code), "код причины отказа")
-    return Result(op_id, str(status), str(source["status"]), code, message, clamped)
+    rev = raw.get("rev")
+    _require(rev is None or (_int(rev) and rev > 0), "rev результата")
+    return Result(op_id, str(status), str(source["status"]), code, message, clamped, rev)
 
 
 def _change(raw: Any) -> Change:

@@ -47,10 +47,11 @@ class Op:
 
 @dataclass(frozen=True)
 class Pull:
-    """The batch's pull request: changes after `cursor`, at most `limit`."""
+    """The batch's pull request: changes after `cursor`, at most `limit`; `own`: this device's echoes too."""
 
     cursor: int
     limit: int
+    own: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,10 @@ def _parse_pull(value: Any, max_pull: int) -> Pull | None:
     limit = value.get("limit", max_pull)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise BatchRejected("malformed", "Неверный размер выборки изменений (pull.limit).")
-    return Pull(parse_cursor(value.get("cursor")), min(limit, max_pull))
+    own = value.get("own", False)
+    if not isinstance(own, bool):
+        raise BatchRejected("malformed", "Неверный запрос изменений (pull.own).")
+    return Pull(parse_cursor(value.get("cursor")), min(limit, max_pull), own)
 
 
 def _text(value: Any, limit: int = MAX_REF) -> str | None:

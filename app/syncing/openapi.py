@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from flask import Blueprint, Response
 
-SOURCE = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
+SOURCE = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 
 bp = Blueprint("openapi", __name__)
 
