@@ -6,8 +6,9 @@ the client sizes each one from what the link has carried lately.
 
 ALGORITHM (one `Pace` per kind of exchange: "push" counts ops, "pull" counts records):
 1. Every exchange is measured: bytes up and down (the bodies) and seconds from send to answer. The link's
-   throughput is a moving average of (bytes up + bytes down) / seconds over successful exchanges; the bytes a
-   unit costs (an op with its result, a pulled record) likewise. Connection set-up and round trips are in the
+   throughput is a moving average of (bytes up + bytes down) / seconds over successful exchanges that carried
+   at least half their size (a near-empty one is all round trips); the bytes a unit costs (an op with its
+   result, a pulled record) likewise. Connection set-up and round trips are in the
    seconds, so the estimate is conservative for small exchanges and exact at the size it settles on.
 2. The size that fits is `target_seconds * throughput / bytes per unit`: an exchange should take at most
    `target_seconds` (6 s by default, well within the 30 s a bad mobile link stays up).
@@ -86,8 +87,10 @@ class Link:
         self.bytes_down += received
         seconds = max(seconds, 1e-3)
         self.seconds = seconds
+        if units * 2 < pace.size and self.throughput is not None:
+            return  # a small exchange (the outbox's tail, an empty page) says little of the link
         self.throughput = _average(self.throughput, (sent + received) / seconds)
-        if units > 0:
+        if units:
             pace.unit_bytes = _average(pace.unit_bytes, (sent + received) / units)
         if units >= pace.size:  # only a full exchange says the size is not too small
             pace.size = max(pace.size + 1, int(pace.size * 1.25))
