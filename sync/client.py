@@ -40,10 +40,10 @@ from urllib.parse import urlsplit
 from sync import clock, hlc, rules
 from sync.answers import Change, SyncAnswer, check_status, check_sync
 from sync.errors import BadAnswer, BatchRejected, Busy, SyncError, TransportError
-from sync.pacing import FIRST_BATCH, FIRST_PAGE, TARGET_SECONDS, Link, Pace
 from sync.ids import attendance_id, lesson_id, period_grade_id
 from sync.merge import Record
 from sync.outbox import Outcome, Store
+from sync.pacing import FIRST_BATCH, FIRST_PAGE, TARGET_SECONDS, Link, Pace
 from sync.protocol import CODES, JOURNAL, VERSION, stored_values
 from sync.replica import Replica, calendar_from, merge_ops, reference_from
 from sync.rules import ReferenceSnapshot
@@ -153,6 +153,9 @@ class SyncClient:
         self.max_batch = first_batch
         self.max_page = PULL_LIMIT
         self.link = Link.load(self.store.get("link"), first_batch, FIRST_PAGE)
+        self._up_since: float | None = None  # when the link was last seen cut (or this run began)
+        self._good_since_cut = 0
+        self._cut_seen = False
         self._reference: tuple[int, ReferenceSnapshot] | None = None
 
     def close(self) -> None:
@@ -303,6 +306,7 @@ class SyncClient:
     def sync(self) -> SyncReport:
         """Push the outbox and pull the hub's changes; failures are reported, never raised (but bugs are)."""
         report = SyncReport()
+        self._up_since, self._good_since_cut, self._cut_seen = self.monotonic(), 0, False
         try:
             status = self.refresh_status()
             limits = status.get("limits", {})
@@ -347,7 +351,7 @@ class SyncClient:
         return self._post(sent, None) if sent else None
 
     def _fit(self, pace: Pace, limit: int) -> int:
-        return pace.fit(self.link.throughput, self.target_seconds, limit)
+        return pace.fit(self.link.throughput, self.link.target(self.target_seconds), limit)
 
     def _accept(self, sent: list[dict[str, Any]], answer: SyncAnswer, report: SyncReport) -> int:
         """Settle the acknowledged ops of an answer in one transaction; return how many left the outbox."""
@@ -436,12 +440,19 @@ class SyncClient:
         try:
             answer = check_sync(exchange(self.transport, "POST", f"{hub}/api/v1/sync", token, body, meter),
                                 ops, pull is not None)
-        except (TransportError, BadAnswer, Busy):  # a cut, a timeout, a damaged answer, a busy hub
+        except (TransportError, BadAnswer, Busy) as exc:  # a cut, a timeout, a damaged answer, a busy hub
             self.link.failed(pace, sizes[0])
+            if not isinstance(exc, Busy):
+                now = self.monotonic()
+                if self._up_since is not None and self._good_since_cut:
+                    self.link.cut_after(now - self._up_since, lower_bound=not self._cut_seen)
+                self._up_since, self._good_since_cut, self._cut_seen = now, 0, True
             self._keep_link()
             raise
         units = len(answer.changes) if pull is not None else len(ops)
-        self.link.succeeded(pace, units, sizes[0], sizes[1], self.monotonic() - started, limit, self.target_seconds)
+        self._good_since_cut += 1
+        self.link.succeeded(pace, units, sizes[0], sizes[1], self.monotonic() - started, limit,
+                            self.link.target(self.target_seconds))
         self._keep_link()
         return answer
 
@@ -506,6 +517,7 @@ class SyncClient:
             "page_records": self.link.pull.size,
             "bytes_per_second": round(self.link.throughput) if self.link.throughput else None,
             "seconds_per_exchange": round(self.link.seconds, 2) if self.link.seconds else None,
+            "seconds_between_cuts": round(self.link.uptime, 1) if self.link.uptime else None,
             "failures_in_a_row": self.link.failures,
             "pending": self.store.backlog(),
             "last_good_sync": self.store.get("last_good_sync"),

@@ -10,8 +10,10 @@ ALGORITHM (one `Pace` per kind of exchange: "push" counts ops, "pull" counts rec
    at least half their size (a near-empty one is all round trips); the bytes a unit costs (an op with its
    result, a pulled record) likewise. Connection set-up and round trips are in the
    seconds, so the estimate is conservative for small exchanges and exact at the size it settles on.
-2. The size that fits is `target_seconds * throughput / bytes per unit`: an exchange should take at most
-   `target_seconds` (6 s by default, well within the 30 s a bad mobile link stays up).
+2. The size that fits is `target * throughput / bytes per unit`. The target is a sixth of the time the link
+   stays up (a moving average of the time from one cut or timeout to the next while the client was
+   exchanging), so about one exchange in six meets a cut; at least 2 s, at most `target_seconds` (6 s by
+   default, also while no cut has been seen).
 3. After a success the size grows slowly (by a quarter, at least one) up to what fits; after a failure (a
    cut, a timeout, a damaged answer, a busy hub) it halves at once. Always between 1 and the hub's limit.
 4. The learned sizes, throughput and costs are kept in the client's store (`meta.link`), so the next run
@@ -27,6 +29,8 @@ TARGET_SECONDS = 6.0
 FIRST_BATCH = 50
 FIRST_PAGE = 100
 SMOOTHING = 0.3  # weight of the newest measurement in the moving averages
+UPTIME_SHARE = 6  # an exchange takes at most this fraction of the time between cuts
+MIN_TARGET = 2.0
 
 
 @dataclass
@@ -51,6 +55,7 @@ class Link:
     push: Pace = field(default_factory=lambda: Pace(FIRST_BATCH))
     pull: Pace = field(default_factory=lambda: Pace(FIRST_PAGE))
     throughput: float | None = None  # bytes per second, both directions together
+    uptime: float | None = None  # seconds the link stays up between cuts, when cuts were seen
     seconds: float | None = None  # the last successful exchange's duration
     exchanges: int = 0
     failures: int = 0  # in a row
@@ -67,7 +72,8 @@ class Link:
             return cls(
                 push=Pace(max(1, int(data["push"]["size"])), _positive(data["push"].get("unit_bytes"))),
                 pull=Pace(max(1, int(data["pull"]["size"])), _positive(data["pull"].get("unit_bytes"))),
-                throughput=_positive(data.get("throughput")), seconds=_positive(data.get("seconds")),
+                throughput=_positive(data.get("throughput")), uptime=_positive(data.get("uptime")),
+                seconds=_positive(data.get("seconds")),
                 exchanges=int(data.get("exchanges", 0)), failures=int(data.get("failures", 0)),
                 bytes_up=int(data.get("bytes_up", 0)), bytes_down=int(data.get("bytes_down", 0)),
             )
@@ -95,6 +101,22 @@ class Link:
         if units >= pace.size:  # only a full exchange says the size is not too small
             pace.size = max(pace.size + 1, int(pace.size * 1.25))
         pace.size = pace.fit(self.throughput, target_seconds, limit)
+
+    def target(self, target_seconds: float) -> float:
+        """Seconds an exchange should take at most: a sixth of the link's uptime, within 2 s and `target_seconds`.
+
+        Not under 2 s: a connection's set-up and round trips take about a second on a bad link, and an exchange
+        that is mostly round trips carries little.
+        """
+        if self.uptime is None:
+            return target_seconds
+        return max(MIN_TARGET, min(target_seconds, self.uptime / UPTIME_SHARE))
+
+    def cut_after(self, seconds: float, lower_bound: bool = False) -> None:
+        """The link was cut `seconds` after the previous cut, or (`lower_bound`) after the run began."""
+        if lower_bound and self.uptime is not None and seconds <= self.uptime:
+            return  # the link may have been up long before the run: this says nothing new
+        self.uptime = _average(self.uptime, max(seconds, 1.0))
 
     def failed(self, pace: Pace, sent: int = 0) -> None:
         """An exchange was cut, timed out, came back damaged or found the hub busy: halve its size."""

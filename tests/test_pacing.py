@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import io
 import json
@@ -14,8 +13,16 @@ from sync.cli import run as cli
 from sync.client import SyncClient
 from sync.pacing import FIRST_BATCH, Link, Pace
 from sync.transport import Answer
-from tests.live import Faulty, WsgiTransport, assert_view_equals_hub, new_client, oplog_count, sent_ops
-from tests.school import build_tiny_school, lesson_fields
+from tests.live import (
+    Faulty,
+    WsgiTransport,
+    assert_view_equals_hub,
+    new_client,
+    oplog_count,
+    record_week,
+    sent_ops,
+)
+from tests.school import build_tiny_school
 
 
 @pytest.fixture
@@ -50,26 +57,6 @@ class SlowLink:
         if body and (pull := json.loads(gzip.decompress(body)).get("pull")):
             self.pull_limits.append(pull["limit"])
         return status, answer_headers, data
-
-
-def record_week(client: SyncClient, school, days: int = 6) -> int:
-    """Lessons of 7А on the last school days, each with attendance, marks and remarks; return the op count."""
-    count = 0
-    for back in range(1, days + 1):
-        day = dt.date(2026, 11, 22) - dt.timedelta(days=back)
-        for slot in range(1, 8):
-            lesson, fields = lesson_fields(school, day=day, slot=slot, topic=f"Тема {slot}")
-            client.record("lesson", fields, author=school["t_petrova"])
-            count += 1
-            for student in ("st_ivanova", "st_smirnov"):
-                client.record("attendance", {"lesson": lesson, "student": school[student], "status": "present"},
-                              author=school["t_petrova"])
-                client.record("mark", {"lesson": lesson, "student": school[student], "value": "4",
-                                       "work_type": "oral"}, author=school["t_petrova"])
-                client.record("remark", {"student": school[student], "date": day.isoformat(), "kind": "remark",
-                                         "subject": None, "text": f"Замечание {slot}"}, author=school["t_petrova"])
-                count += 3
-    return count
 
 
 def test_batches_grow_to_what_the_link_carries_in_the_target_time_and_the_size_is_kept(app, school, tmp_path):

@@ -134,9 +134,9 @@ def _add_revs(results: list[dict[str, Any]], applier: BatchApplier, device_id: s
     for record in applier.records.values():
         if not all(w.device == device_id for w in record.clock.values()):
             continue
-        for write in record.clock.values():
-            if write.op in wanted:
-                revs[write.op] = record.rev if write.rev == THIS_BATCH else write.rev
+        for winner in record.clock.values():
+            if winner.op in wanted:
+                revs[winner.op] = record.rev if winner.rev == THIS_BATCH else winner.rev
     for result in results:
         rev = revs.get(result["op"])
         if rev:

@@ -88,11 +88,32 @@ def reference_scope(classes: set[str]) -> dict[str, ColumnElement[bool]]:
     }
 
 
+MAX_SCAN = 20_000  # records one pull reads past echoes at most, to fill its page
+
+
 def changes_since(cursor: int, limit: int, device_id: str, classes: set[str],
                   own: bool = False) -> tuple[list[dict[str, Any]], str, bool]:
-    """Up to `limit` changes after `cursor` (echoes left out unless `own`); the new cursor; whether more remain."""
-    found: list[tuple[int, dict[str, Any]]] = []
+    """Up to `limit` changes after `cursor` (echoes left out unless `own`); the new cursor; whether more remain.
+
+    Echoes do not count against `limit`: the page reads on past them (up to MAX_SCAN records), so a machine's
+    night of its own writes costs one short answer, not a page per thousand records.
+    """
     scope_of = reference_scope(classes)
+    changes: list[dict[str, Any]] = []
+    scanned = 0
+    while True:
+        page, next_cursor, more = _scan(cursor, limit - len(changes), device_id, classes, scope_of)
+        scanned += len(page)
+        changes += page if own else _without_echo(page, device_id)
+        cursor = int(next_cursor)
+        if not more or len(changes) >= limit or scanned >= MAX_SCAN:
+            return changes, next_cursor, more
+
+
+def _scan(cursor: int, limit: int, device_id: str, classes: set[str],
+          scope_of: dict[str, ColumnElement[bool]]) -> tuple[list[dict[str, Any]], str, bool]:
+    """Up to `limit` changes after `cursor`, echoes included; the new cursor; whether more remain."""
+    found: list[tuple[int, dict[str, Any]]] = []
     for entity, (model, fields) in REFERENCE.items():
         query = select(model).where(model.rev > cursor).order_by(model.rev).limit(limit + 1)
         if entity in scope_of:
@@ -120,10 +141,7 @@ def changes_since(cursor: int, limit: int, device_id: str, classes: set[str],
     found.sort(key=lambda item: item[0])
     page = found[:limit]
     next_cursor = str(page[-1][0]) if page else str(cursor)
-    changes = [change for _, change in page]
-    if not own:
-        changes = _without_echo(changes, device_id)
-    return changes, next_cursor, len(found) > limit
+    return [change for _, change in page], next_cursor, len(found) > limit
 
 
 def _without_echo(changes: list[dict[str, Any]], device_id: str) -> list[dict[str, Any]]:
