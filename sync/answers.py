@@ -8,8 +8,10 @@ raise `BadAnswer`.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,11 @@ class SyncAnswer:
     changes: list[Change]
     cursor: str | None
     more: bool
+
+
+def ops_digest(op_ids: Iterable[str]) -> str:
+    """What stands for the op ids in an answer of short results: the first 16 hex digits of their SHA-256."""
+    return hashlib.sha256("\n".join(op_ids).encode()).hexdigest()[:16]
 
 
 def decode(headers: dict[str, str], body: bytes) -> Any:
@@ -109,6 +116,10 @@ def check_sync(answer: Any, sent: list[dict[str, Any]], pulled: bool) -> SyncAns
     _require(_int(answer.get("acked_seq")) and answer["acked_seq"] >= 0, "acked_seq")
     results = answer.get("results")
     _require(isinstance(results, list) and len(results) == len(sent), "по результату на каждую операцию")
+    if "ops_digest" in answer:  # short results: one digest of the op ids instead of an id in each
+        _require(answer["ops_digest"] == ops_digest(op["op"] for op in sent), "результаты не совпадают с операциями")
+        _require(all(isinstance(raw, dict) and "op" not in raw for raw in results), "короткие результаты")
+        results = [{**raw, "op": op["op"]} for raw, op in zip(results, sent, strict=True)]
     checked = [_result(raw, op["op"]) for raw, op in zip(results, sent, strict=True)]
     changes: list[Change] = []
     cursor, more = None, False

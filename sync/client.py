@@ -428,6 +428,8 @@ class SyncClient:
         """POST one batch, check the answer's shape against it, and learn from it how the link is doing."""
         hub, token = self._credentials()
         body: dict[str, Any] = {"protocol": VERSION, "device": self.device, "ops": ops}
+        if ops:
+            body["results"] = "short"  # results without op ids; a hub that does not know it sends them in full
         if pull is not None:
             body["pull"] = pull
         pace, limit = (self.link.pull, self.max_page) if pull is not None else (self.link.push, self.max_batch)

@@ -59,6 +59,7 @@ class Batch:
     device: str
     ops: list[Op]
     pull: Pull | None
+    short_results: bool = False  # the device asked for results without op ids (`"results": "short"`)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,8 @@ def parse_batch(body: Any, max_ops: int, max_pull: int) -> Batch:
     for raw in ops:
         if not isinstance(raw, dict) or not isinstance(raw.get("op"), str) or not OP_ID.fullmatch(raw["op"]):
             raise BatchRejected("bad_op_id")
-    return Batch(device, [parse_op(raw) for raw in ops], _parse_pull(body.get("pull"), max_pull))
+    return Batch(device, [parse_op(raw) for raw in ops], _parse_pull(body.get("pull"), max_pull),
+                 body.get("results") == "short")
 
 
 def parse_cursor(value: Any) -> int:

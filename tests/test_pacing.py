@@ -73,7 +73,7 @@ def test_batches_grow_to_what_the_link_carries_in_the_target_time_and_the_size_i
         assert pushes[0][0] == FIRST_BATCH
         assert max(ops for ops, _ in pushes) > 1.5 * FIRST_BATCH, pushes  # it grew while exchanges fitted
         assert all(seconds <= 4 * 1.3 for _, seconds in pushes), pushes  # none runs far past the target
-        assert max(seconds for _, seconds in pushes) >= 4 * 0.6, pushes  # and the link is used
+        assert max(seconds for _, seconds in pushes) >= 4 * 0.5, pushes  # and the link is used
         learned = machine.link_report()
         assert learned["batch_ops"] != FIRST_BATCH and learned["bytes_per_second"] and learned["pending"] == 0
         assert learned["last_good_sync"]

@@ -24,6 +24,7 @@ from app.syncing.devices import bound_classes
 from app.syncing.pull import changes_since
 from app.syncing.school_reference import school_reference
 from sync import clock, hlc
+from sync.answers import ops_digest
 from sync.apply import THIS_BATCH, Applied, BatchApplier, Known, LogEntry, result_of
 from sync.errors import BatchRejected, Busy
 from sync.merge import Record
@@ -120,6 +121,9 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
     hub_time = max([hlc.make(now_ms)] + [e.applied_hlc for e in applied.log])
     answer: dict[str, Any] = {"protocol": VERSION, "hub_time": hub_time, "acked_seq": applied.acked_seq,
                               "results": applied.results}
+    if batch.short_results:
+        answer["ops_digest"] = ops_digest(r["op"] for r in applied.results)
+        answer["results"] = [{k: v for k, v in r.items() if k != "op"} for r in applied.results]
     return answer
 
 
