@@ -220,7 +220,7 @@ class SyncClient:
     # recording
 
     def record(self, entity: str, fields: Mapping[str, Any], *, author: str, id: str | None = None) -> Recorded:
-        """Create or change a journal record (only `fields` change); refused with RecordRefused by the rules."""
+        """Create or change a journal record (only `fields` that differ from the view are sent); or RecordRefused."""
         return self._write(entity, id or self._new_id(entity, fields), "upsert", dict(fields), author)
 
     def delete(self, entity: str, record_id: str, *, author: str) -> Recorded:
@@ -257,6 +257,10 @@ class SyncClient:
             clock = self._clock()
             stamp = clock.tick()
             current = self.replica.view(entity, record_id)
+            if action == "upsert" and current is not None and not current.deleted and entity in JOURNAL:
+                # Only what changes goes on the wire (and into the merge: a field left as it was keeps its writer).
+                fields = {k: v for k, v in fields.items() if k not in current.clock or current.values.get(k) != v} \
+                    or fields
             raw: dict[str, Any] = {
                 "op": str(uuid.uuid4()), "seq": self.store.take_seq(), "hlc": stamp, "author": author,
                 "entity": entity, "id": record_id, "action": action, "fields": fields,
@@ -313,7 +317,7 @@ class SyncClient:
             self.max_batch = max(1, int(limits.get("max_ops_per_batch") or FIRST_BATCH))
             self.max_page = max(1, min(PULL_LIMIT, int(limits.get("max_pull_limit") or PULL_LIMIT)))
             if self._own_transport and isinstance(self.transport, UrllibTransport):
-                self.transport.timeout = self.link.timeout(self.target_seconds)
+                self.transport.timeout = self.link.timeout(self.link.target(self.target_seconds))
             self.push(report)
             self.pull(report)
         except SyncError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import io
 import json
@@ -22,7 +23,7 @@ from tests.live import (
     record_week,
     sent_ops,
 )
-from tests.school import build_tiny_school
+from tests.school import build_tiny_school, lesson_fields
 
 
 @pytest.fixture
@@ -133,3 +134,22 @@ def test_the_stored_link_survives_damage_and_status_shows_it(app, school, tmp_pa
     text = out.getvalue()
     assert "Связь: " in text and "КБ/с" in text and "пакет до 50 операций" in text, text
     assert "Последняя завершённая синхронизация: 22.11.2026" in text
+
+
+def test_a_change_sends_only_the_fields_that_differ_and_results_come_short(app, school, tmp_path):
+    transport = WsgiTransport(app)
+    machine = new_client(app, tmp_path / "c.db", transport=transport)
+    try:
+        assert machine.sync().ok
+        lesson, fields = lesson_fields(school, day=dt.date(2026, 11, 20))
+        machine.record("lesson", fields, author=school["t_petrova"])
+        assert machine.sync().ok
+        machine.record("lesson", {**fields, "topic": "Системы уравнений"}, author=school["t_petrova"])
+        assert [op["fields"] for op in machine.store.pending()] == [{"topic": "Системы уравнений"}]
+        transport.requests.clear()
+        assert machine.sync().ok
+        body = next(json.loads(gzip.decompress(b)) for _, path, _, b in transport.requests if b and "/sync" in path)
+        assert body["results"] == "short"
+        assert_view_equals_hub(machine)
+    finally:
+        machine.close()

@@ -88,6 +88,7 @@ def reference_scope(classes: set[str]) -> dict[str, ColumnElement[bool]]:
     }
 
 
+SCAN = 1_000  # records read at a time
 MAX_SCAN = 20_000  # records one pull reads past echoes at most, to fill its page
 
 
@@ -102,9 +103,14 @@ def changes_since(cursor: int, limit: int, device_id: str, classes: set[str],
     changes: list[dict[str, Any]] = []
     scanned = 0
     while True:
-        page, next_cursor, more = _scan(cursor, limit - len(changes), device_id, classes, scope_of)
+        page, next_cursor, more = _scan(cursor, max(limit, SCAN), device_id, classes, scope_of)
         scanned += len(page)
-        changes += page if own else _without_echo(page, device_id)
+        kept = page if own else _without_echo(page, device_id)
+        room = limit - len(changes)
+        if len(kept) > room:  # the page is full: continue after its last change next time
+            changes += kept[:room]
+            return changes, str(changes[-1]["rev"]), True
+        changes += kept
         cursor = int(next_cursor)
         if not more or len(changes) >= limit or scanned >= MAX_SCAN:
             return changes, next_cursor, more
