@@ -69,7 +69,6 @@ def test_the_nights_sync_over_a_bad_link_finishes_with_nothing_lost_or_applied_t
             up, down = link.bytes_up - before_up, link.bytes_down - before_down
             cuts = link.cuts
         assert done.returncode == 0 and left == 0, lines
-        print(f"runs {runs}, up {up}, down {down}, one pass {one_pass}, cuts {cuts}", lines)
         assert cuts >= 2, cuts  # the night crossed cuts
         db.session.rollback()
         logged = db.session.execute(select(OpLog.status, func.count()).group_by(OpLog.status)).all()
