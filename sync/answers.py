@@ -8,8 +8,10 @@ raise `BadAnswer`.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,7 @@ class Result:
     code: str | None
     message: str | None
     applied_hlc: str | None
+    rev: int | None = None  # the record's rev at which the op's write was made, when the hub says
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,11 @@ class SyncAnswer:
     changes: list[Change]
     cursor: str | None
     more: bool
+
+
+def ops_digest(op_ids: Iterable[str]) -> str:
+    """What stands for the op ids in an answer of short results: the first 16 hex digits of their SHA-256."""
+    return hashlib.sha256("\n".join(op_ids).encode()).hexdigest()[:16]
 
 
 def decode(headers: dict[str, str], body: bytes) -> Any:
@@ -108,6 +116,10 @@ def check_sync(answer: Any, sent: list[dict[str, Any]], pulled: bool) -> SyncAns
     _require(_int(answer.get("acked_seq")) and answer["acked_seq"] >= 0, "acked_seq")
     results = answer.get("results")
     _require(isinstance(results, list) and len(results) == len(sent), "по результату на каждую операцию")
+    if "ops_digest" in answer:  # short results: one digest of the op ids instead of an id in each
+        _require(answer["ops_digest"] == ops_digest(op["op"] for op in sent), "результаты не совпадают с операциями")
+        _require(all(isinstance(raw, dict) and "op" not in raw for raw in results), "короткие результаты")
+        results = [{**raw, "op": op["op"]} for raw, op in zip(results, sent, strict=True)]
     checked = [_result(raw, op["op"]) for raw, op in zip(results, sent, strict=True)]
     changes: list[Change] = []
     cursor, more = None, False
@@ -134,7 +146,9 @@ def _result(raw: Any, op_id: str) -> Result:
     _require(message is None or isinstance(message, str), "message")
     _require(clamped is None or hlc.is_valid(clamped), "clamped_hlc")
     _require(source["status"] != "rejected" or bool(code), "код причины отказа")
-    return Result(op_id, str(status), str(source["status"]), code, message, clamped)
+    rev = raw.get("rev")
+    _require(rev is None or (_int(rev) and rev > 0), "rev результата")
+    return Result(op_id, str(status), str(source["status"]), code, message, clamped, rev)
 
 
 def _change(raw: Any) -> Change:

@@ -2,7 +2,7 @@
 
     tetrad-sync init --hub https://hub.school.ru --token TOKEN [--db PATH]
     tetrad-sync run          # push and pull; one line; exit code 0 when done, 1 otherwise
-    tetrad-sync status       # backlog, the last sync, refused and held ops
+    tetrad-sync status       # backlog, the last sync, the link's learned speed, refused and held ops
     tetrad-sync export FILE  # the outbox as a batch file (.json or .json.gz) for the USB path
     tetrad-sync init --from-file SETUP.json.gz   # start from the hub's setup file, with no link at all
     tetrad-sync import-answer FILE               # read the hub's answer file to an exported batch
@@ -127,12 +127,31 @@ def _status(client: SyncClient, _args: argparse.Namespace, out: TextIO) -> int:
         print(f"  {last['summary']}", file=out)
     else:
         print("Синхронизации ещё не было.", file=out)
+    _print_link(info["link"], zone, out)
     outcomes: list[Outcome] = info["outcomes"]
     if outcomes:
         print(f"Отклонённые и ждущие утверждения записи ({len(outcomes)}):", file=out)
         for outcome in outcomes:
             print(f"  {_describe_outcome(client, outcome)}", file=out)
     return 0
+
+
+def _print_link(link: dict[str, Any], zone: dt.tzinfo, out: TextIO) -> None:
+    """What the client learned of its link: speed, the sizes it starts from, the last finished sync."""
+    speed = link["bytes_per_second"]
+    if speed:
+        kilobytes = f"{speed / 1000:.1f}".replace(".", ",")
+        seconds = f"{link['seconds_per_exchange'] or 0:.1f}".replace(".", ",")
+        print(f"Связь: {kilobytes} КБ/с (последний обмен {seconds} с); пакет до {link['batch_ops']} "
+              f"{plural(link['batch_ops'], 'операции', 'операций', 'операций')}, страница до {link['page_records']} "
+              f"{plural(link['page_records'], 'записи', 'записей', 'записей')}", file=out)
+    else:
+        print("Связь: ещё не измерена.", file=out)
+    if link["failures_in_a_row"]:
+        print(f"  Обрывов связи подряд: {link['failures_in_a_row']}", file=out)
+    if link["last_good_sync"]:
+        when = dt.datetime.fromisoformat(link["last_good_sync"]).astimezone(zone)
+        print(f"Последняя завершённая синхронизация: {when:%d.%m.%Y} {when.hour}:{when:%M}", file=out)
 
 
 def _describe_outcome(client: SyncClient, outcome: Outcome) -> str:

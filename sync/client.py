@@ -8,12 +8,16 @@
 
 ALGORITHM of `sync()`:
 1. GET /status: the device id, the vocabulary and limits; the HLC moves past `hub_time`.
-2. Push: the outbox's lowest seqs, the first batch small, then the hub's limit; retries with backoff and
-   jitter on network failures, 5xx and malformed answers; a smaller batch after 503 or 413.
+2. Push: the outbox's lowest seqs in batches sized to the link (`sync.pacing`: what fits a few seconds of
+   what the link has carried lately, halved after a cut, a timeout or a busy hub, grown slowly after
+   successes, within the hub's limit; learned sizes kept between runs); retries with backoff and jitter on
+   network failures, 5xx and malformed answers; a smaller limit after 413.
 3. Each well-formed answer: ops with seq <= acked_seq and a final outcome leave the outbox in one
-   transaction; applied ones are merged into the replica at the HLC the hub applied; rejected and held
-   ones are kept for the teacher.
-4. Pull from the stored cursor until `more` is false; each page replaces the replica's records.
+   transaction; applied ones are merged into the replica at the HLC (and rev) the hub applied; rejected
+   and held ones are kept for the teacher.
+4. Pull from the stored cursor until `more` is false, in pages sized the same way; each page replaces the
+   replica's records and moves the cursor in one transaction. The hub does not send back records this
+   machine's own acknowledged writes made what they are (no echo): step 3 already put them in the replica.
 A failure at any step leaves the outbox as it was, and the next run resumes from there.
 """
 
@@ -40,15 +44,15 @@ from sync.errors import BadAnswer, BatchRejected, Busy, SyncError, TransportErro
 from sync.ids import attendance_id, lesson_id, period_grade_id
 from sync.merge import Record
 from sync.outbox import Outcome, Store
-from sync.protocol import CODES, JOURNAL, VERSION
+from sync.pacing import FIRST_BATCH, FIRST_PAGE, TARGET_SECONDS, Link, Pace
+from sync.protocol import CODES, JOURNAL, VERSION, stored_values
 from sync.replica import Replica, calendar_from, merge_ops, reference_from
 from sync.rules import ReferenceSnapshot
 from sync.schema import Vocabulary, parse_op
 from sync.transport import Transport, UrllibTransport, exchange
 
 T = TypeVar("T")
-FIRST_BATCH = 50
-PULL_LIMIT = 1000
+PULL_LIMIT = 1000  # the largest pull page this client asks for (the hub may allow more)
 
 
 class RecordRefused(SyncError):
@@ -136,15 +140,23 @@ class SyncClient:
         attempts: int = 5,
         base_delay: float = 1.0,
         max_delay: float = 60.0,
+        target_seconds: float = TARGET_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = Store(path)
         self.replica = Replica(self.store)
+        self._own_transport = transport is None
         self.transport: Transport = transport or UrllibTransport()
         self.sleep, self.random, self.now_ms = sleep, random, now_ms
         self.first_batch, self.attempts = first_batch, attempts
         self.base_delay, self.max_delay = base_delay, max_delay
-        self.batch_size = first_batch
+        self.target_seconds, self.monotonic = target_seconds, monotonic
         self.max_batch = first_batch
+        self.max_page = PULL_LIMIT
+        self.link = Link.load(self.store.get("link"), first_batch, FIRST_PAGE)
+        self._up_since: float | None = None  # when the link was last seen cut (or this run began)
+        self._good_since_cut = 0
+        self._cut_seen = False
         self._reference: tuple[int, ReferenceSnapshot] | None = None
 
     def close(self) -> None:
@@ -171,6 +183,8 @@ class SyncClient:
                     raise SyncError("В очереди есть неотправленные операции другого устройства: сначала выполните "
                                     "«tetrad-sync export» и передайте файл на сервер.")
                 self.store.forget_device()
+            if self.store.get("cursor") is None:  # a fresh replica: its first pull brings this device's own records
+                self.store.put("pull_own", True)
             self.store.put("hub", hub.rstrip("/"))
             self.store.put("token", token)
             self._keep_status(status)
@@ -213,7 +227,7 @@ class SyncClient:
     # recording
 
     def record(self, entity: str, fields: Mapping[str, Any], *, author: str, id: str | None = None) -> Recorded:
-        """Create or change a journal record (only `fields` change); refused with RecordRefused by the rules."""
+        """Create or change a journal record (only `fields` that differ from the view are sent); or RecordRefused."""
         return self._write(entity, id or self._new_id(entity, fields), "upsert", dict(fields), author)
 
     def delete(self, entity: str, record_id: str, *, author: str) -> Recorded:
@@ -250,6 +264,10 @@ class SyncClient:
             clock = self._clock()
             stamp = clock.tick()
             current = self.replica.view(entity, record_id)
+            if action == "upsert" and current is not None and not current.deleted and entity in JOURNAL:
+                # Only what changes goes on the wire (and into the merge: a field left as it was keeps its writer).
+                fields = {k: v for k, v in fields.items() if k not in current.clock or current.values.get(k) != v} \
+                    or fields
             raw: dict[str, Any] = {
                 "op": str(uuid.uuid4()), "seq": self.store.take_seq(), "hlc": stamp, "author": author,
                 "entity": entity, "id": record_id, "action": action, "fields": fields,
@@ -290,10 +308,14 @@ class SyncClient:
     def sync(self) -> SyncReport:
         """Push the outbox and pull the hub's changes; failures are reported, never raised (but bugs are)."""
         report = SyncReport()
+        self._up_since, self._good_since_cut, self._cut_seen = self.monotonic(), 0, False
         try:
             status = self.refresh_status()
-            self.max_batch = max(1, int(status.get("limits", {}).get("max_ops_per_batch") or FIRST_BATCH))
-            self.batch_size = min(self.first_batch, self.max_batch)
+            limits = status.get("limits", {})
+            self.max_batch = max(1, int(limits.get("max_ops_per_batch") or FIRST_BATCH))
+            self.max_page = max(1, min(PULL_LIMIT, int(limits.get("max_pull_limit") or PULL_LIMIT)))
+            if self._own_transport and isinstance(self.transport, UrllibTransport):
+                self.transport.timeout = self.link.timeout(self.link.target(self.target_seconds))
             self.push(report)
             self.pull(report)
         except SyncError as exc:
@@ -314,7 +336,8 @@ class SyncClient:
                 answer = self._with_retries(partial(self._push_once, sent))
             except BatchRejected as exc:
                 if exc.status == 413 and len(sent) > 1:
-                    self.max_batch = self.batch_size = max(1, len(sent) // 2)
+                    self.max_batch = max(1, len(sent) // 2)
+                    self.link.push.size = min(self.link.push.size, self.max_batch)
                     continue
                 raise
             if answer is None:
@@ -323,13 +346,14 @@ class SyncClient:
             if not self._accept(sent, answer, report):
                 raise SyncError(f"Сервер не подтвердил операции начиная с № {sent[0]['seq']} (подтверждено до "
                                 f"№ {answer.acked_seq}): сообщите администратору.")
-            grown = self.max_batch if self.batch_size >= self.first_batch else self.batch_size * 2
-            self.batch_size = min(self.max_batch, grown)
 
     def _push_once(self, sent: list[dict[str, Any]]) -> SyncAnswer | None:
-        """Send the outbox's lowest ops (as many as the batch size allows, read afresh on every attempt)."""
-        sent[:] = self.store.pending(self.batch_size)
+        """Send the outbox's lowest ops (as many as fit the link now, read afresh on every attempt)."""
+        sent[:] = self.store.pending(self._fit(self.link.push, self.max_batch))
         return self._post(sent, None) if sent else None
+
+    def _fit(self, pace: Pace, limit: int) -> int:
+        return pace.fit(self.link.throughput, self.link.target(self.target_seconds), limit)
 
     def _accept(self, sent: list[dict[str, Any]], answer: SyncAnswer, report: SyncReport) -> int:
         """Settle the acknowledged ops of an answer in one transaction; return how many left the outbox."""
@@ -342,8 +366,12 @@ class SyncClient:
                     continue
                 if result.outcome in ("applied", "superseded", "conflict"):
                     applied = {**op, "hlc": result.applied_hlc or op["hlc"]}
-                    merged = merge_ops(self.store.record(op["entity"], op["id"]), [applied], self.device)
+                    merged = merge_ops(self.store.record(op["entity"], op["id"]), [applied], self.device,
+                                       rev=result.rev or 0)
                     assert merged is not None
+                    merged.values = stored_values(op["entity"], merged.values)  # as the hub holds it: no echo
+                    if result.rev:  # every field of the record is this machine's: it holds the hub's rev too
+                        merged.rev = max(merged.rev, result.rev)
                     self.store.put_record(op["entity"], op["id"], merged)
                 else:
                     self.store.add_outcome(Outcome(op["op"], op["seq"], op["entity"], op["id"], op["author"],
@@ -358,16 +386,23 @@ class SyncClient:
         """Pull the hub's changes from the stored cursor until there are no more."""
         while True:
             cursor = self.store.get("cursor")
-            answer = self._with_retries(partial(self._post, [], {"cursor": cursor, "limit": PULL_LIMIT}))
-            self._take(answer.changes, answer.cursor)
+            answer = self._with_retries(partial(self._pull_once, cursor))
+            self._take(answer.changes, answer.cursor, done=not answer.more)
             report.pulled += len(answer.changes)
             if not answer.more:
                 return
             if answer.cursor == cursor:
                 raise BadAnswer("Сервер обещает ещё изменения, но не сдвигает курсор.")
 
-    def _take(self, changes: list[Change], cursor: str | None) -> None:
-        """Store one pulled page and its cursor in one transaction."""
+    def _pull_once(self, cursor: str | None) -> SyncAnswer:
+        """Ask for one page after `cursor`, as many records as fit the link now."""
+        pull: dict[str, Any] = {"cursor": cursor, "limit": self._fit(self.link.pull, min(self.max_page, PULL_LIMIT))}
+        if self.store.get("pull_own"):
+            pull["own"] = True
+        return self._post([], pull)
+
+    def _take(self, changes: list[Change], cursor: str | None, done: bool = False) -> None:
+        """Store one pulled page and its cursor in one transaction (`done`: the last page)."""
         stamps: list[str] = []
         with self.store.transaction():
             reference_changed = False
@@ -386,19 +421,50 @@ class SyncClient:
             if reference_changed:
                 self.store.put("reference_generation", int(self.store.get("reference_generation", 0)) + 1)
             self.store.put("cursor", cursor)
+            if done:
+                self.store.put("pull_own", False)
         self._observe(stamps)
 
     # the wire
 
     def _post(self, ops: list[dict[str, Any]], pull: dict[str, Any] | None) -> SyncAnswer:
-        """POST one batch and check the answer's shape against it."""
+        """POST one batch, check the answer's shape against it, and learn from it how the link is doing."""
         hub, token = self._credentials()
         body: dict[str, Any] = {"protocol": VERSION, "device": self.device, "ops": ops}
+        if ops:
+            body["results"] = "short"  # results without op ids; a hub that does not know it sends them in full
         if pull is not None:
             body["pull"] = pull
         body.update(retention.batch_fields(self.store))
-        answer = exchange(self.transport, "POST", f"{hub}/api/v1/sync", token, body)
-        return check_sync(answer, ops, pull is not None)
+        pace, limit = (self.link.pull, self.max_page) if pull is not None else (self.link.push, self.max_batch)
+        sizes = [0, 0]
+
+        def meter(sent: int, received: int) -> None:
+            sizes[:] = [sent, received]
+
+        started = self.monotonic()
+        try:
+            answer = check_sync(exchange(self.transport, "POST", f"{hub}/api/v1/sync", token, body, meter),
+                                ops, pull is not None)
+        except (TransportError, BadAnswer, Busy) as exc:  # a cut, a timeout, a damaged answer, a busy hub
+            self.link.failed(pace, sizes[0])
+            if not isinstance(exc, Busy):
+                now = self.monotonic()
+                if self._up_since is not None and self._good_since_cut:
+                    self.link.cut_after(now - self._up_since, lower_bound=not self._cut_seen)
+                self._up_since, self._good_since_cut, self._cut_seen = now, 0, True
+            self._keep_link()
+            raise
+        units = len(answer.changes) if pull is not None else len(ops)
+        self._good_since_cut += 1
+        self.link.succeeded(pace, units, sizes[0], sizes[1], self.monotonic() - started, limit,
+                            self.link.target(self.target_seconds))
+        self._keep_link()
+        return answer
+
+    def _keep_link(self) -> None:
+        with self.store.transaction():
+            self.store.put("link", self.link.to_json())
 
     def _with_retries(self, call: Callable[[], T]) -> T:
         """Run `call`, retrying network failures, 5xx and malformed answers with exponential backoff and jitter."""
@@ -407,10 +473,9 @@ class SyncClient:
             hint: float | None = None
             try:
                 return call()
-            except Busy as exc:
+            except Busy as exc:  # the exchange that met it already halved its size
                 error: SyncError = exc
                 hint = exc.retry_after
-                self.batch_size = max(1, self.batch_size // 2)
             except (TransportError, BadAnswer) as exc:
                 error = exc
             attempt += 1
@@ -500,9 +565,28 @@ class SyncClient:
         return len(answer.changes)
 
     def overview(self) -> dict[str, Any]:
-        """What `tetrad-sync status` shows: hub, device, backlog, the last sync and the refused or held ops."""
+        """What `tetrad-sync status` shows: hub, device, backlog, the last sync, the link, refused or held ops."""
         return {"hub": self.store.get("hub"), "device": self.store.get("device"), "backlog": self.store.backlog(),
-                "last_sync": self.store.get("last_sync"), "outcomes": self.store.outcomes()}
+                "last_sync": self.store.get("last_sync"), "outcomes": self.store.outcomes(),
+                "link": self.link_report()}
+
+    def link_report(self) -> dict[str, Any]:
+        """What the client has learned of its link and what is left to send, for `status` and the classroom app.
+
+        batch_ops / page_records: the learned sizes the next exchanges start from; bytes_per_second: the
+        link's measured throughput (both directions together; None before the first exchange); pending: ops
+        in the outbox; last_good_sync: when a sync last finished (ISO time, None when never).
+        """
+        return {
+            "batch_ops": self.link.push.size,
+            "page_records": self.link.pull.size,
+            "bytes_per_second": round(self.link.throughput) if self.link.throughput else None,
+            "seconds_per_exchange": round(self.link.seconds, 2) if self.link.seconds else None,
+            "seconds_between_cuts": round(self.link.uptime, 1) if self.link.uptime else None,
+            "failures_in_a_row": self.link.failures,
+            "pending": self.store.backlog(),
+            "last_good_sync": (self.store.get("last_good_sync") or {}).get("at"),
+        }
 
 
 def read_json_file(path: str | os.PathLike[str]) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 VERSION: Final = 1
 
@@ -73,6 +73,19 @@ JOURNAL: Final[dict[str, dict[str, Field]]] = {
         "title": Field("text"),
     },
 }
+
+
+def stored_values(entity: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A journal record's values as the hub stores and sends them: every field, unset text "", unset flags False."""
+    out: dict[str, Any] = {"deleted": bool(values.get("deleted", False))}
+    for name, spec in JOURNAL[entity].items():
+        value = values.get(name)
+        if value is None and spec.kind == "text":
+            value = ""
+        elif value is None and spec.kind == "bool":
+            value = False
+        out[name] = value
+    return out
 
 REFERENCE: Final = (
     "school", "period", "holiday", "class", "group", "student", "teacher", "subject", "assignment", "timetable",

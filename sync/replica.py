@@ -108,14 +108,17 @@ def copy_record(record: Record) -> Record:
     return Record(dict(record.values), dict(record.clock), record.rev)
 
 
-def merge_ops(record: Record | None, ops: Iterable[dict[str, Any]], device: str) -> Record | None:
-    """`record` with `ops` merged over it in order, as the hub would merge them; the original is not changed."""
+def merge_ops(record: Record | None, ops: Iterable[dict[str, Any]], device: str, rev: int = 0) -> Record | None:
+    """`record` with `ops` merged over it in order, as the hub would merge them; the original is not changed.
+
+    `rev` is the hub's rev of the writes when known (an acknowledged op's result carries it), else 0.
+    """
     result = copy_record(record) if record is not None else None
     for op in ops:
         if result is None:
             result = Record()
         fields = op.get("fields") or {}
-        merge(result, op["action"], fields, Write(op["hlc"], device, op["op"], op["author"]), op.get("base"))
+        merge(result, op["action"], fields, Write(op["hlc"], device, op["op"], op["author"], rev), op.get("base"))
     return result
 
 

@@ -47,10 +47,11 @@ class Op:
 
 @dataclass(frozen=True)
 class Pull:
-    """The batch's pull request: changes after `cursor`, at most `limit`."""
+    """The batch's pull request: changes after `cursor`, at most `limit`; `own`: this device's echoes too."""
 
     cursor: int
     limit: int
+    own: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Batch:
     ops: list[Op]
     pull: Pull | None
     rebase: Rebase | None = None
+    short_results: bool = False  # the device asked for results without op ids (`"results": "short"`)
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def parse_batch(body: Any, max_ops: int, max_pull: int) -> Batch:
         if not isinstance(raw, dict) or not isinstance(raw.get("op"), str) or not OP_ID.fullmatch(raw["op"]):
             raise BatchRejected("bad_op_id")
     return Batch(device, [parse_op(raw) for raw in ops], _parse_pull(body.get("pull"), max_pull),
-                 _parse_rebase(body.get("rebase")))
+                 _parse_rebase(body.get("rebase")), body.get("results") == "short")
 
 
 def parse_cursor(value: Any) -> int:
@@ -112,7 +114,10 @@ def _parse_pull(value: Any, max_pull: int) -> Pull | None:
     limit = value.get("limit", max_pull)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise BatchRejected("malformed", "Неверный размер выборки изменений (pull.limit).")
-    return Pull(parse_cursor(value.get("cursor")), min(limit, max_pull))
+    own = value.get("own", False)
+    if not isinstance(own, bool):
+        raise BatchRejected("malformed", "Неверный запрос изменений (pull.own).")
+    return Pull(parse_cursor(value.get("cursor")), min(limit, max_pull), own)
 
 
 def _parse_rebase(value: Any) -> Rebase | None:

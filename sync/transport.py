@@ -16,7 +16,7 @@ import http.client
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
@@ -70,11 +70,13 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def exchange(transport: Transport, method: str, url: str, token: str, payload: dict[str, Any] | None) -> Any:
+def exchange(transport: Transport, method: str, url: str, token: str, payload: dict[str, Any] | None,
+             meter: Callable[[int, int], None] | None = None) -> Any:
     """One request: gzip the body, judge the HTTP status, return the decoded JSON of a 200 answer.
 
     503 raises Busy (with Retry-After), other 5xx TransportError, a protocol 4xx BatchRejected, and
-    anything else (a redirect, an HTML page, a cut body) BadAnswer.
+    anything else (a redirect, an HTML page, a cut body) BadAnswer. `meter` hears the body sizes sent and
+    received (on the wire, gzipped) of every exchange that got an answer.
     """
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "Accept-Encoding": "gzip",
                "User-Agent": USER_AGENT}
@@ -83,6 +85,8 @@ def exchange(transport: Transport, method: str, url: str, token: str, payload: d
         data = gzip.compress(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(), 6)
         headers.update({"Content-Type": "application/json", "Content-Encoding": "gzip"})
     status, answer_headers, body = transport.request(method, url, headers, data)
+    if meter is not None:
+        meter(len(data or b""), len(body))
     answer_headers = lower_headers(answer_headers)
     if status == 200:
         return decode(answer_headers, body)

@@ -31,6 +31,7 @@ from sync.merge import Record
 from sync.protocol import JOURNAL
 from sync.transport import Answer
 from tests.conftest import ROOT, TEST_KEYS
+from tests.school import lesson_fields
 
 HUB = "http://hub.test"
 
@@ -237,3 +238,23 @@ def hub_process(db_url: str, var_dir: Path) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+def record_week(client: SyncClient, school: Any, days: int = 6) -> int:
+    """Lessons of 7А on the last school days, each with attendance, marks and remarks; return the op count."""
+    count = 0
+    for back in range(1, days + 1):
+        day = dt.date(2026, 11, 22) - dt.timedelta(days=back)
+        for slot in range(1, 8):
+            lesson, fields = lesson_fields(school, day=day, slot=slot, topic=f"Тема {slot}")
+            client.record("lesson", fields, author=school["t_petrova"])
+            count += 1
+            for student in ("st_ivanova", "st_smirnov"):
+                client.record("attendance", {"lesson": lesson, "student": school[student], "status": "present"},
+                              author=school["t_petrova"])
+                client.record("mark", {"lesson": lesson, "student": school[student], "value": "4",
+                                       "work_type": "oral"}, author=school["t_petrova"])
+                client.record("remark", {"student": school[student], "date": day.isoformat(), "kind": "remark",
+                                         "subject": None, "text": f"Замечание {slot}"}, author=school["t_petrova"])
+                count += 3
+    return count

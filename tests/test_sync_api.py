@@ -10,7 +10,18 @@ import pytest
 from sqlalchemy import func, select
 
 from app.base.extensions import db
-from app.base.models import Attendance, Conflict, DirtyFamily, Family, Lesson, Mark, OpLog, family_student
+from app.base.models import (
+    Attendance,
+    Conflict,
+    DirtyFamily,
+    Family,
+    Group,
+    Lesson,
+    Mark,
+    OpLog,
+    TimetableEntry,
+    family_student,
+)
 from app.base.timetable_changes import plan
 from tests.school import LESSON_DAY, Machine, attendance_key, build_tiny_school, lesson_fields, ms_at
 
@@ -54,7 +65,8 @@ def test_same_op_twice_applies_once(machine, school):
     op = machine.op("lesson", lesson, fields, author=school["t_petrova"])
     first = machine.post([op]).get_json()["results"][0]
     again = machine.post([op]).get_json()
-    assert again["results"][0] == {"op": op["op"], "status": "duplicate", "first": {"status": "applied"}}
+    assert again["results"][0] == {"op": op["op"], "status": "duplicate", "first": {"status": "applied"},
+                                   "rev": first["rev"]}
     assert again["acked_seq"] == 1
     assert first["status"] == "applied"
     assert db.session.scalar(select(func.count()).select_from(OpLog)) == 1
@@ -185,7 +197,7 @@ def test_pull_returns_reference_and_journal_pages_with_a_cursor(machine, school)
     machine.post([machine.op("lesson", lesson, fields, author=school["t_petrova"])])
     seen, cursor, pages = [], None, 0
     while True:
-        answer = machine.post([], pull={"cursor": cursor, "limit": 3}).get_json()
+        answer = machine.post([], pull={"cursor": cursor, "limit": 3, "own": True}).get_json()
         seen += answer["changes"]
         cursor, pages = answer["cursor"], pages + 1
         if not answer["more"]:
@@ -265,7 +277,89 @@ def test_a_device_bound_to_classes_pulls_only_their_journal_rows(client, school)
     changes = first.post([], pull={"cursor": None, "limit": 5000}).get_json()["changes"]
     lessons = {c["id"] for c in changes if c["entity"] == "lesson"}
     assert lessons == {lesson1}
-    assert any(c["entity"] == "student" and c["id"] == school["st_ivanova"] for c in changes)  # the school's lists
+
+
+def test_a_bound_device_pulls_only_the_reference_data_it_needs(client, school):
+    """Issue 10, item 11: its classes' students and groups, the timetable of its classes and teachers, all teachers."""
+    week = dt.date(2026, 9, 1)
+    entries = {
+        "c1_kuz": TimetableEntry(weekday=1, slot=1, class_id=school["c1"], subject_id=school["s_math"],
+                                 teacher_id=school["t_kuznetsova"], valid_from=week),
+        "c7_kuz": TimetableEntry(weekday=2, slot=3, class_id=school["c7"], subject_id=school["s_math"],
+                                 teacher_id=school["t_kuznetsova"], valid_from=week),  # her lesson in 7А
+        "c7_pet": TimetableEntry(weekday=1, slot=1, class_id=school["c7"], subject_id=school["s_math"],
+                                 teacher_id=school["t_petrova"], valid_from=week),
+    }
+    groups = {"c1": Group(class_id=school["c1"], name="1 группа"), "c7": Group(class_id=school["c7"], name="1 группа")}
+    db.session.add_all([*entries.values(), *groups.values()])
+    db.session.commit()
+    bound, whole = Machine(client, "1А", class_ids=[school["c1"]]), Machine(client, "Учительская")
+
+    def pulled(machine, limit):
+        seen, cursor = [], None
+        while True:
+            answer = machine.post([], pull={"cursor": cursor, "limit": limit}).get_json()
+            seen += answer["changes"]
+            cursor = answer["cursor"]
+            if not answer["more"]:
+                return {(c["entity"], c["id"]) for c in seen}
+
+    mine = pulled(bound, 2)  # small pages, resumed from the cursor each time
+    assert {i for e, i in mine if e == "student"} == {school["st_first_grader"]}
+    assert {i for e, i in mine if e == "group"} == {groups["c1"].id}
+    assert {i for e, i in mine if e == "timetable"} == {entries["c1_kuz"].id, entries["c7_kuz"].id}
+    assert {i for e, i in mine if e == "teacher"} == {school[t] for t in ("t_petrova", "t_sidorov", "t_kuznetsova",
+                                                                          "t_outsider")}
+    assert {i for e, i in mine if e == "class"} == {school["c7"], school["c1"]}
+    assert {e for e, _ in mine} >= {"school", "period", "subject", "assignment"}
+    everything = pulled(whole, 5000)
+    assert mine < everything
+    assert {i for e, i in everything if e == "student"} == {school[s] for s in ("st_ivanova", "st_smirnov",
+                                                                                "st_first_grader")}
+
+
+def test_a_pull_leaves_out_the_devices_own_records_but_not_what_others_or_staff_changed(client, school):
+    """No echo: the cursor moves past records all of whose winning writes are this device's own."""
+    one, two = Machine(client, "Кабинет 12"), Machine(client, "Кабинет 14")
+    cursor = one.post([], pull={"cursor": None, "limit": 5000}).get_json()["cursor"]
+    lesson, fields = lesson_fields(school)
+    ops = [one.op("lesson", lesson, fields, author=school["t_petrova"]),
+           one.op("mark", "m-own", {"lesson": lesson, "student": school["st_ivanova"], "value": "5",
+                                    "work_type": "oral"}, author=school["t_petrova"])]
+    results = one.post(ops).get_json()["results"]
+    assert all(r["status"] == "applied" and r["rev"] > int(cursor) for r in results)  # it holds them as the hub
+    changed = two.post([two.op("lesson", lesson, {"topic": "Системы уравнений"}, author=school["t_petrova"],
+                               at=ms_at(LESSON_DAY, 15))])
+    assert statuses(changed) == ["applied"]
+    answer = one.post([], pull={"cursor": cursor, "limit": 5000}).get_json()
+    assert {(c["entity"], c["id"]) for c in answer["changes"]} == {("lesson", lesson)}  # the other machine's write
+    assert answer["changes"][0]["fields"]["topic"] == "Системы уравнений" and not answer["more"]
+    mark_rev = db.session.get(Mark, "m-own").rev
+    assert int(answer["cursor"]) > mark_rev  # the cursor moved past the record left out
+    assert one.post([], pull={"cursor": answer["cursor"], "limit": 5000}).get_json()["changes"] == []
+    again = one.post([], pull={"cursor": cursor, "limit": 5000, "own": True}).get_json()
+    assert {(c["entity"], c["id"]) for c in again["changes"]} == {("lesson", lesson), ("mark", "m-own")}
+    everything = one.post([], pull={"cursor": None, "limit": 5000}).get_json()  # from the beginning: all
+    assert ("mark", "m-own") in {(c["entity"], c["id"]) for c in everything["changes"]}
+
+
+def test_an_approved_held_write_reaches_its_own_device_despite_no_echo(client, school):
+    from app.syncing.review import approve
+
+    machine = Machine(client)
+    cursor = machine.post([], pull={"cursor": None, "limit": 5000}).get_json()["cursor"]
+    early = dt.date(2026, 11, 5)
+    lesson, fields = lesson_fields(school, day=early)
+    lesson_op = machine.op("lesson", lesson, fields, author=school["t_petrova"], at=ms_at(early, 9))
+    late = machine.op("mark", "m-late", {"lesson": lesson, "student": school["st_ivanova"], "value": "3",
+                                         "work_type": "oral"}, author=school["t_petrova"],
+                      at=ms_at(early + dt.timedelta(days=12)))
+    answer = machine.post([lesson_op, late])
+    assert statuses(answer) == ["applied", "held"]
+    row = db.session.scalars(select(OpLog).where(OpLog.op_id == late["op"])).one()
+    assert approve(row.id, "zavuch") == "applied"
+    changes = machine.post([], pull={"cursor": cursor, "limit": 5000}).get_json()["changes"]
+    assert {(c["entity"], c["id"]) for c in changes} == {("mark", "m-late")}  # not the lesson: that is an echo
 
 
 def test_tokens_signed_with_a_rotated_out_key_still_work_until_it_is_dropped(make_app, school):

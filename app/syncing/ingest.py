@@ -24,7 +24,8 @@ from app.syncing.devices import bound_classes
 from app.syncing.pull import changes_since
 from app.syncing.school_reference import device_reference
 from sync import clock, hlc
-from sync.apply import Applied, BatchApplier, Known, LogEntry, result_of
+from sync.answers import ops_digest
+from sync.apply import THIS_BATCH, Applied, BatchApplier, Known, LogEntry, result_of
 from sync.errors import BatchRejected, Busy
 from sync.merge import Record
 from sync.protocol import VERSION
@@ -58,8 +59,9 @@ def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) ->
         answer = _apply(device_id, batch, now)
         db.session.commit()
         if batch.pull is not None:
+            own = batch.pull.own or batch.pull.cursor == 0  # a first pull brings everything
             changes, cursor, more = changes_since(batch.pull.cursor, batch.pull.limit, device_id,
-                                                  bound_classes(device_id))
+                                                  bound_classes(device_id), own)
             answer.update(changes=changes, cursor=cursor, more=more)
             db.session.rollback()  # end the read transaction
     except (OperationalError, DBAPIError) as exc:
@@ -120,9 +122,13 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
     applier.last_clamped = locked.last_hlc
     applied = applier.run(batch.ops)
     _persist(device_id, applied, applier, now)
+    _add_revs(applied.results, applier, device_id)
     hub_time = max([hlc.make(now_ms)] + [e.applied_hlc for e in applied.log])
     answer: dict[str, Any] = {"protocol": VERSION, "epoch": current_epoch.epoch, "hub_time": hub_time,
                               "acked_seq": applied.acked_seq, "results": applied.results}
+    if batch.short_results:
+        answer["ops_digest"] = ops_digest(r["op"] for r in applied.results)
+        answer["results"] = [{k: v for k, v in r.items() if k != "op"} for r in applied.results]
     return answer
 
 
@@ -138,6 +144,26 @@ def _rebase(device_id: str, rebase: Rebase, acked_seq: int, current: str, reason
     db.session.add(DeviceRebase(device_id=device_id, epoch=current, first_seq=acked_seq + 1,
                                 last_seq=rebase.from_seq - 1, at=now))
     return rebase.from_seq - 1
+
+
+def _add_revs(results: list[dict[str, Any]], applier: BatchApplier, device_id: str) -> None:
+    """Give the rev of each op's write to its result when the record's every winning write is this device's.
+
+    The device then holds the record as the hub does (values, per-field clock, rev) without it being pulled
+    back; a record with another writer's field gets no rev here and comes back in the pull.
+    """
+    wanted = {r["op"] for r in results}
+    revs: dict[str, int] = {}
+    for record in applier.records.values():
+        if not all(w.device == device_id for w in record.clock.values()):
+            continue
+        for winner in record.clock.values():
+            if winner.op in wanted:
+                revs[winner.op] = record.rev if winner.rev == THIS_BATCH else winner.rev
+    for result in results:
+        rev = revs.get(result["op"])
+        if rev:
+            result["rev"] = rev
 
 
 def new_applier(device_id: str, now_ms: int, acked_seq: int = 0, known: dict[str, Known] | None = None,

@@ -1,11 +1,21 @@
-"""Pull: what changed on the hub since a cursor, in the device's scope, oldest first."""
+"""Pull: what changed on the hub since a cursor, in the device's scope, oldest first.
+
+A device bound to classes gets its classes' journal rows and only the reference data it needs: its classes'
+students and groups, the timetable and teaching load of its classes and of the teachers who teach them, and
+every teacher, subject, class, period and holiday (names only). A whole-school machine gets everything.
+
+No echo: a journal record whose every field's winning write is this device's own, acknowledged in a sync
+answer (which carried the outcome, HLC and rev), is not sent back; the cursor still moves past it. A write
+that staff decided later (an approved held op, a replayed rejected one) is sent, and so is every record
+another machine or staff changed. A device that lost its replica asks for its own records too (`own`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.base import settings
@@ -15,6 +25,7 @@ from app.base.models import (
     Assignment,
     Group,
     Holiday,
+    OpLog,
     Period,
     School,
     SchoolClass,
@@ -65,11 +76,60 @@ REFERENCE: dict[str, tuple[type[Any], Any]] = {
 }
 
 
-def changes_since(cursor: int, limit: int, device_id: str, classes: set[str]) -> tuple[list[dict[str, Any]], str, bool]:
-    """Up to `limit` changes after `cursor`; the new cursor; whether more remain."""
+def reference_scope(classes: set[str]) -> dict[str, ColumnElement[bool]]:
+    """The conditions on reference entities for a device bound to `classes` (none for a whole-school one)."""
+    if not classes:
+        return {}
+    bound = sorted(classes)
+    teachers = set(db.session.scalars(select(Assignment.teacher_id).where(Assignment.class_id.in_(bound))))
+    teachers |= set(db.session.scalars(select(TimetableEntry.teacher_id).where(TimetableEntry.class_id.in_(bound))))
+    teachers |= {t for t in db.session.scalars(select(SchoolClass.homeroom_teacher_id)
+                                               .where(SchoolClass.id.in_(bound))) if t}
+    taught = sorted(teachers)
+    return {
+        "student": Student.class_id.in_(bound),
+        "group": Group.class_id.in_(bound),
+        "timetable": or_(TimetableEntry.class_id.in_(bound), TimetableEntry.teacher_id.in_(taught)),
+        "assignment": or_(Assignment.class_id.in_(bound), Assignment.teacher_id.in_(taught)),
+    }
+
+
+SCAN = 1_000  # records read at a time
+MAX_SCAN = 20_000  # records one pull reads past echoes at most, to fill its page
+
+
+def changes_since(cursor: int, limit: int, device_id: str, classes: set[str],
+                  own: bool = False) -> tuple[list[dict[str, Any]], str, bool]:
+    """Up to `limit` changes after `cursor` (echoes left out unless `own`); the new cursor; whether more remain.
+
+    Echoes do not count against `limit`: the page reads on past them (up to MAX_SCAN records), so a machine's
+    night of its own writes costs one short answer, not a page per thousand records.
+    """
+    scope_of = reference_scope(classes)
+    changes: list[dict[str, Any]] = []
+    scanned = 0
+    while True:
+        page, next_cursor, more = _scan(cursor, max(limit, SCAN), device_id, classes, scope_of)
+        scanned += len(page)
+        kept = page if own else _without_echo(page, device_id)
+        room = limit - len(changes)
+        if len(kept) > room:  # the page is full: continue after its last change next time
+            changes += kept[:room]
+            return changes, str(changes[-1]["rev"]), True
+        changes += kept
+        cursor = int(next_cursor)
+        if not more or len(changes) >= limit or scanned >= MAX_SCAN:
+            return changes, next_cursor, more
+
+
+def _scan(cursor: int, limit: int, device_id: str, classes: set[str],
+          scope_of: dict[str, ColumnElement[bool]]) -> tuple[list[dict[str, Any]], str, bool]:
+    """Up to `limit` changes after `cursor`, echoes included; the new cursor; whether more remain."""
     found: list[tuple[int, dict[str, Any]]] = []
     for entity, (model, fields) in REFERENCE.items():
         query = select(model).where(model.rev > cursor).order_by(model.rev).limit(limit + 1)
+        if entity in scope_of:
+            query = query.where(scope_of[entity])
         if model is Group:
             query = query.options(selectinload(Group.students))  # members in one query, not one per group
         for row in db.session.scalars(query):
@@ -94,3 +154,17 @@ def changes_since(cursor: int, limit: int, device_id: str, classes: set[str]) ->
     page = found[:limit]
     next_cursor = str(page[-1][0]) if page else str(cursor)
     return [change for _, change in page], next_cursor, len(found) > limit
+
+
+def _without_echo(changes: list[dict[str, Any]], device_id: str) -> list[dict[str, Any]]:
+    """The page without records the device already holds as they are: every winning write its own, as answered."""
+    own = [c for c in changes if c.get("clock") and all(w[1] == device_id for w in c["clock"].values())]
+    if not own:
+        return changes
+    ops = sorted({w[2] for c in own for w in c["clock"].values()})
+    decided: set[str] = set()
+    for start in range(0, len(ops), 500):
+        decided.update(db.session.scalars(select(OpLog.op_id).where(OpLog.op_id.in_(ops[start:start + 500]),
+                                                                    OpLog.decided_by.is_not(None))))
+    echoes = {id(c) for c in own if not any(w[2] in decided for w in c["clock"].values())}
+    return [c for c in changes if id(c) not in echoes]
