@@ -106,7 +106,9 @@ def test_a_cut_halves_the_batch_at_once_and_successes_grow_it_slowly(app, school
 
 def test_pull_pages_are_paced_like_batches(app, school, tmp_path):
     clock = FakeTime()
-    link = SlowLink(WsgiTransport(app), clock, rate=400, rtt=0.25)
+    # 600 B/s: room for a page to grow past 2 records within 3 s, now that status and answers carry the
+    # second round's fields (epoch, classes, teachers); at 400 B/s two records already took 2.1 s.
+    link = SlowLink(WsgiTransport(app), clock, rate=600, rtt=0.25)
     machine = new_client(app, tmp_path / "c.db", transport=link, monotonic=clock, target_seconds=3)
     try:
         machine.link.pull = Pace(2)
