@@ -117,8 +117,8 @@ def grid(client: SyncClient, school: School, class_id: str, group_id: str | None
     for line in lines:
         line.row = [" ".join(line.cells.get(lid, ())) for lid, _ in lessons]
         line.forecast = forecast(line.marks, weights, thresholds, needed)
-        record = client.view("period_grade", period_grade_id(line.id, subject_id, period_id))
-        line.period = dict(record.values) if record is not None and not record.deleted else {}
+        grade = client.view("period_grade", period_grade_id(line.id, subject_id, period_id))
+        line.period = dict(grade.values) if grade is not None and not grade.deleted else {}
     return lessons, lines
 
 

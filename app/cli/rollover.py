@@ -189,20 +189,20 @@ def plan(old: AcademicYear, exceptions: list[Exception_]) -> list[Step]:
         for member in members:
             student: Student = member.student
             seen.add(student.file_no)
-            item = by_file.get(student.file_no)
+            entry = by_file.get(student.file_no)
             step = Step(student.file_no, student.full_name, "promote", school_class.name, None, student)
-            if item is None or item.action == "join":
-                if item is not None:
-                    fail(f"строка {item.line}: {student.full_name} уже учится в {school_class.name}; "
+            if entry is None or entry.action == "join":
+                if entry is not None:
+                    fail(f"строка {entry.line}: {student.full_name} уже учится в {school_class.name}; "
                          "join — только для новых учеников.")
                 if school_class.grade == 11:
                     step.action = "graduate"
                 else:
                     step.new_class = f"{school_class.grade + 1}{school_class.letter}"
-            elif item.action == "repeat":
-                step.action, step.new_class = "repeat", item.new_class or school_class.name
-            elif item.action == "change":
-                step.action, step.new_class = "change", item.new_class
+            elif entry.action == "repeat":
+                step.action, step.new_class = "repeat", entry.new_class or school_class.name
+            elif entry.action == "change":
+                step.action, step.new_class = "change", entry.new_class
             else:
                 step.action = "leave"
             steps.append(step)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.base import settings
@@ -79,7 +79,7 @@ def changes_since(cursor: int, limit: int, device_id: str, classes: set[str]) ->
         t = table(entity)
         query = select(t).where(t.c.rev > cursor)
         if classes:
-            scope = t.c.scope_class_id.in_(sorted(classes))
+            scope: ColumnElement[bool] = t.c.scope_class_id.in_(sorted(classes))
             if entity == "lesson":  # a substitute's own lessons in other classes
                 scope = or_(scope, t.c.device_id == device_id)
             query = query.where(scope)
