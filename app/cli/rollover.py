@@ -30,6 +30,7 @@ from app.base import enrolment, settings
 from app.base.calendar import ensure_calendar
 from app.base.extensions import db
 from app.base.models import AcademicYear, SchoolClass, Student, device_class
+from app.base.settings import Settings
 from app.base.text import format_date
 from app.cli.backup import fail
 from static_site.paper import lookup
@@ -233,9 +234,9 @@ def describe(step: Step, old: AcademicYear) -> str:
     }[step.action]
 
 
-def carry_out(steps: list[Step], old: AcademicYear, conf: object) -> None:
+def carry_out(steps: list[Step], old: AcademicYear, conf: Settings) -> None:
     """Apply the plan: calendar, classes, enrolments, leavers, re-bound machines (the caller commits)."""
-    new = ensure_calendar(conf)  # type: ignore[arg-type]
+    new = ensure_calendar(conf)
     db.session.flush()
     old_classes = {c.name: c for c in lookup.school_classes(old)}
     new_classes: dict[str, SchoolClass] = {c.name: c for c in lookup.school_classes(new)}
