@@ -24,8 +24,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the hub: settings from config.yaml, database from DATABASE_URL, blueprints and commands."""
     app = Flask(__name__)
     test_config = test_config or {}
-    var_dir = Path(test_config.get("VAR_DIR") or os.environ.get("TETRAD_VAR", ROOT / "var"))
-    config_path = test_config.get("TETRAD_CONFIG") or os.environ.get("TETRAD_CONFIG", ROOT / "config.yaml")
+    var_dir = Path(test_config.get("VAR_DIR") or os.environ.get("TETRAD_VAR", str(ROOT / "var")))
+    config_path = test_config.get("TETRAD_CONFIG") or os.environ.get("TETRAD_CONFIG", str(ROOT / "config.yaml"))
     settings = load_settings(config_path).served_at(test_config.get("HUB_URL") or os.environ.get("TETRAD_HUB_URL"))
     keys = test_config.get("SECRET_KEYS") or load_keys(var_dir)
     app.config.update(

@@ -19,7 +19,7 @@ from flask import Blueprint, Response, render_template, request
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.base import bulk, settings
 from app.base.calendar import monday
@@ -93,7 +93,7 @@ def ack() -> Response:
     link = found[0]
     values = {"family_id": link.family_id, "guardian_id": link.guardian_id, "link_id": link.id, "week": week,
               "confirmed_at": now, "digest": digest if DIGEST.match(digest) else "", "changed_at": None}
-    bulk.upsert(WeekAck.__table__, [values], ["family_id", "guardian_id", "week"],  # type: ignore[arg-type]
+    bulk.upsert(WeekAck.__table__, [values], ["family_id", "guardian_id", "week"],
                 {"link_id": link.id, "confirmed_at": now, "digest": values["digest"], "changed_at": None})
     mark_families_dirty({link.family_id})
     db.session.commit()
@@ -116,7 +116,7 @@ def seen(token: str, week: str) -> Response:
         link = db.session.scalars(select(FamilyLink).where(FamilyLink.token == token)).first()
         if link is None or link.revoked_at is not None or link_expired(link, now):
             return response
-        bulk.upsert(WeekView.__table__,  # type: ignore[arg-type]
+        bulk.upsert(WeekView.__table__,
                     [{"family_id": link.family_id, "week": week, "views": 1, "first_at": now, "last_at": now}],
                     ["family_id", "week"], {"views": WeekView.__table__.c.views + 1, "last_at": now})
         db.session.commit()
@@ -156,7 +156,7 @@ def error_page(error: HTTPException) -> Response:
         ERRORS.get(code, ERRORS[500] if code >= 500 else ERRORS[400])
     links = [("/staff/", "Вход для сотрудников")] if request.path.startswith("/staff") else [("/", "На главную")]
     response = _page(code, title, [line], links=links)
-    if code == 405 and isinstance(error.valid_methods, list):
+    if isinstance(error, MethodNotAllowed) and isinstance(error.valid_methods, list):
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
@@ -21,7 +21,8 @@ from sync import clock
 from sync.pins import verify_pin
 
 bp = Blueprint("auth", __name__)
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 FAILURES = "classroom_pin_failures"
 OPEN = ("auth.signin", "static")
 
@@ -93,7 +94,7 @@ def _clear_failures(teacher_id: str) -> None:
 
 
 @bp.route("/signin", methods=["GET", "POST"])
-def signin() -> str | Response:
+def signin() -> tuple[str, int] | Response:
     """Choose yourself, type your PIN."""
     client = get_client()
     teachers = served_teachers(client) if client.store.get("status") else []
@@ -124,7 +125,7 @@ def signin() -> str | Response:
                          else "Неверный PIN. Попробуйте ещё раз.")
     status = 403 if error and request.method == "POST" else 200
     return render_template("signin.html", teachers=teachers, chosen=chosen, error=error,
-                           next=request.values.get("next", "")), status  # type: ignore[return-value]
+                           next=request.values.get("next", "")), status
 
 
 @bp.post("/signout")
@@ -135,14 +136,14 @@ def signout() -> Response:
     return redirect(url_for("auth.signin"))
 
 
-def signed_in(view: F) -> F:
+def signed_in(view: Callable[P, R]) -> Callable[P, R | Response]:
     """A view for a signed-in teacher (the before-request check already redirected everyone else)."""
 
     @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Response:
         if teacher() is None:
             return redirect(url_for("auth.signin"))
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 

@@ -117,14 +117,14 @@ def grid(client: SyncClient, school: School, class_id: str, group_id: str | None
     for line in lines:
         line.row = [" ".join(line.cells.get(lid, ())) for lid, _ in lessons]
         line.forecast = forecast(line.marks, weights, thresholds, needed)
-        record = client.view("period_grade", period_grade_id(line.id, subject_id, period_id))
-        line.period = dict(record.values) if record is not None and not record.deleted else {}
+        grade = client.view("period_grade", period_grade_id(line.id, subject_id, period_id))
+        line.period = dict(grade.values) if grade is not None and not grade.deleted else {}
     return lessons, lines
 
 
 @bp.route("/journal/<class_id>/<subject_id>", methods=["GET", "POST"])
 @signed_in
-def class_grid(class_id: str, subject_id: str) -> str | Response:
+def class_grid(class_id: str, subject_id: str) -> tuple[str, int] | Response:
     """The grid of one class (or group) and subject for a period; period marks saved from it."""
     client = get_client()
     school = School(client)
@@ -153,7 +153,7 @@ def class_grid(class_id: str, subject_id: str) -> str | Response:
                            period_id=period_id, class_id=class_id, group_id=group_id, subject_id=subject_id,
                            decimal=decimal, error=error, statuses=PERIOD_STATUSES,
                            mark_values=school.mark_values(), label=mine[0]["label"]), \
-        422 if error else 200  # type: ignore[return-value]
+        422 if error else 200
 
 
 def save_period_marks(client: SyncClient, school: School, class_id: str, group_id: str | None, subject_id: str,

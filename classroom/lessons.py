@@ -86,7 +86,7 @@ def rows_for(client: SyncClient, school: School, slot: Slot) -> list[Row]:
 
 @bp.route("/lesson/<day>/<int:number>/<class_id>", methods=["GET", "POST"])
 @signed_in
-def lesson(day: str, number: int, class_id: str) -> str | Response:
+def lesson(day: str, number: int, class_id: str) -> tuple[str, int] | Response:
     """Show or save one lesson."""
     client = get_client()
     school = School(client)
@@ -117,7 +117,7 @@ def lesson(day: str, number: int, class_id: str) -> str | Response:
         work_types=school.work_types(), mark_values=school.mark_values(), subject=school.name("subject",
                                                                                           slot.subject_id),
         class_name=school.name("class", slot.class_id), group_name=school.name("group", slot.group_id),
-    ), 422 if error is not None else 200  # type: ignore[return-value]
+    ), 422 if error is not None else 200
 
 
 class Refused(RecordRefused):

@@ -21,11 +21,11 @@ import logging
 import shutil
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import and_, bindparam, delete, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, or_, select, update
 
 from app.base.extensions import db
 from app.base.journal_store import chunks
@@ -158,9 +158,9 @@ def _build_batch(conf: Settings, root: Path, snap: Snapshot, common: dict[str, o
                 elif publish.unpublish(root, link.token) or link.published_digest is not None:
                     report.digests[link.id] = None
                     report.removed += 1
-            content = contents.get(access.family.id)
+            shown = contents.get(access.family.id)
             for ack in acks.get(access.family.id, []):
-                current = content.digests.get(ack.week) if content else None
+                current = shown.digests.get(ack.week) if shown else None
                 if ack.changed_at is None and current is not None and current != ack.digest:
                     report.changed.add(ack.id)
     finally:
@@ -190,12 +190,12 @@ def build_dirty(conf: Settings, limit: int = QUEUE_TAKE, progress: Progress | No
     return report
 
 
-def _take(rows: list[object]) -> None:
+def _take(rows: Sequence[Row[str, dt.datetime, int]]) -> None:
     """Delete the queue rows exactly as they were read; a newer mark (other marked_at or rev) stays."""
     for part in range(0, len(rows), 300):
         db.session.execute(delete(DirtyFamily).where(or_(*(
-            and_(DirtyFamily.family_id == r.family_id, DirtyFamily.marked_at == r.marked_at,  # type: ignore[attr-defined]
-                 DirtyFamily.rev == r.rev)  # type: ignore[attr-defined]
+            and_(DirtyFamily.family_id == r.family_id, DirtyFamily.marked_at == r.marked_at,
+                 DirtyFamily.rev == r.rev)
             for r in rows[part:part + 300]))))
 
 

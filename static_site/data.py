@@ -138,17 +138,17 @@ class Snapshot:
         entries = select(TimetableEntry.class_id, TimetableEntry.group_id, TimetableEntry.weekday,
                          TimetableEntry.slot, TimetableEntry.subject_id, TimetableEntry.teacher_id,
                          TimetableEntry.valid_from, TimetableEntry.valid_to).where(TimetableEntry.class_id.in_(ids))
-        for row in db.session.execute(entries.order_by(TimetableEntry.slot)):
-            loaded[row.class_id].timetable.append(row)
+        for entry in db.session.execute(entries.order_by(TimetableEntry.slot)):
+            loaded[entry.class_id].timetable.append(entry)
         tests = select(TestPlan.id, TestPlan.rev, TestPlan.class_id, TestPlan.group_id, TestPlan.subject_id,
                        TestPlan.date, TestPlan.work_type, TestPlan.title).where(
             TestPlan.class_id.in_(ids), TestPlan.deleted.is_(False), TestPlan.date.between(self.start, self.end))
-        for row in db.session.execute(tests.order_by(TestPlan.date)):
-            loaded[row.class_id].tests.append(row)
+        for test in db.session.execute(tests.order_by(TestPlan.date)):
+            loaded[test.class_id].tests.append(test)
         assignments = select(Assignment.class_id, Assignment.group_id, Assignment.subject_id, Assignment.teacher_id,
                              Assignment.hours_per_week).where(Assignment.class_id.in_(ids))
-        for row in db.session.execute(assignments):
-            loaded[row.class_id].assignments.append(row)
+        for assignment in db.session.execute(assignments):
+            loaded[assignment.class_id].assignments.append(assignment)
         members = select(Group.class_id, group_member.c.group_id, group_member.c.student_id).join(
             Group, Group.id == group_member.c.group_id).where(Group.class_id.in_(ids))
         for row in db.session.execute(members):
@@ -170,18 +170,18 @@ class Snapshot:
                                 Attendance.status).join(Lesson, Lesson.id == Attendance.lesson_id).where(
                 Attendance.student_id.in_(part), Attendance.deleted.is_(False),
                 Lesson.date.between(self.start, self.end))
-            for row in db.session.execute(attendance):
-                loaded[students[row.student_id]].attendance[row.student_id][row.lesson_id] = row
+            for seen in db.session.execute(attendance):
+                loaded[students[seen.student_id]].attendance[seen.student_id][seen.lesson_id] = seen
             remarks = select(Remark.id, Remark.rev, Remark.student_id, Remark.date, Remark.kind, Remark.subject_id,
                              Remark.text).where(Remark.student_id.in_(part), Remark.deleted.is_(False),
                                                 Remark.date.between(self.start, self.end))
-            for row in db.session.execute(remarks.order_by(Remark.date)):
-                loaded[students[row.student_id]].remarks[row.student_id].append(row)
+            for remark in db.session.execute(remarks.order_by(Remark.date)):
+                loaded[students[remark.student_id]].remarks[remark.student_id].append(remark)
             grades = select(PeriodGrade.id, PeriodGrade.rev, PeriodGrade.student_id, PeriodGrade.subject_id,
                             PeriodGrade.period_id, PeriodGrade.value, PeriodGrade.status).where(
                 PeriodGrade.student_id.in_(part), PeriodGrade.deleted.is_(False))
-            for row in db.session.execute(grades):
-                loaded[students[row.student_id]].grades[row.student_id].append(row)
+            for grade in db.session.execute(grades):
+                loaded[students[grade.student_id]].grades[grade.student_id].append(grade)
 
     def _load_fresh(self, loaded: dict[str, ClassJournal]) -> None:
         """A class's data is as fresh as the last sync of a machine bound to it or that wrote its lessons."""

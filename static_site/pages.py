@@ -53,7 +53,7 @@ class FamilyContent:
     children: list[dict[str, Any]]
     weeks: dict[str, dict[str, Any]]  # week id → body
     digests: dict[str, str]  # week id → digest of the journal records the week shows
-    fresh: list[dict[str, str]]
+    fresh: list[dict[str, str | None]]  # "when" is None before the class's first sync
     pages: dict[str, str]  # page name → week id or child number ("child-1")
 
 

@@ -33,12 +33,12 @@ def ensure_calendar(settings: Settings) -> AcademicYear:
         db.session.delete(stale)
 
     holidays = {h.start: h for h in db.session.scalars(select(Holiday).filter_by(year_id=year.id))}
-    for conf in settings.holidays:
-        holiday = holidays.pop(conf.start, None) or Holiday(year_id=year.id, start=conf.start)
-        holiday.name, holiday.end = conf.name, conf.end
+    for rest in settings.holidays:
+        holiday = holidays.pop(rest.start, None) or Holiday(year_id=year.id, start=rest.start)
+        holiday.name, holiday.end = rest.name, rest.end
         db.session.add(holiday)
-    for stale in holidays.values():
-        db.session.delete(stale)
+    for gone in holidays.values():
+        db.session.delete(gone)
     db.session.flush()
     return year
 

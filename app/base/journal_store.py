@@ -30,8 +30,7 @@ JOURNAL_KIND_REF = {
 
 def table(entity: str) -> Table:
     """The table of a journal entity."""
-    result: Table = JOURNAL_MODELS[entity].__table__  # type: ignore[assignment]
-    return result
+    return JOURNAL_MODELS[entity].__table__
 
 
 def chunks(items: Collection[str], size: int = CHUNK) -> Iterator[list[str]]:

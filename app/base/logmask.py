@@ -49,7 +49,7 @@ except ImportError:  # pragma: no cover - gunicorn is in requirements.txt; only 
     _GunicornLogger = object
 
 
-class MaskingGunicornLogger(_GunicornLogger):  # type: ignore[misc,valid-type]
+class MaskingGunicornLogger(_GunicornLogger):  # type: ignore[misc]
     """gunicorn's logger with the request line, path and query of the access log masked."""
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:

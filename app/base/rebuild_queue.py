@@ -15,4 +15,4 @@ def mark_families_dirty(family_ids: set[str]) -> None:
     now = clock.now()
     rev = db.session.execute(select(db.func.max(OpLog.id))).scalar() or 0
     rows = [{"family_id": f, "marked_at": now, "rev": rev} for f in sorted(family_ids)]
-    bulk.upsert(DirtyFamily.__table__, rows, ["family_id"], {"marked_at": now, "rev": rev})  # type: ignore[arg-type]
+    bulk.upsert(DirtyFamily.__table__, rows, ["family_id"], {"marked_at": now, "rev": rev})

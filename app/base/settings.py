@@ -423,6 +423,7 @@ def load_settings(path: str | Path) -> Settings:
     if root is None:
         raise ConfigError(f"config: {path.name} is empty")
     data = _validate("", SCHEMA, root)
+    assert isinstance(root, yaml.MappingNode)  # _validate refuses any other top
     _check_calendar(data, root)
     return _typed(data, path)
 

@@ -199,10 +199,10 @@ def list_command(waiting: bool, guardian: str | None) -> None:
     if waiting:
         rows = waiting_requests()
         for r in rows:
-            person = db.session.get(Guardian, r.guardian_id)
+            asker = db.session.get(Guardian, r.guardian_id)
             waited = working_days_after(r.received_on, today)
             late = "  ПРОСРОЧЕН" if waited > conf.access_decision_days else ""
-            click.echo(f"{r.id}  {r.received_on:%d.%m.%Y}  {person.full_name if person else r.guardian_id}  "
+            click.echo(f"{r.id}  {r.received_on:%d.%m.%Y}  {asker.full_name if asker else r.guardian_id}  "
                        f"ждёт {waited} раб. дн.{late}")
         click.echo(f"Ждут решения: {len(rows)}")
         return

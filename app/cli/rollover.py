@@ -30,6 +30,7 @@ from app.base import enrolment, settings
 from app.base.calendar import ensure_calendar
 from app.base.extensions import db
 from app.base.models import AcademicYear, SchoolClass, Student, device_class
+from app.base.settings import Settings
 from app.base.text import format_date
 from app.cli.backup import fail
 from static_site.paper import lookup
@@ -189,20 +190,20 @@ def plan(old: AcademicYear, exceptions: list[Exception_]) -> list[Step]:
         for member in members:
             student: Student = member.student
             seen.add(student.file_no)
-            item = by_file.get(student.file_no)
+            entry = by_file.get(student.file_no)
             step = Step(student.file_no, student.full_name, "promote", school_class.name, None, student)
-            if item is None or item.action == "join":
-                if item is not None:
-                    fail(f"строка {item.line}: {student.full_name} уже учится в {school_class.name}; "
+            if entry is None or entry.action == "join":
+                if entry is not None:
+                    fail(f"строка {entry.line}: {student.full_name} уже учится в {school_class.name}; "
                          "join — только для новых учеников.")
                 if school_class.grade == 11:
                     step.action = "graduate"
                 else:
                     step.new_class = f"{school_class.grade + 1}{school_class.letter}"
-            elif item.action == "repeat":
-                step.action, step.new_class = "repeat", item.new_class or school_class.name
-            elif item.action == "change":
-                step.action, step.new_class = "change", item.new_class
+            elif entry.action == "repeat":
+                step.action, step.new_class = "repeat", entry.new_class or school_class.name
+            elif entry.action == "change":
+                step.action, step.new_class = "change", entry.new_class
             else:
                 step.action = "leave"
             steps.append(step)
@@ -233,9 +234,9 @@ def describe(step: Step, old: AcademicYear) -> str:
     }[step.action]
 
 
-def carry_out(steps: list[Step], old: AcademicYear, conf: object) -> None:
+def carry_out(steps: list[Step], old: AcademicYear, conf: Settings) -> None:
     """Apply the plan: calendar, classes, enrolments, leavers, re-bound machines (the caller commits)."""
-    new = ensure_calendar(conf)  # type: ignore[arg-type]
+    new = ensure_calendar(conf)
     db.session.flush()
     old_classes = {c.name: c for c in lookup.school_classes(old)}
     new_classes: dict[str, SchoolClass] = {c.name: c for c in lookup.school_classes(new)}

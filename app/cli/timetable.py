@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy import select
@@ -50,7 +52,10 @@ def _subject(name: str | None) -> str | None:
     return subject.id
 
 
-def _lesson_options(command: click.Command) -> click.Command:
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def _lesson_options(command: Handler) -> Handler:
     for option in reversed([
         click.option("--date", "day", required=True, help="The lesson's date, DD.MM.YYYY."),
         click.option("--slot", required=True, type=int, help="The lesson's number in the day."),
@@ -64,11 +69,11 @@ def _lesson_options(command: click.Command) -> click.Command:
 
 
 def _plan(kind: str, day: str, slot: int, class_name: str, group_name: str | None, subject_name: str | None,
-          note: str, **extra: object) -> None:
+          note: str, **extra: Any) -> None:
     class_id = _class(class_name)
     try:
         change = plan(kind, _day(day), slot, class_id, by="cli", group_id=_group(class_id, group_name),
-                      subject_id=_subject(subject_name), note=note, **extra)  # type: ignore[arg-type]
+                      subject_id=_subject(subject_name), note=note, **extra)
     except ChangeError as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
@@ -78,25 +83,25 @@ def _plan(kind: str, day: str, slot: int, class_name: str, group_name: str | Non
 @timetable_group.command("substitute")
 @_lesson_options
 @click.option("--teacher", required=True, help="The substitute's code (табельный номер).")
-def substitute_command(teacher: str, **lesson: object) -> None:
+def substitute_command(teacher: str, **lesson: Any) -> None:
     """Plan a substitute teacher for one lesson (the substitute's machine may then write it)."""
-    _plan("substitution", teacher_id=teachers_by_code((teacher,))[0], **lesson)  # type: ignore[arg-type]
+    _plan("substitution", teacher_id=teachers_by_code((teacher,))[0], **lesson)
 
 
 @timetable_group.command("cancel")
 @_lesson_options
-def cancel_command(**lesson: object) -> None:
+def cancel_command(**lesson: Any) -> None:
     """Cancel one lesson."""
-    _plan("cancelled", **lesson)  # type: ignore[arg-type]
+    _plan("cancelled", **lesson)
 
 
 @timetable_group.command("move")
 @_lesson_options
 @click.option("--to-date", required=True, help="The new date, DD.MM.YYYY.")
 @click.option("--to-slot", required=True, type=int, help="The new lesson number.")
-def move_command(to_date: str, to_slot: int, **lesson: object) -> None:
+def move_command(to_date: str, to_slot: int, **lesson: Any) -> None:
     """Move one lesson to another day or slot."""
-    _plan("moved", to_date=_day(to_date), to_slot=to_slot, **lesson)  # type: ignore[arg-type]
+    _plan("moved", to_date=_day(to_date), to_slot=to_slot, **lesson)
 
 
 @timetable_group.command("remove")

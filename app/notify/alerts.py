@@ -81,8 +81,7 @@ def _events(conf: Settings, today: dt.date, rev: int, since: dt.datetime) -> tup
                                 f"отсутствует {dm(row.date)} на уроке «{subjects.get(row.subject_id, '')}» "
                                 f"({REASONS[row.status]})."))
     periods = {p.id: p.name for p in db.session.scalars(select(Period))}
-    for row in db.session.execute(select(PeriodGrade).where(PeriodGrade.rev > rev, PeriodGrade.deleted.is_(False))):
-        grade = row[0]
+    for grade in db.session.scalars(select(PeriodGrade).where(PeriodGrade.rev > rev, PeriodGrade.deleted.is_(False))):
         top = max(top, grade.rev)
         if grade.status == "graded" and grade.value:
             events.append(Event("alert_grade", f"{grade.id}:{grade.value}", grade.student_id,
@@ -112,8 +111,8 @@ def queue_alerts(conf: Settings, now: dt.datetime | None = None) -> int:
     events, new_rev = _events(conf, today, rev, since)
     drafts = _drafts(conf, today, events) if events else []
     count = enqueue(drafts, now)
-    db.session.get(Counter, REV).value = new_rev  # type: ignore[union-attr]
-    db.session.get(Counter, AT).value = int(now.timestamp())  # type: ignore[union-attr]
+    db.session.get_one(Counter, REV).value = new_rev  # both made by _cursor above
+    db.session.get_one(Counter, AT).value = int(now.timestamp())
     return count
 
 

@@ -94,8 +94,8 @@ def _load(class_ids: list[str], student_ids: list[str], start: dt.date) -> _Jour
             journal.by_class[row.class_id].append(row)
         tests = select(TestPlan.class_id, TestPlan.group_id, TestPlan.subject_id, TestPlan.date, TestPlan.title).where(
             TestPlan.class_id.in_(part), TestPlan.deleted.is_(False), TestPlan.date.between(next_start, next_end))
-        for row in db.session.execute(tests.order_by(TestPlan.date)):
-            journal.tests[row.class_id].append(row)
+        for test in db.session.execute(tests.order_by(TestPlan.date)):
+            journal.tests[test.class_id].append(test)
     for part in chunks(student_ids):
         members = select(group_member.c.student_id, group_member.c.group_id).join(
             Group, Group.id == group_member.c.group_id).where(group_member.c.student_id.in_(part))
@@ -105,14 +105,14 @@ def _load(class_ids: list[str], student_ids: list[str], start: dt.date) -> _Jour
             Lesson, Lesson.id == Mark.lesson_id).where(
             Mark.student_id.in_(part), Mark.deleted.is_(False), Lesson.deleted.is_(False),
             Lesson.date.between(start, week_end)).order_by(Lesson.date, Lesson.slot)
-        for row in db.session.execute(marks):
-            journal.marks[row.student_id].append(row)
+        for mark in db.session.execute(marks):
+            journal.marks[mark.student_id].append(mark)
         absences = select(Attendance.student_id, Attendance.lesson_id, Attendance.status).join(
             Lesson, Lesson.id == Attendance.lesson_id).where(
             Attendance.student_id.in_(part), Attendance.deleted.is_(False), Attendance.status != "present",
             Lesson.deleted.is_(False), Lesson.date.between(start, week_end)).order_by(Lesson.date, Lesson.slot)
-        for row in db.session.execute(absences):
-            journal.absences[row.student_id].append(row)
+        for absence in db.session.execute(absences):
+            journal.absences[absence.student_id].append(absence)
     return journal
 
 

@@ -137,10 +137,10 @@ class SmtpTransport:
             raise (PermanentFailure if code >= 500 else TemporaryFailure)(
                 f"SMTP {code}: {text.decode(errors='replace')}") from None
         except smtplib.SMTPResponseException as exc:
-            text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+            said = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
             if exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPAuthenticationError):
-                raise PermanentFailure(f"SMTP {exc.smtp_code}: {text}") from None
-            raise TemporaryFailure(f"SMTP {exc.smtp_code}: {text}") from None
+                raise PermanentFailure(f"SMTP {exc.smtp_code}: {said}") from None
+            raise TemporaryFailure(f"SMTP {exc.smtp_code}: {said}") from None
         except (smtplib.SMTPException, OSError) as exc:
             raise TemporaryFailure(f"SMTP: {type(exc).__name__}: {exc}") from None
         return str(mail["Message-ID"])

@@ -80,6 +80,12 @@ def school_classes(visible: Callable[[str], bool] = lambda _id: True, year: str 
     return sorted_classes(c for c in db.session.scalars(query) if visible(c.id))
 
 
+def class_url(endpoint: str, class_id: str) -> str:
+    """A page's URL with ?class=… (a Python keyword, so url_for gets it from a dict)."""
+    values: dict[str, Any] = {"class": class_id}
+    return url_for(endpoint, **values)
+
+
 def can(action: str) -> bool:
     """Whether the signed-in account may take an action (for templates: show or hide a button)."""
     user: StaffUser | None = g.get("staff")

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -25,7 +25,7 @@ from app.base.models import Family, Guardian, SchoolClass, Student, new_id
 from app.base.rebuild_queue import mark_families_dirty
 from app.importing import values
 from app.importing.errors import CellError
-from app.staff.access import audit, current_scope, requires, school_classes
+from app.staff.access import audit, class_url, current_scope, requires, school_classes
 from app.staff.i18n import N_
 
 bp = Blueprint("classlist", __name__, url_prefix="/classlist")
@@ -114,7 +114,7 @@ def families_of(student: Student) -> list[Family]:
 
 
 def _back(class_id: str) -> Response:
-    return redirect(url_for("staff.classlist.index", **{"class": class_id}))
+    return redirect(class_url("staff.classlist.index", class_id))
 
 
 @bp.route("/")
@@ -192,7 +192,7 @@ def _put_in_family(student: Student, code: str) -> str:
 def add_student() -> Response | tuple[str, int]:
     """Add a student to the class."""
     school_class = _class(request.values.get("class"))
-    back = url_for("staff.classlist.index", **{"class": school_class.id})
+    back = class_url("staff.classlist.index", school_class.id)
     title = _("New student of class %(name)s", name=school_class.name)
     if request.method == "GET":
         return _form(title, STUDENT, {"enrolled_on": settings().today().strftime("%d.%m.%Y")}, {}, back)
@@ -217,7 +217,7 @@ def add_student() -> Response | tuple[str, int]:
 def edit_student(student_id: str) -> Response | tuple[str, int]:
     """Correct a student's names, file number, dates or family."""
     student = _student(student_id)
-    back = url_for("staff.classlist.index", **{"class": student.class_id})
+    back = class_url("staff.classlist.index", student.class_id)
     title = _("Student %(name)s", name=student.full_name)
     if request.method == "GET":
         typed = {f.name: _show(getattr(student, f.name, "")) for f in STUDENT}
@@ -244,7 +244,7 @@ def edit_student(student_id: str) -> Response | tuple[str, int]:
 def leave(student_id: str) -> Response | tuple[str, int]:
     """Move a student out of the school (выбытие) with the date and the order number."""
     student = _student(student_id)
-    back = url_for("staff.classlist.index", **{"class": student.class_id})
+    back = class_url("staff.classlist.index", student.class_id)
     title = _("%(name)s leaves the school", name=student.full_name)
     if request.method == "GET":
         return _form(title, LEAVE, {"left_on": settings().today().strftime("%d.%m.%Y")}, {}, back)
@@ -276,7 +276,7 @@ def edit_guardian(family_id: str, guardian_id: str) -> Response | tuple[str, int
     if guardian is None:
         abort(404)
     class_id = request.values.get("class") or family.students[0].class_id
-    back = url_for("staff.classlist.index", **{"class": class_id})
+    back = class_url("staff.classlist.index", class_id)
     title = _("Guardian %(name)s", name=guardian.full_name)
     if request.method == "GET":
         return _guardian_form(title, {f.name: getattr(guardian, f.name) for f in GUARDIAN}, {}, back)
@@ -297,7 +297,7 @@ def add_guardian(family_id: str) -> Response | tuple[str, int]:
     """Add a guardian to a family (a new person; the same person already known is reused)."""
     family = _family(family_id)
     class_id = request.values.get("class") or family.students[0].class_id
-    back = url_for("staff.classlist.index", **{"class": class_id})
+    back = class_url("staff.classlist.index", class_id)
     title = _("New guardian of the family %(name)s", name=family.name)
     if request.method == "GET":
         return _guardian_form(title, {}, {}, back)

@@ -86,7 +86,7 @@ class Describer:
         if field == "status" and entity == "attendance":
             return ATTENDANCE.get(str(value), str(value))
         if field == "deleted" or isinstance(value, bool):
-            return _("yes") if value else _("no")
+            return str(_("yes") if value else _("no"))
         if field == "work_type":
             work = settings().work_type(str(value))
             return work.name if work else str(value)

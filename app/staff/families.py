@@ -11,7 +11,7 @@ import io
 from collections import defaultdict
 
 import segno
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from app.base.journal_store import chunks
 from app.base.models import Consent, Family, FamilyLink, Guardian, SchoolClass, Student, family_student
 from app.base.settings import is_loopback
 from app.base.text import greeting
-from app.staff.access import audit, current_scope, requires, school_classes
+from app.staff.access import audit, class_url, current_scope, requires, school_classes
 from static_site.access import FamilyAccess, family_access
 from static_site.links import LinkRefused, active, issue, link_url, revoke, rotate
 from sync import clock
@@ -85,7 +85,7 @@ def index() -> str:
 
 def _back(family: Family) -> Response:
     class_id = request.form.get("class") or (family.students[0].class_id if family.students else "")
-    return redirect(url_for("staff.families.index", **{"class": class_id}) + f"#family-{family.id}")
+    return redirect(class_url("staff.families.index", class_id) + f"#family-{family.id}")
 
 
 def _access(family_id: str) -> tuple[FamilyAccess, dt.date, dt.datetime]:

@@ -25,7 +25,7 @@ def N_(text: str) -> str:  # noqa: N802 - the name gettext's tools look for
 
 def role_label(role: str) -> str:
     """The role's name in the page's language."""
-    return gettext(ROLE_LABELS.get(role, role))
+    return str(gettext(ROLE_LABELS.get(role, role)))
 
 
 # Listed for the message catalog: each text above is translated by `role_label`.

@@ -43,7 +43,9 @@ def cell_text(cell: viewing.Cell) -> str:
     if cell.state == "confirmed":
         when = format_date(cell.confirmed_at.astimezone(settings().timezone).date()) if cell.confirmed_at else ""
         return (_("paper %(date)s", date=when) if cell.paper else when) or _("confirmed")
-    return {"none": "", "opened": _("opened"), "future": "", "changed": _("changed after confirmation")}[cell.state]
+    texts: dict[str, str] = {"none": "", "opened": _("opened"), "future": "",
+                             "changed": _("changed after confirmation")}
+    return texts[cell.state]
 
 
 @bp.route("/")

@@ -25,7 +25,7 @@ from app.base.calendar import week_id
 from app.base.extensions import db
 from app.base.models import AcademicYear, Period, SchoolClass, StaffJob, Student
 from app.staff import jobs
-from app.staff.access import audit, current_scope, current_user, requires, school_classes
+from app.staff.access import audit, class_url, current_scope, current_user, requires, school_classes
 from static_site.paper import journal_copy, lookup, pdf, slips, summary
 from static_site.paper.audience import student_families
 from static_site.paper.lookup import PaperError
@@ -111,12 +111,12 @@ def document() -> BaseResponse:
     school_class = _class_in_scope(request.args.get("class"))
     kind = request.args.get("document", "")
     if kind == "slips":
-        args = {"class": school_class.id, "week": request.args.get("week", "")}
+        args: dict[str, Any] = {"class": school_class.id, "week": request.args.get("week", "")}
         if request.args.get("all") == "1":
             args["all"] = "1"
         return redirect(url_for("staff.printing.slips_file", **args))
     if kind == "summary":
-        return redirect(url_for("staff.printing.summary_file", **{"class": school_class.id}))
+        return redirect(class_url("staff.printing.summary_file", school_class.id))
     if kind != "journal":
         abort(404)
     try:
@@ -299,4 +299,4 @@ def sign() -> BaseResponse | tuple[str, int]:
     db.session.commit()
     for result in results:
         flash(result.message, "info")
-    return redirect(url_for("staff.printing.index", **{"class": student.class_id}) + "#sign")
+    return redirect(class_url("staff.printing.index", student.class_id) + "#sign")

@@ -27,13 +27,15 @@ KINDS = ("topic", "homework", "absence", "mark")
 
 def kind_label(kind: str) -> str:
     """An entry kind in the page's language."""
-    labels = {"topic": _("Lesson topics"), "homework": _("Homework"), "absence": _("Absences"), "mark": _("Marks")}
+    labels: dict[str, str] = {"topic": _("Lesson topics"), "homework": _("Homework"), "absence": _("Absences"),
+                              "mark": _("Marks")}
     return labels[kind]
 
 
 def status_label(status: str) -> str:
     """A student's marks status in the page's language."""
-    labels = {"none": _("no marks"), "one": _("one mark"), "behind": _("fewer than required"), "ok": _("enough")}
+    labels: dict[str, str] = {"none": _("no marks"), "one": _("one mark"), "behind": _("fewer than required"),
+                              "ok": _("enough")}
     return labels[status]
 
 

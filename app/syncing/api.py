@@ -10,7 +10,7 @@ import zlib
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
-from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from app.base import epoch, settings
 from app.base.extensions import db
@@ -66,7 +66,7 @@ def http_error(exc: HTTPException) -> Response | HTTPException:
     codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 500: "internal"}
     code = codes.get(exc.code or 400, "internal" if (exc.code or 400) >= 500 else "malformed")
     response = batch_rejected(BatchRejected(code))
-    if exc.code == 405 and isinstance(exc.valid_methods, list):
+    if isinstance(exc, MethodNotAllowed) and isinstance(exc.valid_methods, list):
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
 

@@ -315,8 +315,8 @@ def _write_log(device_id: str, log: list[LogEntry], now: dt.datetime) -> None:
             "decided_at": now if entry.status in FINAL else None,
         })
     log_table = OpLog.__table__
-    bulk.insert(log_table, rows)  # type: ignore[arg-type]
-    bulk.update(log_table, "id", [  # type: ignore[arg-type]
+    bulk.insert(log_table, rows)
+    bulk.update(log_table, "id", [
         {"id": e.op.log_id, "status": e.status, "code": e.code, "applied_hlc": e.applied_hlc,
          "substitute": e.substitute, "decided_at": now} for e in log if e.update
     ])

@@ -139,7 +139,7 @@ def _scan(cursor: int, limit: int, device_id: str, classes: set[str],
         t = table(entity)
         query = select(t).where(t.c.rev > cursor)
         if classes:
-            scope = t.c.scope_class_id.in_(sorted(classes))
+            scope: ColumnElement[bool] = t.c.scope_class_id.in_(sorted(classes))
             if entity == "lesson":  # a substitute's own lessons in other classes
                 scope = or_(scope, t.c.device_id == device_id)
             query = query.where(scope)

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.base.enrolment import roster
+from app.base.enrolment import InClass, roster
 from app.base.extensions import db
 from app.base.forecast import weighted_average
-from app.base.models import AcademicYear, Group, Period, SchoolClass, Student, Subject
+from app.base.models import AcademicYear, Group, Period, SchoolClass, Subject
 from app.base.settings import Settings
 from app.base.text import format_date, format_datetime, format_decimal, short_name
 from static_site.data import ClassJournal, Row
@@ -100,7 +100,7 @@ def _year_name(period: Period) -> str:
     return year.name if year else ""
 
 
-def _listed(student: Student, number: int, period: Period) -> dict[str, str | int]:
+def _listed(student: InClass, number: int, period: Period) -> dict[str, str | int]:
     notes = []
     if student.enrolled_on > period.start:
         notes.append(f"зачислен(а) {format_date(student.enrolled_on)}")
@@ -110,7 +110,7 @@ def _listed(student: Student, number: int, period: Period) -> dict[str, str | in
             "file_no": student.file_no, "note": "; ".join(notes)}
 
 
-def _streams(snap: PeriodSnapshot, journal: ClassJournal, lessons: list[Row], students: list[Student],
+def _streams(snap: PeriodSnapshot, journal: ClassJournal, lessons: list[Row], students: list[InClass],
              numbers: dict[str, int]) -> list[Stream]:
     """A stream per subject and group that had lessons, with its students and teachers, by subject name."""
     groups = {g.id: g.name for g in db.session.scalars(select(Group).where(
@@ -144,7 +144,7 @@ def _marks_by_lesson(journal: ClassJournal, lesson_ids: set[str]) -> dict[tuple[
 
 
 def _fill(snap: PeriodSnapshot, stream: Stream, marks: dict[tuple[str, str], list[Row]], journal: ClassJournal,
-          grades: dict[tuple[str, str], Row], students: dict[str, Student], no_marks: bool) -> None:
+          grades: dict[tuple[str, str], Row], students: dict[str, InClass], no_marks: bool) -> None:
     """The grid tables (GRID_COLUMNS dates each, the last with average and period mark) and the topics."""
     subject_id = stream.lessons[0].subject_id
     for start in range(0, len(stream.lessons), GRID_COLUMNS):
@@ -154,7 +154,7 @@ def _fill(snap: PeriodSnapshot, stream: Stream, marks: dict[tuple[str, str], lis
         for listed in stream.students:
             student = students[listed["id"]]
             attendance = journal.attendance.get(student.id, {})
-            cells = []
+            cells: list[dict[str, Any]] = []
             for lesson in part:
                 if not student.active_on(lesson.date):
                     cells.append({"marks": [], "absence": None, "out": True})
@@ -187,7 +187,7 @@ def _fill(snap: PeriodSnapshot, stream: Stream, marks: dict[tuple[str, str], lis
                               "note": "; ".join(notes)})
 
 
-def _attendance(journal: ClassJournal, students: list[Student], lesson_ids: set[str]) -> list[dict[str, Any]]:
+def _attendance(journal: ClassJournal, students: list[InClass], lesson_ids: set[str]) -> list[dict[str, Any]]:
     """Per student: lessons missed (ill, excused, unexcused), their total, and lateness, over the period."""
     rows = []
     for number, student in enumerate(students, start=1):

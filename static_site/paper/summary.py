@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.base.enrolment import roster
+from app.base.enrolment import InClass, roster
 from app.base.extensions import db
 from app.base.journal_store import chunks
 from app.base.models import (
@@ -27,7 +27,6 @@ from app.base.models import (
     Period,
     PeriodGrade,
     SchoolClass,
-    Student,
     Subject,
 )
 from app.base.settings import Settings
@@ -91,7 +90,7 @@ def _text(row: Any) -> str:
     return GRADE_STATUS.get(row.status) or (row.value or "")
 
 
-def _stats(subject: Subject, students: list[Student], grades: dict[tuple[str, str, str], Any],
+def _stats(subject: Subject, students: list[InClass], grades: dict[tuple[str, str, str], Any],
            final: Period) -> dict[str, Any]:
     """Year marks of a subject counted; успеваемость and качество as shares of the students graded."""
     values = [_text(grades.get((s.id, subject.id, final.id))) for s in students]
@@ -99,13 +98,16 @@ def _stats(subject: Subject, students: list[Student], grades: dict[tuple[str, st
     graded = sum(counts[v] for v in ("5", "4", "3", "2", "1"))
     passed = sum(counts[v] for v in ("5", "4", "3"))
     good = counts["5"] + counts["4"]
-    share = (lambda n: format_decimal(100 * n / graded, 1) + " %") if graded else (lambda n: "—")
+
+    def share(n: int) -> str:
+        return format_decimal(100 * n / graded, 1) + " %" if graded else "—"
+
     return {"subject": subject.name, "5": counts["5"], "4": counts["4"], "3": counts["3"],
             "2": counts["2"] + counts["1"], "na": counts[GRADE_STATUS["not_assessed"]],
             "deferred": counts[GRADE_STATUS["deferred"]], "passed": share(passed), "quality": share(good)}
 
 
-def _missed(students: list[Student], class_id: str, year: AcademicYear) -> dict[str, dict[str, int]]:
+def _missed(students: list[InClass], class_id: str, year: AcademicYear) -> dict[str, dict[str, int]]:
     """Per student, lessons of the class missed in the year (in total and for illness) and lateness."""
     result: dict[str, dict[str, int]] = defaultdict(lambda: {"missed": 0, "ill": 0, "late": 0})
     for part in chunks([s.id for s in students]):
@@ -123,7 +125,7 @@ def _missed(students: list[Student], class_id: str, year: AcademicYear) -> dict[
     return {s.id: dict(result[s.id]) for s in students}
 
 
-def _note(student: Student, year: AcademicYear) -> str:
+def _note(student: InClass, year: AcademicYear) -> str:
     notes = []
     if student.enrolled_on > year.start:
         notes.append(f"зачислен(а) {format_date(student.enrolled_on)}")

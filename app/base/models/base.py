@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import Integer, MetaData, String, event, update
+from sqlalchemy import Integer, MetaData, String, Table, event, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
 
 # Stable constraint names so that Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING = {
@@ -21,6 +22,9 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:
+        # Each of our models maps one plain Table (never a join or a select), so say so to the type checker.
+        __table__: ClassVar[Table]
 
 
 def new_id() -> str:
@@ -42,7 +46,7 @@ class Revisioned:
     rev: Mapped[int] = mapped_column(Integer, nullable=False, default=0, index=True)
 
 
-def lock_revs(session: Session) -> None:
+def lock_revs(session: Session | scoped_session[Any]) -> None:
     """Lock the change counter row until commit (created on first use), serializing writers of records."""
     if session.connection().execute(
         update(Counter).where(Counter.name == "rev").values(value=Counter.value).returning(Counter.value)
@@ -53,7 +57,7 @@ def lock_revs(session: Session) -> None:
         session.connection().execute(update(Counter).where(Counter.name == "rev").values(value=Counter.value))
 
 
-def take_revs(session: Session, count: int) -> int:
+def take_revs(session: Session | scoped_session[Any], count: int) -> int:
     """Reserve `count` consecutive change numbers and return the first.
 
     The UPDATE locks the counter row until commit, so revs become visible in commit order and a
