@@ -10,7 +10,6 @@ stylesheet, never cached. A static host other than the hub answers 404 there: no
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import re
 from functools import cache
@@ -22,21 +21,20 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.base import bulk, settings
-from app.base.calendar import monday
+from app.base.calendar import monday, week_monday
 from app.base.extensions import db
 from app.base.models import FamilyLink, Guardian, WeekAck, WeekView
 from app.base.rebuild_queue import mark_families_dirty
 from app.base.text import format_datetime, week_label
 from app.syncing.api import http_error, is_api_request
-from static_site.access import link_expired, live_link
-from static_site.links import TOKEN_PATTERN
+from static_site.access import live_link
+from static_site.links import TOKEN_PATTERN, active
 from static_site.publish import NOT_FOUND, robots_txt
 from static_site.render import CSS_SOURCE, TEMPLATES
 from static_site.serve import PAGE_POLICY
 from sync import clock
 
 bp = Blueprint("family", __name__, template_folder=str(TEMPLATES))
-WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 DIGEST = re.compile(r"^[0-9a-f]{1,64}$")
 # The family pages' policy, allowing the hub pages' one inline style (the site's stylesheet, inlined because the
 # site may not be built yet) by its hash, and nothing else inline.
@@ -44,17 +42,6 @@ _CSS_HASH = base64.b64encode(hashlib.sha256(CSS_SOURCE.read_bytes()).digest()).d
 ACK_POLICY = PAGE_POLICY.replace("style-src 'self'", f"style-src 'self' 'sha256-{_CSS_HASH}'")
 BOTS = ("bot", "crawl", "spider", "preview", "facebookexternalhit", "whatsapp", "telegram", "vkshare", "viber",
         "skype", "slack", "discord", "embedly", "yandex", "google", "bing", "curl", "wget", "python")
-
-
-def week_start(week: str) -> dt.date | None:
-    """The Monday of an ISO week id such as 2026-W47, or None when it is not one."""
-    match = WEEK.match(week)
-    if not match:
-        return None
-    try:
-        return dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
-    except ValueError:
-        return None
 
 
 def _page(status: int, title: str, lines: list[str], back: str | None = None,
@@ -86,7 +73,7 @@ def ack() -> Response:
         return _page(403, "Ссылка не действует", [
             "Подтверждение не принято: ссылка на дневник отозвана, устарела или набрана с ошибкой.",
             "Обратитесь к классному руководителю, чтобы получить новую ссылку."])
-    start = week_start(week)
+    start = week_monday(week)
     if start is None or start > monday(today) or start < monday(conf.year_start):
         return _page(400, "Неделя не найдена", ["Подтвердить можно только прошедшую или текущую неделю."],
                      back=f"d/{token}/")
@@ -109,12 +96,12 @@ def seen(token: str, week: str) -> Response:
     """Count a view of a week by the family of a link (a browser's request, not a preview bot's)."""
     response = Response("", mimetype="text/css", headers={"Cache-Control": "no-store"})
     agent = request.headers.get("User-Agent", "").lower()
-    if not TOKEN_PATTERN.match(token) or week_start(week) is None or not agent or any(b in agent for b in BOTS):
+    if not TOKEN_PATTERN.match(token) or week_monday(week) is None or not agent or any(b in agent for b in BOTS):
         return response
     now = clock.now()
     try:
         link = db.session.scalars(select(FamilyLink).where(FamilyLink.token == token)).first()
-        if link is None or link.revoked_at is not None or link_expired(link, now):
+        if link is None or not active(link, now):
             return response
         bulk.upsert(WeekView.__table__,
                     [{"family_id": link.family_id, "week": week, "views": 1, "first_at": now, "last_at": now}],

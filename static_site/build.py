@@ -73,7 +73,7 @@ class BuildReport:
                                                      WeekAck.changed_at.is_(None)).values(changed_at=now))
 
 
-class Busy(Exception):
+class SiteLocked(Exception):
     """Another builder holds the output folder."""
 
 
@@ -85,7 +85,7 @@ def site_lock(root: Path, wait: bool = True) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            raise Busy from None
+            raise SiteLocked from None
         try:
             yield
         finally:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from app.base.calendar import monday, week_id
+from app.base.calendar import monday, week_id, week_monday
 from app.base.forecast import forecast, marks_needed
 from app.base.models import Guardian, Student
 from app.base.text import format_date, format_datetime, format_day, format_decimal, greeting, week_label
@@ -190,7 +190,7 @@ def _mark(snap: Snapshot, mark: Row) -> MarkView:
 
 def _class_day(snap: Snapshot, view: ChildView, day: dt.date) -> ClassDay:
     """A class's (or a group's) day: journal lessons merged with the timetable, before any child's marks."""
-    holiday = next((h.name for h in snap.conf.holidays if h.start <= day <= h.end), None)
+    holiday = (found.name if (found := snap.conf.holiday_on(day)) else None)
     planned = {} if holiday else {
         (e.slot, e.group_id): e for e in view.journal.timetable
         if e.weekday == day.isoweekday() and view.sees(e.group_id) and e.valid_from <= day
@@ -371,6 +371,7 @@ def link_pages(content: FamilyContent, common: dict[str, Any], guardian: Guardia
 
 def _nav_label(wid: str) -> str:
     """16–21.11 for a week id."""
-    start = dt.date.fromisocalendar(int(wid[:4]), int(wid[6:]), 1)
+    start = week_monday(wid)
+    assert start is not None, wid
     end = start + dt.timedelta(days=5)
     return f"{start:%d.%m}–{end:%d.%m}"

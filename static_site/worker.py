@@ -23,7 +23,7 @@ from flask import Flask
 from app.base import settings
 from app.base.extensions import db
 from static_site import publish
-from static_site.build import BuildReport, Busy, build_all, build_dirty, site_lock, sweep
+from static_site.build import BuildReport, SiteLocked, build_all, build_dirty, site_lock, sweep
 from static_site.parallel import cores
 from static_site.status import full_rebuild_due
 
@@ -44,7 +44,7 @@ def run_once(app: Flask, sweep_now: bool) -> BuildReport:
                     sweep(conf)
                     publish.collect_garbage(conf.site_output_dir)
                 return build_dirty(conf)
-        except Busy:
+        except SiteLocked:
             return BuildReport()
         finally:
             db.session.remove()

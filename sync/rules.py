@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sync import hlc
+from sync.enrolment import enrolled
 from sync.ids import attendance_id, lesson_id, period_grade_id
 from sync.protocol import JOURNAL
 from sync.schema import Op, Rejection, parse_date
@@ -291,8 +292,8 @@ def _student_in(student: str, lesson: LessonInfo, ref: Reference) -> tuple[Stude
     info = ref.student(student)
     if info is None:
         return None, _reject("unknown_student", "student")
-    enrolled = info.enrolled_on <= lesson.date and (info.left_on is None or lesson.date < info.left_on)
-    if info.class_id != lesson.class_id or not enrolled:
+    in_class = enrolled(info.enrolled_on, info.left_on, lesson.date)
+    if info.class_id != lesson.class_id or not in_class:
         return info, _reject("student_not_in_class", "student")
     return info, None
 

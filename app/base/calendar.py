@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import select
 
@@ -58,3 +59,17 @@ def week_id(day: dt.date) -> str:
     """The ISO week of a day: 2026-W47."""
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+WEEK_ID = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def week_monday(text: str) -> dt.date | None:
+    """The Monday of an ISO week id such as 2026-W47, or None when the text is not one (the one parser of week ids)."""
+    match = WEEK_ID.match(text.strip())
+    if not match:
+        return None
+    try:
+        return dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        return None

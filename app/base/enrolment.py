@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from app.base.extensions import db
 from app.base.models import Enrolment, Student
+from sync.enrolment import enrolled
 
 
 class InClass:
@@ -29,7 +30,7 @@ class InClass:
 
     def active_on(self, day: dt.date) -> bool:
         """Whether the student was in this class on that day."""
-        return self.enrolled_on <= day and (self.left_on is None or day < self.left_on)
+        return enrolled(self.enrolled_on, self.left_on, day)
 
 
 def roster(class_id: str, first: dt.date, last: dt.date) -> list[InClass]:
@@ -40,13 +41,12 @@ def roster(class_id: str, first: dt.date, last: dt.date) -> list[InClass]:
     with_rows: set[str] = set()
     for enrolment, student in rows:
         with_rows.add(student.id)
-        if enrolment.start <= last and (enrolment.end is None or enrolment.end > first):
+        if enrolled(enrolment.start, enrolment.end, first, last):
             known = members.get(student.id)
             start = known.enrolled_on if known else enrolment.start
             members[student.id] = InClass(student, start, enrolment.end)  # a return to the class joins up
     for student in db.session.scalars(select(Student).where(Student.class_id == class_id)):
-        if student.id not in with_rows and student.enrolled_on <= last and \
-                (student.left_on is None or student.left_on > first):
+        if student.id not in with_rows and enrolled(student.enrolled_on, student.left_on, first, last):
             members[student.id] = InClass(student, student.enrolled_on, student.left_on)
     return list(members.values())
 

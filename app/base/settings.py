@@ -241,6 +241,10 @@ class Settings:
         """The period containing this day, or None (holidays between periods)."""
         return next((p for p in self.periods if p.start <= day <= p.end), None)
 
+    def holiday_on(self, day: dt.date) -> Holiday | None:
+        """The holiday containing this day, or None."""
+        return next((h for h in self.holidays if h.start <= day <= h.end), None)
+
     def served_at(self, hub_url: str | None) -> Settings:
         """These settings with links built on the hub's own address, unless the school set a public one.
 

@@ -110,7 +110,7 @@ def _school_day_between(last: dt.date, until: dt.date) -> bool:
     conf = settings()
     day = last + dt.timedelta(days=1)
     while day <= until:
-        off = any(h.start <= day <= h.end for h in conf.holidays)
+        off = conf.holiday_on(day) is not None
         if day.isoweekday() <= conf.school_days and not off and conf.period_on(day) is not None:
             return True
         day += dt.timedelta(days=1)

@@ -103,15 +103,9 @@ def _write_slips(conf: Settings, classes: list[Any], monday: dt.date, everyone: 
     count = sum(len(b.slips) for b in batches)
     if not count:
         return target, 0, 0
-    if as_pdf:
-        data = pdf.combine(documents)
-        pages = sum(len(d.pages) for d in documents)
-    else:
-        merged = slips.SlipBatch(title, monday, [s for b in batches for s in b.slips])
-        for number, slip in enumerate(merged.slips, start=1):
-            slip.number = number
-        data = slips.batch_html(snap, merged).encode()
-        pages = 0
+    data, _ = pdf.pdf_or_html(lambda: pdf.combine(documents), lambda: slips.batches_html(snap, title, batches),
+                              as_pdf)
+    pages = sum(len(d.pages) for d in documents)
     lookup.write_private(target, data)
     return target, count, pages
 

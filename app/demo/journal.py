@@ -136,7 +136,7 @@ class _Journal:
         days = []
         day = self.start
         while day <= self.end:
-            off = any(h.start <= day <= h.end for h in self.settings.holidays)
+            off = self.settings.holiday_on(day) is not None
             if day.isoweekday() <= self.settings.school_days and not off:
                 days.append(day)
             day += dt.timedelta(days=1)

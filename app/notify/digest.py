@@ -8,7 +8,6 @@ with Core selects, so digests for every family take a few queries whatever their
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -16,26 +15,17 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from app.base.calendar import monday, week_id
+from app.base.calendar import monday, week_id, week_monday
 from app.base.extensions import db
 from app.base.journal_store import chunks
 from app.base.models import Attendance, Group, Lesson, Mark, Subject, TestPlan, group_member
 from app.base.settings import Settings
 from static_site.access import FamilyAccess, family_access
 
-WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 ABSENT = {"absent_excused": "У", "absent_unexcused": "Н", "ill": "Б"}
 
 
-def parse_week(text: str) -> dt.date | None:
-    """The Monday of an ISO week id (2026-W49), or None."""
-    match = WEEK.match(text.strip())
-    if not match:
-        return None
-    try:
-        return dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
-    except ValueError:
-        return None
+parse_week = week_monday  # the Monday of an ISO week id (2026-W49), or None
 
 
 @dataclass

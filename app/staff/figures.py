@@ -181,7 +181,7 @@ def planned_lessons(conf: Settings, class_id: str, start: dt.date, end: dt.date)
     planned = []
     day = start
     while day <= end:
-        off = any(h.start <= day <= h.end for h in conf.holidays) or conf.period_on(day) is None
+        off = conf.holiday_on(day) is not None or conf.period_on(day) is None
         if day.isoweekday() <= conf.school_days and not off:
             planned += [Planned(day, e.slot, e.subject_id, e.group_id) for e in entries
                         if e.weekday == day.isoweekday() and e.valid_from <= day

@@ -77,7 +77,8 @@ def _page(form: dict[str, Any] | None = None, status: int = 200) -> tuple[str, i
     year_id = classes[0].year_id if classes else None
     periods = list(db.session.scalars(select(Period).where(Period.year_id == year_id, Period.kind != "year")
                                       .order_by(Period.number))) if year_id else []
-    current = next((p.number for p in conf.periods if p.start <= today <= p.end), None)
+    period_now = conf.period_on(today)
+    current = period_now.number if period_now else None
     students: list[Student] = []
     guardians: dict[str, list[Any]] = {}
     if chosen is not None:
@@ -142,14 +143,9 @@ def journal_job(params: dict[str, Any], _by: str, progress: jobs.Progress) -> di
     except PaperError as exc:
         raise RuntimeError(str(exc)) from None
     progress.step()
-    as_pdf = pdf.pdf_missing() is None
-    if as_pdf:
-        document, _pages = journal_copy.journal_document(context)
-        progress.step()
-        data = pdf.to_pdf(document)
-    else:
-        progress.step()
-        data = journal_copy.journal_html(context, None).encode()
+    progress.step()
+    data, as_pdf = pdf.pdf_or_html(lambda: pdf.to_pdf(journal_copy.journal_document(context)[0]),
+                                   lambda: journal_copy.journal_html(context, None))
     progress.step()
     name = f"{_('journal')} {school_class.name} {period.name} {year.name}.{'pdf' if as_pdf else 'html'}"
     return {"_file": base64.b64encode(data).decode(),
@@ -196,8 +192,8 @@ def slips_file() -> BaseResponse:
             flash(_("No students of %(name)s get slips for that week (families on paper only); tick «every "
                     "student» to print them for everyone.", name=school_class.name), "error")
             return redirect(url_for("staff.printing.index"))
-        as_pdf = pdf.pdf_missing() is None
-        data = pdf.combine([slips.batch_document(snap, batch)]) if as_pdf else slips.batch_html(snap, batch).encode()
+        data, as_pdf = pdf.pdf_or_html(lambda: pdf.combine([slips.batch_document(snap, batch)]),
+                                       lambda: slips.batch_html(snap, batch))
     except PaperError as exc:
         return _refused(exc)
     name = _("slips")
@@ -221,14 +217,8 @@ def _school_slips() -> BaseResponse:
             flash(_("No student of the school gets slips for that week (families on paper only); tick «every "
                     "student» to print them for everyone."), "error")
             return redirect(url_for("staff.printing.index"))
-        as_pdf = pdf.pdf_missing() is None
-        if as_pdf:
-            data = pdf.combine([slips.batch_document(snap, b) for b in batches])
-        else:
-            merged = slips.SlipBatch(_("whole school"), monday, [s for b in batches for s in b.slips])
-            for number, slip in enumerate(merged.slips, start=1):
-                slip.number = number
-            data = slips.batch_html(snap, merged).encode()
+        data, as_pdf = pdf.pdf_or_html(lambda: pdf.combine([slips.batch_document(snap, b) for b in batches]),
+                                       lambda: slips.batches_html(snap, _("whole school"), batches))
     except PaperError as exc:
         return _refused(exc)
     name = _("slips")
@@ -246,9 +236,8 @@ def journal_file() -> BaseResponse:
         assert year is not None
         period = lookup.year_period(year, int(request.args.get("period", "0") or 0))
         context = journal_copy.journal_context(conf, school_class, period, request.args.get("by", "").strip(), now)
-        as_pdf = pdf.pdf_missing() is None
-        data = pdf.to_pdf(journal_copy.journal_document(context)[0]) if as_pdf \
-            else journal_copy.journal_html(context, None).encode()
+        data, as_pdf = pdf.pdf_or_html(lambda: pdf.to_pdf(journal_copy.journal_document(context)[0]),
+                                       lambda: journal_copy.journal_html(context, None))
     except ValueError:
         abort(404)
     except PaperError as exc:
@@ -267,8 +256,8 @@ def summary_file() -> BaseResponse:
     assert year is not None
     try:
         context = summary.summary_context(conf, school_class, year, now)
-        as_pdf = pdf.pdf_missing() is None
-        data = pdf.to_pdf(summary.summary_document(context)) if as_pdf else summary.summary_html(context).encode()
+        data, as_pdf = pdf.pdf_or_html(lambda: pdf.to_pdf(summary.summary_document(context)),
+                                       lambda: summary.summary_html(context))
     except PaperError as exc:
         return _refused(exc)
     name = _("summary sheet")

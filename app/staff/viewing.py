@@ -33,6 +33,7 @@ from app.notify.calls import LinkedFamilies as LinkedFamilies
 from app.notify.calls import SilentFamily as SilentFamily
 from app.notify.calls import linked_families as linked_families
 from app.notify.calls import silent_families as silent_families
+from sync.enrolment import enrolled
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def class_table(conf: Settings, class_id: str, weeks: list[Week], today: dt.date
     """Every student of the class enrolled during the weeks, with a cell per week."""
     first, last = weeks[0].monday, weeks[-1].saturday
     students = [s for s in db.session.scalars(select(Student).where(Student.class_id == class_id))
-                if s.enrolled_on <= last and (s.left_on is None or s.left_on > first)]
+                if enrolled(s.enrolled_on, s.left_on, first, last)]
     students.sort(key=lambda s: (s.last_name, s.first_name, s.middle_name, s.id))
     families: dict[str, set[str]] = defaultdict(set)  # student → families
     for part in chunks([s.id for s in students]):

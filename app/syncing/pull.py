@@ -35,6 +35,7 @@ from app.base.models import (
     TimetableChange,
     TimetableEntry,
 )
+from sync.enrolment import enrolled
 from sync.protocol import JOURNAL
 
 
@@ -45,7 +46,7 @@ def _iso(value: dt.date | None) -> str | None:
 def _student(s: Student) -> dict[str, Any]:
     today = settings().today()
     return {"last_name": s.last_name, "first_name": s.first_name, "middle_name": s.middle_name, "class": s.class_id,
-            "active": s.enrolled_on <= today and (s.left_on is None or s.left_on > today),
+            "active": enrolled(s.enrolled_on, s.left_on, today),
             "enrolled_on": _iso(s.enrolled_on), "left_on": _iso(s.left_on)}
 
 

@@ -28,13 +28,14 @@ from app.base.models import Family, Guardian, Student, family_student
 from app.base.settings import Settings
 from static_site.access import ADULT_AGE, age_on, family_access
 from static_site.links import link_url
+from sync.enrolment import enrolled
 
 PAPER_CHANNELS = ("paper", "both")
 
 
 def enrolled_during(student: Student, first: dt.date, last: dt.date) -> bool:
     """Whether the student was enrolled on some day between the two dates."""
-    return student.enrolled_on <= last and (student.left_on is None or student.left_on > first)
+    return enrolled(student.enrolled_on, student.left_on, first, last)
 
 
 def student_families(student_ids: Collection[str]) -> dict[str, list[Family]]:

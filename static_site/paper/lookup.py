@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.base.calendar import monday
+from app.base.calendar import monday, week_monday
 from app.base.classes import sorted_classes
 from app.base.extensions import db
 from app.base.models import AcademicYear, Period, SchoolClass
@@ -60,10 +60,12 @@ def school_classes(year: AcademicYear) -> list[SchoolClass]:
 def parse_week(text: str) -> dt.date:
     """The Monday of a week given as 2026-W47, or as any day of it (16.11.2026 or 2026-11-16)."""
     text = text.strip()
-    match = WEEK_ID.match(text)
     try:
-        if match:
-            return dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        if match := WEEK_ID.match(text):  # 2026-W47, also typed as 2026w47 or 2026-W7
+            start = week_monday(f"{match[1]}-W{int(match[2]):02d}")
+            if start is None:
+                raise ValueError(text)
+            return start
         if re.match(r"^\d{1,2}\.\d{1,2}\.\d{4}$", text):
             day, month, year = (int(p) for p in text.split("."))
             return monday(dt.date(year, month, day))

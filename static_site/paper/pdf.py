@@ -81,6 +81,20 @@ def _weasyprint() -> Any:
     return weasyprint
 
 
+def pdf_or_html(make_pdf: Callable[[], bytes], make_html: Callable[[], str],
+                as_pdf: bool | None = None) -> tuple[bytes, bool]:
+    """A document as PDF or as printable HTML, and whether it is a PDF: the one place that chooses.
+
+    `as_pdf` None (the staff pages): a PDF whenever this machine can make one, else HTML. True (a command asked
+    for a .pdf file): a PDF, or PdfUnavailable saying what to install. False: HTML.
+    """
+    if as_pdf is None:
+        as_pdf = pdf_missing() is None
+    elif as_pdf:
+        _weasyprint()
+    return (make_pdf(), True) if as_pdf else (make_html().encode(), False)
+
+
 def pdf_missing() -> str | None:
     """Why PDFs cannot be made on this machine, or None when they can."""
     try:

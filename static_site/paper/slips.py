@@ -202,6 +202,14 @@ def batch_html(snap: WeekSnapshot, batch: SlipBatch, levels: dict[int, int] | No
                        footer=f"{batch.title} · неделя {label} · выписки из дневника · стр. ")
 
 
+def batches_html(snap: WeekSnapshot, title: str, batches: list[SlipBatch]) -> str:
+    """Several classes' slips as one printable HTML page, numbered through (a whole school's week)."""
+    merged = SlipBatch(title, batches[0].week, [s for b in batches for s in b.slips])
+    for number, slip in enumerate(merged.slips, start=1):
+        slip.number = number
+    return batch_html(snap, merged)
+
+
 def batch_document(snap: WeekSnapshot, batch: SlipBatch) -> Any:
     """The batch laid out by WeasyPrint with no slip split across pages."""
     levels = {s.number: estimate_level(s) for s in batch.slips}
