@@ -80,6 +80,16 @@ def school_classes(visible: Callable[[str], bool] = lambda _id: True, year: str 
     return sorted_classes(c for c in db.session.scalars(query) if visible(c.id))
 
 
+def family_class(class_id: str | None) -> SchoolClass:
+    """A class whose families the account sees: 404 if unknown, 403 outside the account's classes."""
+    school_class = db.session.get(SchoolClass, class_id or "")
+    if school_class is None:
+        abort(404)
+    if not current_scope().sees_families(school_class.id):
+        abort(403)
+    return school_class
+
+
 def class_url(endpoint: str, class_id: str) -> str:
     """A page's URL with ?class=… (a Python keyword, so url_for gets it from a dict)."""
     values: dict[str, Any] = {"class": class_id}

@@ -21,11 +21,11 @@ from werkzeug.wrappers import Response
 
 from app.base import settings
 from app.base.extensions import db
-from app.base.models import Family, Guardian, SchoolClass, Student, new_id
+from app.base.models import Family, Guardian, Student, new_id
 from app.base.rebuild_queue import mark_families_dirty
 from app.importing import values
 from app.importing.errors import CellError
-from app.staff.access import audit, class_url, current_scope, requires, school_classes
+from app.staff.access import audit, class_url, current_scope, family_class, requires, school_classes
 from app.staff.i18n import N_
 
 bp = Blueprint("classlist", __name__, url_prefix="/classlist")
@@ -82,20 +82,12 @@ def read_form(fields: tuple[Field, ...]) -> tuple[dict[str, Any], dict[str, Any]
     return typed, parsed, errors
 
 
-def _class(class_id: str | None) -> SchoolClass:
-    school_class = db.session.get(SchoolClass, class_id or "")
-    if school_class is None:
-        abort(404)
-    if not current_scope().sees_families(school_class.id):
-        abort(403)
-    return school_class
-
 
 def _student(student_id: str) -> Student:
     student = db.session.get(Student, student_id)
     if student is None:
         abort(404)
-    _class(student.class_id)
+    family_class(student.class_id)
     return student
 
 
@@ -125,7 +117,7 @@ def index() -> str:
     class_id = request.args.get("class") or (classes[0].id if len(classes) == 1 else None)
     if class_id is None:
         return render_template("staff/classlist_index.html", classes=classes)
-    school_class = _class(class_id)
+    school_class = family_class(class_id)
     students = sorted(db.session.scalars(select(Student).where(Student.class_id == school_class.id)),
                       key=lambda s: (s.left_on is not None, s.last_name, s.first_name, s.file_no))
     return render_template("staff/classlist.html", school_class=school_class, classes=classes, students=students,
@@ -191,7 +183,7 @@ def _put_in_family(student: Student, code: str) -> str:
 @requires("classlist.edit")
 def add_student() -> Response | tuple[str, int]:
     """Add a student to the class."""
-    school_class = _class(request.values.get("class"))
+    school_class = family_class(request.values.get("class"))
     back = class_url("staff.classlist.index", school_class.id)
     title = _("New student of class %(name)s", name=school_class.name)
     if request.method == "GET":

@@ -25,7 +25,7 @@ from app.base.calendar import week_id
 from app.base.extensions import db
 from app.base.models import AcademicYear, Period, SchoolClass, StaffJob, Student
 from app.staff import jobs
-from app.staff.access import audit, class_url, current_scope, current_user, requires, school_classes
+from app.staff.access import audit, class_url, current_scope, current_user, family_class, requires, school_classes
 from static_site.paper import journal_copy, lookup, pdf, slips, summary
 from static_site.paper.audience import student_families
 from static_site.paper.lookup import PaperError
@@ -36,15 +36,6 @@ from sync import clock
 
 bp = Blueprint("printing", __name__, url_prefix="/printing")
 
-
-def _class_in_scope(class_id: str | None) -> SchoolClass:
-    """The class asked for: 404 if unknown, 403 outside the account's classes."""
-    school_class = db.session.get(SchoolClass, class_id or "")
-    if school_class is None:
-        abort(404)
-    if not current_scope().sees_families(school_class.id):
-        abort(403)
-    return school_class
 
 
 def _download(data: bytes, as_pdf: bool, filename: str) -> Response:
@@ -109,7 +100,7 @@ def index() -> tuple[str, int]:
 @requires("printing.view")
 def document() -> BaseResponse:
     """The one form's answer: the slips or the summary sheet as a download, the journal copy as a job."""
-    school_class = _class_in_scope(request.args.get("class"))
+    school_class = family_class(request.args.get("class"))
     kind = request.args.get("document", "")
     if kind == "slips":
         args: dict[str, Any] = {"class": school_class.id, "week": request.args.get("week", "")}
@@ -180,7 +171,7 @@ def slips_file() -> BaseResponse:
     """The class's slips of a week (the whole school's with `school=1`): families on paper, or all with `all=1`."""
     if request.args.get("school") == "1":
         return _school_slips()
-    school_class = _class_in_scope(request.args.get("class"))
+    school_class = family_class(request.args.get("class"))
     conf, now = settings(), clock.now()
     everyone = request.args.get("all") == "1"
     try:
@@ -229,7 +220,7 @@ def _school_slips() -> BaseResponse:
 @requires("printing.view")
 def journal_file() -> BaseResponse:
     """The hard copy of the class journal for one period."""
-    school_class = _class_in_scope(request.args.get("class"))
+    school_class = family_class(request.args.get("class"))
     conf, now = settings(), clock.now()
     try:
         year = db.session.get(AcademicYear, school_class.year_id)
@@ -250,7 +241,7 @@ def journal_file() -> BaseResponse:
 @requires("printing.view")
 def summary_file() -> BaseResponse:
     """The year-end summary sheet of the class's final marks."""
-    school_class = _class_in_scope(request.args.get("class"))
+    school_class = family_class(request.args.get("class"))
     conf, now = settings(), clock.now()
     year = db.session.get(AcademicYear, school_class.year_id)
     assert year is not None
@@ -271,7 +262,7 @@ def sign() -> BaseResponse | tuple[str, int]:
     student = db.session.get(Student, request.form.get("student", ""))
     if student is None:
         abort(404)
-    _class_in_scope(student.class_id)
+    family_class(student.class_id)
     conf, now = settings(), clock.now()
     form = {"class": student.class_id, "student": student.id, "sign_week": request.form.get("week", ""),
             "signed_on": request.form.get("signed_on", ""), "guardian": request.form.get("guardian", "")}
