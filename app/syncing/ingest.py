@@ -29,7 +29,7 @@ from sync.apply import THIS_BATCH, Applied, BatchApplier, Known, LogEntry, resul
 from sync.errors import BatchRejected, Busy
 from sync.merge import Record
 from sync.protocol import VERSION
-from sync.rules import Calendar
+from sync.rules import Calendar, Verdict
 from sync.schema import Batch, Op, Rebase, Rejection, Vocabulary, parse_op
 
 FINAL = ("applied", "superseded", "conflict", "held", "rejected", "declined")
@@ -180,6 +180,41 @@ def new_applier(device_id: str, now_ms: int, acked_seq: int = 0, known: dict[str
         load=load, reference=device_reference(device_id), calendar=calendar_for(conf), vocabulary=vocabulary_for(conf),
         now_ms=now_ms, held_lessons=held_lessons,
     )
+
+
+class LessonNotDecided(Exception):
+    """A mark or attendance row whose lesson is not in the journal (still held, or declined)."""
+
+
+def merge_decided(device_id: str, op: Op, applied_hlc: str, verdict: Verdict, now: dt.datetime) -> LogEntry:
+    """Merge one op that staff decided (an approved held op, the hub's own write of a conflict's other value)
+    with the clock it was judged by, and write what it changed; the caller records the decision."""
+    applier = new_applier(device_id, int(now.timestamp() * 1000))
+    applier.preload([op])
+    lesson = op.fields.get("lesson") if op.entity in ("attendance", "mark") else None
+    if isinstance(lesson, str) and ("lesson", lesson) not in applier.records:
+        raise LessonNotDecided(lesson)
+    entry = applier.merge_op(op, applied_hlc, verdict)
+    write_changes(device_id, applier, now)
+    return entry
+
+
+def judge_again(device_id: str, op: Op, now: dt.datetime) -> LogEntry:
+    """Judge a logged op again by today's reference data and rules (a rejected op whose cause staff fixed),
+    writing what it changed when it now applies."""
+    applier = new_applier(device_id, int(now.timestamp() * 1000))
+    applier.preload([op])
+    entry = applier.judge(op)
+    if entry.status not in ("rejected", "held"):
+        write_changes(device_id, applier, now)
+    return entry
+
+
+def log_decision(device_id: str, op: Op, entry: LogEntry, by: str, now: dt.datetime) -> None:
+    """Log an op the hub wrote itself for a staff decision, decided by `by` at once."""
+    db.session.add(OpLog(op_id=op.op, device_id=device_id, seq=op.seq, hlc=op.hlc, applied_hlc=entry.applied_hlc,
+                         author_id=by, entity=op.entity, record_id=op.id, action=op.action, payload=op.raw,
+                         status=entry.status, received_at=now, decided_at=now, decided_by=by))
 
 
 def held_lessons(lesson_ids: Collection[str]) -> dict[str, Record]:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.base.extensions import db
 from app.base.journal_store import load
 from app.base.models import Conflict, Device, OpLog
-from app.syncing.ingest import new_applier, write_changes
+from app.syncing.ingest import LessonNotDecided, judge_again, log_decision, merge_decided
 from sync import clock, hlc
 from sync.rules import Verdict
 from sync.schema import parse_op
@@ -25,11 +25,6 @@ NOT_REPLAYABLE = ("op_id_taken", "seq_reused", "bad_seq", "bad_op", "bad_hlc", "
 
 class DecisionError(Exception):
     """A decision that cannot be taken; the message is for staff."""
-
-
-def _now() -> tuple[dt.datetime, int]:
-    now = clock.now()
-    return now, int(now.timestamp() * 1000)
 
 
 def _op_row(log_id: int, status: str) -> OpLog:
@@ -44,15 +39,12 @@ def _op_row(log_id: int, status: str) -> OpLog:
 def approve(log_id: int, by: str) -> str:
     """The deputy approves a held late correction: it is merged now, with its own clock; return the outcome."""
     row = _op_row(log_id, "held")
-    now, now_ms = _now()
-    op = parse_op(row.payload)
-    applier = new_applier(row.device_id, now_ms)
-    applier.preload([op])
-    lesson = op.fields.get("lesson") if op.entity in ("attendance", "mark") else None
-    if isinstance(lesson, str) and ("lesson", lesson) not in applier.records:
-        raise DecisionError("Сначала утвердите урок этой записи: он ещё ждёт решения или отклонён.")
-    entry = applier.merge_op(op, row.applied_hlc, Verdict(substitute=row.substitute))
-    write_changes(row.device_id, applier, now)
+    now = clock.now()
+    try:
+        entry = merge_decided(row.device_id, parse_op(row.payload), row.applied_hlc,
+                              Verdict(substitute=row.substitute), now)
+    except LessonNotDecided:
+        raise DecisionError("Сначала утвердите урок этой записи: он ещё ждёт решения или отклонён.") from None
     row.status, row.decided_at, row.decided_by = entry.status, now, by
     db.session.commit()
     return entry.status
@@ -70,13 +62,8 @@ def replay(log_id: int, by: str) -> str:
     row = _op_row(log_id, "rejected")
     if row.code in NOT_REPLAYABLE or row.op_id is None:
         raise DecisionError("Эту операцию нельзя применить повторно: она повреждена или повторяет другую.")
-    now, now_ms = _now()
-    op = parse_op(row.payload)
-    applier = new_applier(row.device_id, now_ms)
-    applier.preload([op])
-    entry = applier.judge(op)
-    if entry.status not in ("rejected", "held"):
-        write_changes(row.device_id, applier, now)
+    now = clock.now()
+    entry = judge_again(row.device_id, parse_op(row.payload), now)
     row.status, row.code, row.applied_hlc = entry.status, entry.code, entry.applied_hlc
     row.decided_at, row.decided_by = now, by
     db.session.commit()
@@ -90,11 +77,10 @@ def choose_other(conflict_id: int, by: str) -> None:
         raise DecisionError("Конфликт не найден.")
     if conflict.resolved_at is not None:
         raise DecisionError("Решение по этому конфликту уже принято.")
-    now, now_ms = _now()
+    now = clock.now()
     hub = _hub_device(now)
-    stamp = max(hlc.make(now_ms), _record_hlc(conflict))
+    stamp = max(hlc.make(int(now.timestamp() * 1000)), _record_hlc(conflict))
     seq = hub.acked_seq + 1
-    applier = new_applier(HUB_DEVICE, now_ms)
     current = load(conflict.entity, [conflict.record_id]).get(conflict.record_id)
     if current is None:
         raise DecisionError("Запись конфликта больше не существует.")
@@ -105,12 +91,7 @@ def choose_other(conflict_id: int, by: str) -> None:
     raw = {"op": f"hub-{uuid.uuid4()}", "seq": seq, "hlc": stamp, "author": by, "entity": conflict.entity,
            "id": conflict.record_id, "action": action, "fields": fields, "base": current.rev}
     op = parse_op(raw)
-    applier.preload([op])
-    entry = applier.merge_op(op, stamp, Verdict())
-    write_changes(HUB_DEVICE, applier, now)
-    db.session.add(OpLog(op_id=op.op, device_id=HUB_DEVICE, seq=seq, hlc=stamp, applied_hlc=stamp, author_id=by,
-                         entity=op.entity, record_id=op.id, action=action, payload=raw, status=entry.status,
-                         received_at=now, decided_at=now, decided_by=by))
+    log_decision(HUB_DEVICE, op, merge_decided(HUB_DEVICE, op, stamp, Verdict(), now), by, now)
     hub.acked_seq = seq
     conflict.resolved_at, conflict.resolved_by, conflict.resolution = now, by, "loser"
     db.session.commit()
