@@ -126,3 +126,13 @@ def test_with_links_issued_today_and_no_visit_the_page_says_so_not_that_everyone
     assert "последние ссылки выданы сегодня" in silent_part
     linked = viewing.linked_families(school["c7"], TODAY, clock.now())
     assert (linked.live, linked.fresh) == (1, 1)
+
+
+def test_the_leaders_dashboard_counts_the_families_to_phone_per_class_without_their_names(client):
+    school = build_tiny_school()
+    make_accounts()
+    sign_in(client, "zavuch")
+    assert "Звонить никому не нужно." in client.get("/staff/dashboard/").get_data(as_text=True)
+    _smirnov_family(school, days_ago=20)
+    calls = client.get("/staff/dashboard/").get_data(as_text=True).split('id="calls"')[1]
+    assert "7А</a>: 1" in calls and "Смирнов" not in calls and "+7 900" not in calls

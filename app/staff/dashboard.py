@@ -13,9 +13,10 @@ from app.base import settings
 from app.base.extensions import db
 from app.base.models import Conflict, DirtyFamily, Family, OpLog
 from app.base.text import aware
+from app.notify.calls import SILENT_DAYS, silent_families
 from app.notify.outbox import queue_state
 from app.staff import jobs
-from app.staff.access import requires
+from app.staff.access import requires, school_classes
 from app.staff.consent import waiting_rows
 from app.staff.machines import machine_states
 from static_site.build import build_all, site_lock
@@ -40,6 +41,13 @@ def site_state() -> dict[str, Any]:
     return state
 
 
+def calls_by_class(now: dt.datetime) -> list[tuple[Any, int]]:
+    """The classes with families to phone (no visit or confirmation for SILENT_DAYS days) and how many."""
+    today = settings().today(now)
+    counts = [(c, len(silent_families(c.id, today, now))) for c in school_classes()]
+    return [(c, n) for c, n in counts if n]
+
+
 @bp.route("/")
 @requires("dashboard.view")
 def index() -> str:
@@ -58,7 +66,7 @@ def index() -> str:
                            held_all=held_all, conflicts_today=conflicts_today, conflicts_open=conflicts_open,
                            rejected_all=rejected_all, site=site_state(), now=now,
                            waiting=waiting_rows(settings().today(now)), days=settings().access_decision_days,
-                           messages=queue_state())
+                           messages=queue_state(), calls=calls_by_class(now), silent_days=SILENT_DAYS)
 
 
 @bp.route("/rebuild-site", methods=["POST"])
