@@ -19,8 +19,9 @@ from werkzeug.serving import make_server
 from classroom import create_app
 from classroom.school import served_teachers
 from sync.cli import default_db
-from sync.client import SyncClient, describe
+from sync.client import SyncClient
 from sync.errors import SyncError
+from sync.report import describe
 
 
 def parser() -> argparse.ArgumentParser:

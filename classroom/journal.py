@@ -18,7 +18,8 @@ from werkzeug.wrappers import Response
 from classroom import get_client
 from classroom.auth import signed_in, teacher
 from classroom.school import School, find, today
-from sync.client import RecordRefused, SyncClient
+from sync.client import SyncClient
+from sync.errors import RecordRefused
 from sync.forecast import Forecast, forecast, marks_needed
 from sync.ids import period_grade_id
 from sync.schema import parse_date

@@ -18,7 +18,8 @@ from werkzeug.wrappers import Response
 from classroom import get_client
 from classroom.auth import signed_in, teacher
 from classroom.school import School, Slot, find, today
-from sync.client import RecordRefused, SyncClient
+from sync.client import SyncClient
+from sync.errors import RecordRefused
 from sync.ids import attendance_id
 from sync.merge import Record
 from sync.protocol import REMARK_KINDS

@@ -14,8 +14,8 @@ from classroom import get_client
 from classroom.auth import signed_in
 from classroom.school import School
 from sync import clock
-from sync.client import SyncReport, describe
 from sync.errors import SyncError
+from sync.report import SyncReport, describe
 
 bp = Blueprint("syncing", __name__)
 

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sync.client import SyncClient, describe, plural
+from sync.client import SyncClient
 from sync.errors import SyncError
 from sync.outbox import Outcome
+from sync.report import describe, plural
 
 ENTITY_WORDS = {"lesson": "урок", "attendance": "посещаемость", "mark": "отметка", "remark": "замечание",
                 "period_grade": "отметка за период", "test_plan": "контрольная работа в графике"}

@@ -23,55 +23,33 @@ A failure at any step leaves the outbox as it was, and the next run resumes from
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import random as random_module
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sync import clock, hlc, retention
+from sync import clock, files, hlc, retention
 from sync.answers import Change, SyncAnswer, check_status, check_sync
 from sync.check import check_op
-from sync.errors import BadAnswer, BatchRejected, Busy, SyncError, TransportError
+from sync.errors import BadAnswer, BatchRejected, Busy, NotConnected, RecordRefused, SyncError, TransportError
 from sync.ids import attendance_id, lesson_id, period_grade_id
 from sync.merge import Record
 from sync.outbox import Outcome, Store
 from sync.pacing import FIRST_BATCH, FIRST_PAGE, TARGET_SECONDS, Link, Pace
-from sync.protocol import CODES, JOURNAL, VERSION, stored_values
+from sync.protocol import JOURNAL, VERSION, stored_values
 from sync.replica import Replica, calendar_from, merge_ops, reference_from
+from sync.report import SyncReport, describe
 from sync.rules import ReferenceSnapshot
 from sync.schema import Vocabulary, parse_op
 from sync.transport import Transport, UrllibTransport, exchange
 
 T = TypeVar("T")
 PULL_LIMIT = 1000  # the largest pull page this client asks for (the hub may allow more)
-
-
-class RecordRefused(SyncError):
-    """A change the school's rules do not allow; nothing was written to the outbox."""
-
-    def __init__(self, code: str, field_name: str | None = None) -> None:
-        self.code = code
-        self.field = field_name
-        message = CODES.get(code, code)
-        self.message = f"{message} (поле {field_name})" if field_name else message
-        super().__init__(f"{code}: {self.message}")
-
-
-class NotConnected(SyncError):
-    """The machine has not been connected to a hub yet (`tetrad-sync init`)."""
-
-    def __init__(self) -> None:
-        super().__init__("Компьютер не подключён к серверу школы: выполните "
-                         "«tetrad-sync init --hub АДРЕС --token КЛЮЧ».")
 
 
 @dataclass(frozen=True)
@@ -82,47 +60,6 @@ class Recorded:
     op: str
     seq: int
     held: str | None = None
-
-
-OUTCOME_WORDS = {
-    "applied": "принято", "duplicate": "уже было на сервере", "superseded": "перекрыто более поздними",
-    "conflict": "с конфликтом", "held": "ждут утверждения", "rejected": "отклонено", "queued": "ждут очереди",
-}
-
-
-@dataclass
-class SyncReport:
-    """What one sync did."""
-
-    sent: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
-    pulled: int = 0
-    backlog: int = 0
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the sync finished: everything pushed and pulled to the end."""
-        return self.error is None
-
-    def summary(self) -> str:
-        """One line for cron's mail or the teacher's screen, in Russian."""
-        detail = ", ".join(f"{OUTCOME_WORDS.get(k, k)} {n}" for k, n in sorted(self.outcomes.items()))
-        sent = f"отправлено {self.sent} {plural(self.sent, 'операция', 'операции', 'операций')}"
-        sent += f" ({detail})" if detail else ""
-        tail = f"{sent}, получено изменений {self.pulled}, в очереди {self.backlog}."
-        if self.error:
-            return f"Синхронизация не завершена: {self.error} Итого: {tail}"
-        return f"Синхронизация выполнена: {tail}"
-
-
-def plural(n: int, one: str, few: str, many: str) -> str:
-    """The Russian plural form for `n` (1 операция, 2 операции, 5 операций)."""
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
 
 
 class SyncClient:
@@ -489,80 +426,19 @@ class SyncClient:
         backoff *= 0.5 + self.random() / 2
         return max(backoff, retry_after_hint or 0.0)
 
-    # files and reports
+    # files instead of a link (sync/files.py)
 
     def export(self, path: str | os.PathLike[str]) -> int:
         """Write the outbox as a batch file (`.json`, or gzipped `.json.gz`) for the USB path; return the op count."""
-        self._has_device()  # a machine set up from a file has no hub address, and needs none here
-        ops = self.store.pending()
-        batch = {"protocol": VERSION, "device": self.device, "ops": ops, **retention.batch_fields(self.store),
-                 "pull": {"cursor": self.store.get("cursor"), "limit": PULL_LIMIT}}  # the answer file's changes
-        data = json.dumps(batch, ensure_ascii=False, indent=1).encode()
-        target = Path(path)
-        if target.name.endswith(".gz"):
-            data = gzip.compress(data)
-        temporary = target.with_name(target.name + ".tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, target)
-        return len(ops)
+        return files.export(self, path)
 
     def start_from_file(self, path: str | os.PathLike[str]) -> str:
         """Start this machine from a hub's setup file (token, hub address, status, first pull); no HTTP at all."""
-        setup = read_json_file(path)
-        if not isinstance(setup, dict) or setup.get("kind") != "tetrad-setup" or not isinstance(setup.get("token"),
-                                                                                             str):
-            raise SyncError(f"Файл {Path(path).name} не похож на файл настройки устройства «Тетрадь».")
-        status = check_status(setup.get("status"))
-        answer = check_sync({**setup.get("pull", {}), "protocol": VERSION, "hub_time": status["hub_time"],
-                             "acked_seq": status["acked_seq"], "results": []}, [], True)
-        with self.store.transaction():
-            old_device = self.store.get("device")
-            if old_device is not None and old_device != status["device"]:
-                if self.store.backlog():
-                    raise SyncError("В очереди есть неотправленные операции другого устройства: сначала выполните "
-                                    "«tetrad-sync export» и передайте файл на сервер.")
-                self.store.forget_device()
-            if setup.get("hub"):
-                self.store.put("hub", str(setup["hub"]).rstrip("/"))
-            self.store.put("token", setup["token"])
-            self._keep_status(status)
-            self._take_file(answer)
-        return str(status["device"])
+        return files.start_from_file(self, path)
 
     def read_answer(self, path: str | os.PathLike[str]) -> SyncReport:
-        """Read the hub's answer file to an exported batch: outcomes, acknowledged ops, other machines' rows.
-
-        Answer files may come in any order or twice: ops already settled are skipped, the highest
-        `acked_seq` is kept, and pulled records older than the replica's (by `rev`) are ignored.
-        """
-        self._has_device()
-        data = read_json_file(path)
-        if not isinstance(data, dict) or data.get("device") not in (None, self.device):
-            raise SyncError(f"Файл {Path(path).name} — ответ для другого устройства.")
-        raw_results = data.get("results")
-        if not isinstance(raw_results, list):
-            raise BadAnswer("Ответ сервера не по протоколу: results.")
-        sent_ids = [r.get("op") for r in raw_results if isinstance(r, dict)]
-        answer = check_sync(data, [{"op": op} for op in sent_ids], True)
-        pending = {op["op"]: op for op in self.store.pending()}
-        report = SyncReport()
-        acked = max(answer.acked_seq, int(self.store.get("file_acked_seq", 0)))
-        pairs = [(pending[r.op], r) for r in answer.results if r.op in pending]
-        settled = SyncAnswer(answer.hub_time, answer.acked_seq, [r for _, r in pairs], [], None, False)
-        self._accept([op for op, _ in pairs], settled, report)
-        report.sent = len(pairs)
-        with self.store.transaction():
-            self.store.put("file_acked_seq", acked)
-        report.pulled = self._take_file(answer)
-        report.backlog = self.store.backlog()
-        return report
-
-    def _take_file(self, answer: SyncAnswer) -> int:
-        """Apply a file's pulled changes by rev; the cursor only ever moves forward."""
-        cursor = self.store.get("cursor")
-        newest = answer.cursor if cursor is None or int(answer.cursor or 0) > int(cursor) else cursor
-        self._take(answer.changes, newest)
-        return len(answer.changes)
+        """Read the hub's answer file to an exported batch: outcomes, acknowledged ops, other machines' rows."""
+        return files.read_answer(self, path)
 
     def overview(self) -> dict[str, Any]:
         """What `tetrad-sync status` shows: hub, device, backlog, the last sync, the link, refused or held ops."""
@@ -587,25 +463,6 @@ class SyncClient:
             "pending": self.store.backlog(),
             "last_good_sync": (self.store.get("last_good_sync") or {}).get("at"),
         }
-
-
-def read_json_file(path: str | os.PathLike[str]) -> Any:
-    """A `.json` or gzipped `.json.gz` file's JSON; SyncError when it cannot be read."""
-    try:
-        data = Path(path).read_bytes()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-        return json.loads(data.decode("utf-8"))
-    except (OSError, EOFError, ValueError) as exc:
-        raise SyncError(f"Файл {Path(path).name} не читается: {exc}") from None
-
-
-def describe(exc: SyncError) -> str:
-    """A failure as one Russian sentence for the teacher (with the hub's code when it sent one)."""
-    if isinstance(exc, BatchRejected) and not isinstance(exc, Busy):
-        return f"{exc.message.rstrip('.')} ({exc.code})."
-    text = str(getattr(exc, "message", None) or exc)
-    return text if text.endswith(".") else f"{text}."
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from sync.protocol import BATCH_ERRORS
+from sync.protocol import BATCH_ERRORS, CODES
 
 
 class SyncError(Exception):
@@ -45,3 +45,22 @@ class BadAnswer(SyncError):
 
 class TransportError(SyncError):
     """The network failed: nothing is known about whether the hub applied the batch."""
+
+
+class RecordRefused(SyncError):
+    """A change the school's rules do not allow; nothing was written to the outbox."""
+
+    def __init__(self, code: str, field_name: str | None = None) -> None:
+        self.code = code
+        self.field = field_name
+        message = CODES.get(code, code)
+        self.message = f"{message} (поле {field_name})" if field_name else message
+        super().__init__(f"{code}: {self.message}")
+
+
+class NotConnected(SyncError):
+    """The machine has not been connected to a hub yet (`tetrad-sync init`)."""
+
+    def __init__(self) -> None:
+        super().__init__("Компьютер не подключён к серверу школы: выполните "
+                         "«tetrad-sync init --hub АДРЕС --token КЛЮЧ».")

@@ -169,7 +169,7 @@ def test_a_future_lesson_takes_planning_and_refuses_marks_with_the_hubs_code(bro
             "homework_due": "27.11.2026"}
     assert browser.post(lesson_url(school, next_week), data=form).status_code == 302
     lesson = lesson_id(school["c7"], None, next_week.isoformat(), 2)
-    from sync.client import RecordRefused
+    from sync.errors import RecordRefused
     with pytest.raises(RecordRefused) as refused:
         client.record("mark", {"lesson": lesson, "student": school["st_ivanova"], "value": "5",
                                "work_type": "oral"}, author=school["t_petrova"])

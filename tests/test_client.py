@@ -15,8 +15,8 @@ from app.syncing.devices import register, revoke
 from app.syncing.ingest import apply_batch
 from sync import clock
 from sync.cli import run as cli
-from sync.client import RecordRefused, SyncClient
-from sync.errors import SyncError
+from sync.client import SyncClient
+from sync.errors import RecordRefused, SyncError
 from sync.schema import parse_batch
 from tests.live import (
     HUB,

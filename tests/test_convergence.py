@@ -26,7 +26,8 @@ from sqlalchemy import func, select
 from app.base.extensions import db
 from app.base.models import OpLog
 from sync import clock
-from sync.client import Recorded, RecordRefused, SyncClient
+from sync.client import Recorded, SyncClient
+from sync.errors import RecordRefused
 from sync.ids import attendance_id, lesson_id
 from sync.merge import Record, Write, merge
 from sync.protocol import ATTENDANCE_STATUSES, JOURNAL

@@ -13,7 +13,8 @@ from app.base.models import Lesson, OpLog, TimetableChange
 from app.base.timetable_changes import plan
 from app.syncing.devices import register, set_served
 from app.syncing.review import DecisionError, approve
-from sync.client import RecordRefused, SyncClient
+from sync.client import SyncClient
+from sync.errors import RecordRefused
 from tests.live import HUB, WsgiTransport, recent_day
 from tests.school import LESSON_DAY, Machine, attendance_key, build_tiny_school, lesson_fields
 
