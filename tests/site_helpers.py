@@ -186,11 +186,13 @@ def lesson_week_page(now: dt.datetime = NOW) -> str:
 
 
 @contextlib.contextmanager
-def running_site_hub(make_app: Any, db_url: str, tmp_path: Path) -> Iterator[tuple[Any, HubProcess]]:
-    """A running hub and an app on the same database and site folder; the school and links are the test's."""
+def running_site_hub(make_app: Any, db_url: str, tmp_path: Path,
+                     extra_args: tuple[str, ...] = ()) -> Iterator[tuple[Any, HubProcess]]:
+    """A running hub and an app on the same database and site folder; the school and links are the test's.
+    `extra_args` go to gunicorn (e.g. its access log)."""
     from tests.conftest import TEST_KEYS, _empty_all_tables
 
-    hub = HubProcess(db_url, tmp_path / "var", TEST_KEYS)
+    hub = HubProcess(db_url, tmp_path / "var", TEST_KEYS, extra_args=extra_args)
     config = site_config(tmp_path, hub.url)
     hub.env["TETRAD_CONFIG"] = str(config)
     app = make_app(TETRAD_CONFIG=config)

@@ -21,7 +21,7 @@ from tests.conftest import ROOT, TEST_KEYS, _empty_all_tables
 from tests.hub_process import HubProcess
 from tests.live import hub_process
 from tests.school import build_tiny_school
-from tests.site_helpers import links_of, site_config
+from tests.site_helpers import links_of, running_site_hub, site_config
 from tests.staff_support import PASSWORD, TOKEN, make_accounts
 from tests.test_site_hub import fetch, school_with_pages
 
@@ -129,18 +129,8 @@ def test_the_session_cookie_is_secure_when_the_public_address_is_https(staff_hub
 @pytest.fixture
 def site_hub(make_app: Any, db_url: str, tmp_path: Path) -> Iterator[tuple[Any, HubProcess]]:
     """A gunicorn hub with its access log on, serving a site folder the test builds."""
-    hub = HubProcess(db_url, tmp_path / "var", TEST_KEYS, extra_args=("--access-logfile", "-"))
-    config = site_config(tmp_path, hub.url)
-    hub.env["TETRAD_CONFIG"] = str(config)
-    app = make_app(TETRAD_CONFIG=config)
-    with app.app_context():
-        _empty_all_tables()
-        hub.start()
-        try:
-            yield app, hub
-        finally:
-            hub.stop()
-            db.session.remove()
+    with running_site_hub(make_app, db_url, tmp_path, extra_args=("--access-logfile", "-")) as pair:
+        yield pair
 
 
 def test_family_pages_private_caching_redirect_not_stored_ack_headers_and_bad_paths_404(site_hub):
