@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from classroom import get_client
 from classroom.auth import signed_in, teacher
-from classroom.school import School, find, today
+from classroom.school import School, find, find_many, today
 from sync.client import SyncClient
 from sync.errors import RecordRefused
 from sync.forecast import Forecast, forecast, marks_needed
@@ -102,19 +102,20 @@ def grid(client: SyncClient, school: School, class_id: str, group_id: str | None
     needed = marks_needed(hours, int(rule.get("min_marks_one_hour") or 3), int(rule.get("min_marks_more_hours") or 5))
     lines = [Line(sid, name) for sid, name in school.class_list(class_id, group_id, min(end, today(client)))]
     by_id = {line.id: line for line in lines}
-    for lid, _values in lessons:
-        for entity in ("attendance", "mark"):
-            for record in find(client, entity, "lesson", lid, clocks=False).values():
-                line = by_id.get(str(record.values.get("student")))
-                if line is None or record.deleted:
-                    continue
-                v = record.values
-                if entity == "attendance" and v.get("status") in ABSENCE:
-                    line.cells.setdefault(lid, []).insert(0, ABSENCE[str(v["status"])])
-                elif entity == "mark":
-                    line.cells.setdefault(lid, []).append(f"{v['value']}{shorts.get(str(v['work_type']), '')}"
-                                                          if v.get("work_type") == "test" else str(v["value"]))
-                    line.marks.append((str(v["value"]), str(v["work_type"])))
+    order = {lid: index for index, (lid, _values) in enumerate(lessons)}
+    for entity in ("attendance", "mark"):  # one query each for the whole period, in the order of the lessons
+        found = find_many(client, entity, "lesson", order).values()
+        for record in sorted(found, key=lambda r: order.get(str(r.values.get("lesson")), -1)):
+            v = record.values
+            line, lid = by_id.get(str(v.get("student"))), str(v.get("lesson"))
+            if line is None or record.deleted or lid not in order:
+                continue
+            if entity == "attendance" and v.get("status") in ABSENCE:
+                line.cells.setdefault(lid, []).insert(0, ABSENCE[str(v["status"])])
+            elif entity == "mark":
+                line.cells.setdefault(lid, []).append(f"{v['value']}{shorts.get(str(v['work_type']), '')}"
+                                                      if v.get("work_type") == "test" else str(v["value"]))
+                line.marks.append((str(v["value"]), str(v["work_type"])))
     for line in lines:
         line.row = [" ".join(line.cells.get(lid, ())) for lid, _ in lessons]
         line.forecast = forecast(line.marks, weights, thresholds, needed)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +18,7 @@ from sync import clock
 from sync.client import SyncClient
 from sync.ids import lesson_id
 from sync.merge import Record, Write
+from sync.protocol import JOURNAL
 from sync.schema import parse_date
 
 # The journal app's lookups in the client file: lessons by date, marks by lesson. Expression indexes over the
@@ -54,6 +57,46 @@ def find(client: SyncClient, entity: str, name: str, value: str | int, clocks: b
         if record is not None and record.values.get(name) == value:
             found[record_id] = record
     return found
+
+
+def find_many(client: SyncClient, entity: str, name: str, values: Iterable[str]) -> dict[str, Record]:
+    """Like `find` without clocks, for many values of the field at once (one query per 500 values)."""
+    wanted = sorted(set(values))
+    found = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        query = (f"SELECT id, fields, rev FROM replica WHERE entity = ? AND json_extract(fields, '$.{name}') "
+                 f"IN ({', '.join('?' * len(chunk))})")
+        for record_id, fields, rev in client.store.db.execute(query, (entity, *chunk)):
+            found[record_id] = Record(json.loads(fields), {}, int(rev))
+    chosen = set(wanted)
+    for record_id in client.store.pending_ids(entity):
+        record = client.view(entity, record_id)
+        found.pop(record_id, None)
+        if record is not None and record.values.get(name) in chosen:
+            found[record_id] = record
+    return found
+
+
+# Pulled reference records (classes, students, the timetable…), shared by the requests of the process: they
+# change only when a pull brings reference rows, which moves the client file's `reference_generation`.
+_REFERENCE: dict[str, tuple[tuple[Any, ...], dict[str, dict[str, Record]]]] = {}
+_REFERENCE_LOCK = threading.Lock()
+
+
+def reference(client: SyncClient, entity: str) -> dict[str, Record]:
+    """Every pulled record of a reference entity, from the process's cache while the replica's reference data
+    is unchanged (read them, never change them)."""
+    key = (client.store.get("device"), int(client.store.get("reference_generation", 0)))
+    path = str(client.store.path.resolve())
+    with _REFERENCE_LOCK:
+        cached = _REFERENCE.get(path)
+        if cached is None or cached[0] != key:
+            cached = _REFERENCE[path] = (key, {})
+        entities = cached[1]
+        if entity not in entities:
+            entities[entity] = client.store.records(entity)
+        return entities[entity]
 
 
 WEEKDAYS = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
@@ -140,9 +183,10 @@ class School:
         self._cache: dict[str, dict[str, Record]] = {}
 
     def records(self, entity: str) -> dict[str, Record]:
-        """Pulled records of a reference entity (cached for this request)."""
+        """Pulled records of a reference entity (cached for the process while they are unchanged; read only)."""
         if entity not in self._cache:
-            self._cache[entity] = self.client.store.records(entity)
+            self._cache[entity] = (self.client.store.records(entity) if entity in JOURNAL
+                                   else reference(self.client, entity))
         return self._cache[entity]
 
     def name(self, entity: str, record_id: str | None) -> str:
@@ -163,7 +207,7 @@ class School:
     def day(self, teacher: str, day: dt.date) -> list[Slot]:
         """The teacher's lessons on a day: the timetable, the deputy's planned changes, and what was recorded."""
         slots: dict[tuple[int, str, str | None], Slot] = {}
-        for entry in find(self.client, "timetable", "weekday", day.isoweekday()).values():
+        for entry in self.records("timetable").values():
             v = entry.values
             start, end = parse_date(v.get("valid_from")), parse_date(v.get("valid_to"))
             if v.get("weekday") != day.isoweekday() or (start and day < start) or (end and day > end):
@@ -175,7 +219,7 @@ class School:
             self._apply_change(slots, change.values, day)
         mine = [s for s in slots.values() if s.teacher_id == teacher]
         known = {s.lesson_id for s in mine}
-        lessons = find(self.client, "lesson", "date", day.isoformat())
+        lessons = find(self.client, "lesson", "date", day.isoformat(), clocks=False)
         for s in mine:
             s.lesson = lessons.get(s.lesson_id)
         for lid, record in lessons.items():  # lessons recorded here that no timetable entry covers
@@ -218,8 +262,10 @@ class School:
             group = self.records("group").get(group_id)
             members = set(group.values.get("students") or []) if group else set()
         found = []
-        for sid, record in find(self.client, "student", "class", class_id, clocks=False).items():
+        for sid, record in self.records("student").items():
             v = record.values
+            if v.get("class") != class_id or record.deleted:
+                continue
             if members is not None and sid not in members:
                 continue
             enrolled, left = parse_date(v.get("enrolled_on")), parse_date(v.get("left_on"))

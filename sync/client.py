@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import random as random_module
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -50,6 +51,12 @@ from sync.transport import Transport, UrllibTransport, exchange
 
 T = TypeVar("T")
 PULL_LIMIT = 1000  # the largest pull page this client asks for (the hub may allow more)
+
+# The rules' reference of each client file, shared by every SyncClient of the process (the classroom app opens
+# one per request): rebuilding it from the replica costs more than the rest of a save. Keyed by what it is built
+# from: the file, its device, the pulls' reference generation and the device's scope in the last status.
+_SNAPSHOTS: dict[str, tuple[tuple[Any, ...], ReferenceSnapshot]] = {}
+_SNAPSHOTS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,7 @@ class SyncClient:
         self._up_since: float | None = None  # when the link was last seen cut (or this run began)
         self._good_since_cut = 0
         self._cut_seen = False
-        self._reference: tuple[int, ReferenceSnapshot] | None = None
+        self._reference: tuple[tuple[Any, ...], ReferenceSnapshot] | None = None
 
     def close(self) -> None:
         """Close the SQLite file."""
@@ -223,9 +230,19 @@ class SyncClient:
         return Recorded(record_id, raw["op"], raw["seq"], verdict.held)
 
     def _school(self) -> ReferenceSnapshot:
-        generation = int(self.store.get("reference_generation", 0))
-        if self._reference is None or self._reference[0] != generation:
-            self._reference = (generation, reference_from(self.store))
+        status = self.store.get("status") or {}
+        key = (self.store.get("device"), int(self.store.get("reference_generation", 0)),
+               repr(status.get("classes")), repr(status.get("teachers")))
+        if self._reference is None or self._reference[0] != key:
+            path = str(self.store.path.resolve())
+            with _SNAPSHOTS_LOCK:
+                shared = _SNAPSHOTS.get(path)
+            if shared is not None and shared[0] == key:
+                self._reference = shared
+            else:
+                self._reference = (key, reference_from(self.store))
+                with _SNAPSHOTS_LOCK:
+                    _SNAPSHOTS[path] = self._reference
         return self._reference[1]
 
     def _clock(self) -> hlc.Clock:
