@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from classroom import get_client
@@ -22,6 +22,7 @@ from sync.client import SyncClient
 from sync.errors import RecordRefused
 from sync.ids import attendance_id
 from sync.merge import Record
+from sync.outbox import Outcome
 from sync.protocol import REMARK_KINDS
 from sync.schema import parse_date
 
@@ -102,24 +103,68 @@ def lesson(day: str, number: int, class_id: str) -> tuple[str, int] | Response:
     future = date > today(client)
     error = None
     if request.method == "POST":
+        fixed = rejected_op(client, me, request.form.get("fix"))
         try:
-            written = save(client, school, slot, me, request.form, future)
+            written = save(client, school, slot, me, request.form, future, fixed)
         except RecordRefused as refused:
             error = refused
         else:
             flash(f"Урок сохранён на этом компьютере (записей: {written}); на сервер он уйдёт при синхронизации.",
                   "ok")
-            return redirect(request.full_path.rstrip("?"))
+            if fixed is not None:
+                flash("Исправленная запись отправится на сервер заново; отклонённая убрана из списка.", "ok")
+            kept: dict[str, Any] = {k: v for k, v in request.args.items() if k != "fix"}
+            return redirect(url_for("lessons.lesson", day=day, number=number, class_id=class_id, **kept))
     record = client.view("lesson", slot.lesson_id)
     values = dict(record.values) if record is not None and not record.deleted else {}
-    form = request.form if error is not None else None
+    rows = rows_for(client, school, slot)
+    fixing = rejected_op(client, me, request.values.get("fix"))
+    form: Any = request.form if error is not None else None
+    if form is None and fixing is not None:
+        form = prefilled(values, rows, fixing)
     return render_template(
-        "lesson.html", school=school, slot=slot, lesson=values, rows=rows_for(client, school, slot), future=future,
-        error=error, form=form, attendance=ATTENDANCE, remark_kinds=[(k, REMARK_WORDS[k]) for k in REMARK_KINDS],
+        "lesson.html", school=school, slot=slot, lesson=values, rows=rows, future=future,
+        error=error, form=form, fixing=fixing, attendance=ATTENDANCE,
+        remark_kinds=[(k, REMARK_WORDS[k]) for k in REMARK_KINDS],
         work_types=school.work_types(), mark_values=school.mark_values(), subject=school.name("subject",
                                                                                           slot.subject_id),
         class_name=school.name("class", slot.class_id), group_name=school.name("group", slot.group_id),
     ), 422 if error is not None else 200
+
+
+def rejected_op(client: SyncClient, me: str, op: str | None) -> Outcome | None:
+    """This teacher's op the hub rejected, by its op id (what «Исправить и отправить снова» fixes)."""
+    if not op:
+        return None
+    return next((o for o in client.store.outcomes() if o.op == op and o.status == "rejected" and o.author == me),
+                None)
+
+
+def prefilled(lesson: dict[str, Any], rows: list[Row], fixing: Outcome) -> dict[str, str]:
+    """The lesson's form as it stands, with the rejected op's values typed in again."""
+    due = str(lesson.get("homework_due") or "")
+    form = {"topic": str(lesson.get("topic") or ""), "homework": str(lesson.get("homework") or ""),
+            "homework_due": f"{due[8:10]}.{due[5:7]}.{due[0:4]}" if due else "",
+            **({"cancelled": "on"} if lesson.get("cancelled") else {})}
+    form.update({f"att-{row.id}": row.status or "present" for row in rows})
+    fields: dict[str, Any] = fixing.body.get("fields") or {}
+    student = str(fields.get("student") or "")
+    if fixing.entity == "mark":
+        form.update({f"mark-{student}": str(fields.get("value") or ""),
+                     f"wt-{student}": str(fields.get("work_type") or "")})
+    elif fixing.entity == "attendance":
+        form[f"att-{student}"] = str(fields.get("status") or "present")
+    elif fixing.entity == "lesson":
+        for name in ("topic", "homework"):
+            if name in fields:
+                form[name] = str(fields[name] or "")
+        if fields.get("homework_due"):
+            due = str(fields["homework_due"])
+            form["homework_due"] = f"{due[8:10]}.{due[5:7]}.{due[0:4]}"
+        if "cancelled" in fields:
+            form.pop("cancelled", None)
+            form.update({"cancelled": "on"} if fields["cancelled"] else {})
+    return form
 
 
 class Refused(RecordRefused):
@@ -130,8 +175,10 @@ class Refused(RecordRefused):
         self.message = f"{where}: {cause.message}" if where else cause.message
 
 
-def save(client: SyncClient, school: School, slot: Slot, me: str, form: Any, future: bool) -> int:
-    """Write the form's changes as ops in one transaction; return how many; raise Refused for the first bad one."""
+def save(client: SyncClient, school: School, slot: Slot, me: str, form: Any, future: bool,
+         fixed: Outcome | None = None) -> int:
+    """Write the form's changes as ops in one transaction; return how many; raise Refused for the first bad one.
+    `fixed`: the rejected op the form corrects, dropped from the outcomes in the same transaction."""
     record = client.view("lesson", slot.lesson_id)
     current = dict(record.values) if record is not None and not record.deleted else {}
     due = read_date(form.get("homework_due"))
@@ -148,6 +195,8 @@ def save(client: SyncClient, school: School, slot: Slot, me: str, form: Any, fut
     where = "Урок"
     try:
         with client.store.transaction():
+            if fixed is not None:  # its correction goes through the same checks below, as new ops
+                client.store.db.execute("DELETE FROM outcome WHERE op = ? AND status = 'rejected'", (fixed.op,))
             if fields:
                 client.record("lesson", fields, author=me, id=slot.lesson_id)
                 written += 1

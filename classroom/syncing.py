@@ -7,21 +7,23 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, render_template, request, send_file
+from flask import Blueprint, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response
 
 from classroom import get_client
-from classroom.auth import signed_in
+from classroom.auth import signed_in, teacher
 from classroom.school import School
-from sync import clock
+from sync import clock, notices
 from sync.errors import SyncError
+from sync.outbox import Outcome
 from sync.report import SyncReport, describe
 
 bp = Blueprint("syncing", __name__)
 
 ENTITY_WORDS = {"lesson": "урок", "attendance": "посещаемость", "mark": "отметка", "remark": "замечание",
                 "period_grade": "отметка за период", "test_plan": "контрольная работа"}
-STATUS_WORDS = {"rejected": "отклонено", "held": "ждёт утверждения завуча"}
+STATUS_WORDS = {"rejected": "отклонено", "held": "ждёт утверждения завуча", "declined": "отклонено завучем"}
+FIXABLE = ("lesson", "attendance", "mark")  # a rejected op of these opens its lesson with the value prefilled
 
 
 def describe_op(school: School, body: dict[str, Any]) -> str:
@@ -45,11 +47,60 @@ def describe_op(school: School, body: dict[str, Any]) -> str:
     return ", ".join(p for p in parts if p)
 
 
+def fix_url(school: School, outcome: Outcome) -> str | None:
+    """Where a rejected op is fixed and sent again: its lesson's screen with the op's values prefilled."""
+    body = outcome.body
+    if outcome.status != "rejected" or body.get("entity") not in FIXABLE or body.get("action") != "upsert":
+        return None
+    fields: dict[str, Any] = body.get("fields") or {}
+    if body.get("entity") == "lesson":
+        lesson = dict(fields)
+        viewed = school.client.view("lesson", str(body.get("id")))
+        if viewed is not None:
+            lesson = {**viewed.values, **fields}
+    else:
+        viewed = school.client.view("lesson", str(fields.get("lesson") or ""))
+        lesson = dict(viewed.values) if viewed is not None else {}
+    if not all(lesson.get(k) for k in ("date", "slot", "class")):
+        return None
+    args: dict[str, Any] = {"fix": outcome.op}
+    if lesson.get("group"):
+        args["group"] = lesson["group"]
+    if lesson.get("substitute") and lesson.get("subject"):
+        args["substitute"] = lesson["subject"]
+    return url_for("lessons.lesson", day=str(lesson["date"]), number=int(lesson["slot"]),
+                   class_id=str(lesson["class"]), **args)
+
+
+def conflict_rows(school: School, me: str) -> list[dict[str, Any]]:
+    """The conflicts the hub sent that concern this teacher, in words."""
+    rows = []
+    for item in notices.kept(school.client.store, me):
+        record = school.client.view(str(item["entity"]), str(item["id"]))
+        fields = dict(record.values) if record is not None else dict(item.get("fields") or {})
+        what = describe_op(school, {"entity": item["entity"], "action": "upsert", "fields": fields})
+        at = str(item.get("at") or "")
+        rows.append({"what": what, "message": item["message"], "open": item.get("status") == "open",
+                     "kind": item["kind"], "at": f"{at[8:10]}.{at[5:7]}.{at[0:4]}" if len(at) >= 10 else ""})
+    return rows
+
+
+@bp.get("/conflicts")
+@signed_in
+def conflicts() -> str:
+    """What the hub recorded against this teacher's writes: conflicts lost, corrections declined."""
+    client = get_client()
+    me = teacher()
+    assert me is not None
+    kept = client.store.get(notices.KEY) or {}
+    return render_template("conflicts.html", rows=conflict_rows(School(client), me), received=bool(kept))
+
+
 def _page(report: SyncReport | None = None, error: str | None = None) -> str:
     client = get_client()
     school = School(client)
     pending = [(op["seq"], describe_op(school, op)) for op in client.store.pending(200)]
-    outcomes = [(o, describe_op(school, o.body), STATUS_WORDS.get(o.status, o.status))
+    outcomes = [(o, describe_op(school, o.body), STATUS_WORDS.get(o.status, o.status), fix_url(school, o))
                 for o in client.store.outcomes()]
     return render_template("sync.html", report=report, error=error, pending=pending, outcomes=outcomes,
                            backlog=client.store.backlog(), last=client.store.get("last_sync"),

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from classroom import get_client
 from classroom.auth import signed_in, teacher
 from classroom.school import School, short_date, today, week_day, zone
+from sync import notices
 from sync.schema import parse_date
 
 bp = Blueprint("views", __name__)
@@ -76,8 +77,11 @@ def _last_sync() -> dict[str, Any]:
         moment = dt.datetime.fromisoformat(value).astimezone(tz)
         return f"{moment:%d.%m.%Y} {moment.hour}:{moment:%M}"
 
+    me = teacher()
+    conflicts = [n for n in notices.kept(client.store, me) if n.get("status") == "open"] if me else []
     return {"good": shown(good.get("at")), "last": shown(last.get("at")), "last_ok": bool(last.get("ok")),
-            "backlog": client.store.backlog(), "problems": len(client.store.outcomes())}
+            "backlog": client.store.backlog(), "problems": len(client.store.outcomes()),
+            "conflicts": len(conflicts)}
 
 
 def _teacher_name() -> str:

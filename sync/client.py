@@ -34,7 +34,7 @@ from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sync import clock, files, hlc, retention
+from sync import clock, files, hlc, notices, retention
 from sync.answers import Change, SyncAnswer, check_status, check_sync
 from sync.check import check_op
 from sync.errors import BadAnswer, BatchRejected, Busy, NotConnected, RecordRefused, SyncError, TransportError
@@ -398,8 +398,10 @@ class SyncClient:
 
         started = self.monotonic()
         try:
-            answer = check_sync(exchange(self.transport, "POST", f"{hub}/api/v1/sync", token, body, meter),
-                                ops, pull is not None)
+            raw = exchange(self.transport, "POST", f"{hub}/api/v1/sync", token, body, meter)
+            answer = check_sync(raw, ops, pull is not None)
+            if pull is not None and not answer.more:  # the last page carries the teachers' conflicts
+                notices.take(self.store, raw, answer.hub_time)
         except (TransportError, BadAnswer, Busy) as exc:  # a cut, a timeout, a damaged answer, a busy hub
             self.link.failed(pace, sizes[0])
             if not isinstance(exc, Busy):

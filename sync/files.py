@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sync import retention
+from sync import notices, retention
 from sync.answers import SyncAnswer, check_status, check_sync
 from sync.errors import BadAnswer, SyncError
 from sync.protocol import VERSION
@@ -77,6 +77,7 @@ def read_answer(client: SyncClient, path: str | os.PathLike[str]) -> SyncReport:
         raise BadAnswer("Ответ сервера не по протоколу: results.")
     sent_ids = [r.get("op") for r in raw_results if isinstance(r, dict)]
     answer = check_sync(data, [{"op": op} for op in sent_ids], True)
+    notices.check(data)
     pending = {op["op"]: op for op in client.store.pending()}
     report = SyncReport()
     acked = max(answer.acked_seq, int(client.store.get("file_acked_seq", 0)))
@@ -87,6 +88,7 @@ def read_answer(client: SyncClient, path: str | os.PathLike[str]) -> SyncReport:
     with client.store.transaction():
         client.store.put("file_acked_seq", acked)
     report.pulled = take_file(client, answer)
+    notices.take(client.store, data, answer.hub_time)  # the teachers' conflicts, when the file is the newest
     report.backlog = client.store.backlog()
     return report
 

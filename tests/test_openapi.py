@@ -352,6 +352,9 @@ def test_real_answers_of_the_hub_validate_against_the_schemas(served: Any, check
         if not page["more"]:
             break
     assert seen == set(JOURNAL) | set(REFERENCE)
+    lost = one.post([], pull={"cursor": cursor, "limit": 7}).get_json()  # its attendance lost to two's
+    must_validate(checker, lost, "Answer")
+    assert [(n["kind"], n["entity"], n["status"]) for n in lost["conflicts"]] == [("conflict", "attendance", "open")]
 
     status = served.get("/api/v1/status", headers={"Authorization": f"Bearer {one.token}"}).get_json()
     must_validate(checker, status, "Status")

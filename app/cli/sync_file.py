@@ -22,7 +22,7 @@ from app.base.models import Device
 from app.syncing.api import decode_json, inflate
 from app.syncing.devices import bound_classes
 from app.syncing.ingest import apply_batch
-from app.syncing.pull import changes_since
+from app.syncing.pull import changes_since, conflicts_for
 from sync import hlc
 from sync.errors import BatchRejected
 from sync.protocol import VERSION
@@ -87,10 +87,11 @@ def import_command(path: Path, no_answer: bool) -> None:
         return
     cursor = batch.pull.cursor if batch.pull is not None else 0
     changes, next_cursor, _more = changes_since(cursor, ALL, batch.device, bound_classes(batch.device))
+    conflicts = conflicts_for(batch.device)
     db.session.rollback()
     target = answer_path(path)
     write_json_gz(target, {"protocol": VERSION, "device": batch.device, "hub_time": answer["hub_time"],
                            "acked_seq": answer["acked_seq"], "results": results, "changes": changes,
-                           "cursor": next_cursor, "more": False})
+                           "cursor": next_cursor, "more": False, "conflicts": conflicts})
     click.echo(f"Ответ для устройства: {target} (изменений {len(changes)}). Отнесите его на компьютер класса: "
                "«tetrad-sync import-answer ФАЙЛ» или страница «Синхронизация» журнала.")

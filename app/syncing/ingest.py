@@ -21,7 +21,7 @@ from app.base.models.base import lock_revs, take_revs
 from app.base.rebuild_queue import mark_families_dirty
 from app.base.settings import Settings
 from app.syncing.devices import bound_classes
-from app.syncing.pull import changes_since
+from app.syncing.pull import changes_since, conflicts_for
 from app.syncing.school_reference import device_reference
 from sync import clock, hlc
 from sync.answers import ops_digest
@@ -63,6 +63,8 @@ def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) ->
             changes, cursor, more = changes_since(batch.pull.cursor, batch.pull.limit, device_id,
                                                   bound_classes(device_id), own)
             answer.update(changes=changes, cursor=cursor, more=more)
+            if not more:  # the pull's last page: what concerns the device's teachers (docs/protocol.md)
+                answer["conflicts"] = conflicts_for(device_id)
             db.session.rollback()  # end the read transaction
     except (OperationalError, DBAPIError) as exc:
         db.session.rollback()

@@ -23,6 +23,7 @@ from app.base.extensions import db
 from app.base.journal_store import record_of, table
 from app.base.models import (
     Assignment,
+    Conflict,
     Group,
     Holiday,
     OpLog,
@@ -35,6 +36,8 @@ from app.base.models import (
     TimetableChange,
     TimetableEntry,
 )
+from app.base.text import aware, short_name
+from sync import clock
 from sync.enrolment import enrolled
 from sync.protocol import JOURNAL
 
@@ -169,3 +172,58 @@ def _without_echo(changes: list[dict[str, Any]], device_id: str) -> list[dict[st
                                                                     OpLog.decided_by.is_not(None))))
     echoes = {id(c) for c in own if not any(w[2] in decided for w in c["clock"].values())}
     return [c for c in changes if id(c) not in echoes]
+
+
+# What concerns a machine's teachers beyond its own results (docs/protocol.md, "Conflicts in the answer"): the
+# recorded conflicts its writes lost (open, or decided in the last NOTICE_DAYS) and its held ops the deputy
+# declined in that time. The whole list comes on the last page of every pull; the machine replaces its copy.
+NOTICE_DAYS = 30
+NOTICE_LIMIT = 100
+FIELD_WORDS = {"value": "отметка", "work_type": "вид работы", "status": "посещаемость", "topic": "тема",
+               "homework": "домашнее задание", "homework_due": "срок задания", "cancelled": "отмена урока",
+               "text": "текст", "deleted": "удаление", "comment": "комментарий"}
+
+
+def _shown(value: Any) -> str:
+    if value is True:
+        return "да"
+    if value is False:
+        return "нет"
+    return "пусто" if value in (None, "") else f"«{value}»"
+
+
+def conflicts_for(device_id: str) -> list[dict[str, Any]]:
+    """The conflicts and declined corrections that concern the device's teachers, newest first."""
+    since = clock.now() - dt.timedelta(days=NOTICE_DAYS)
+    conflicts = list(db.session.scalars(
+        select(Conflict).where(Conflict.loser_device == device_id,
+                               or_(Conflict.resolved_at.is_(None), Conflict.resolved_at >= since))
+        .order_by(Conflict.id.desc()).limit(NOTICE_LIMIT)))
+    declined = list(db.session.scalars(
+        select(OpLog).where(OpLog.device_id == device_id, OpLog.status == "declined", OpLog.decided_at >= since)
+        .order_by(OpLog.id.desc()).limit(NOTICE_LIMIT)))
+    names = {t.id: short_name(t.first_name, t.middle_name or "", t.last_name) for t in db.session.scalars(
+        select(Teacher).where(Teacher.id.in_({c.winner_author for c in conflicts})))} if conflicts else {}
+    found: list[dict[str, Any]] = []
+    for c in conflicts:
+        winner = names.get(c.winner_author) or ("сотрудник школы" if c.winner_device == "hub" else c.winner_author)
+        what = FIELD_WORDS.get(c.field, c.field)
+        if c.resolution == "loser":
+            message = f"Конфликт решён в вашу пользу: {what} — ваше значение {_shown(c.loser_value)}."
+        else:
+            message = (f"Ваше значение {_shown(c.loser_value)} ({what}) уступило значению {_shown(c.winner_value)}, "
+                       f"которое одновременно записал(а) {winner}.")
+            message += " Завуч оставил это значение." if c.resolution == "winner" else " Решает завуч."
+        found.append({"kind": "conflict", "op": c.loser_op, "author": c.loser_author, "entity": c.entity,
+                      "id": c.record_id, "field": c.field, "value": c.loser_value, "winner_value": c.winner_value,
+                      "winner": winner, "status": "resolved" if c.resolved_at else "open",
+                      "resolution": c.resolution, "at": aware(c.detected_at).isoformat(timespec="seconds"),
+                      "message": message})
+    for row in declined:
+        assert row.decided_at is not None
+        found.append({"kind": "declined", "op": row.op_id or "", "author": row.author_id, "entity": row.entity,
+                      "id": row.record_id, "fields": row.payload.get("fields") or {}, "status": "resolved",
+                      "at": aware(row.decided_at).isoformat(timespec="seconds"),
+                      "message": "Завуч отклонил эту запись: в журнале осталось прежнее значение."})
+    found.sort(key=lambda n: str(n["at"]), reverse=True)
+    return found[:NOTICE_LIMIT]
