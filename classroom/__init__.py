@@ -30,6 +30,7 @@ def create_app(db_path: str | os.PathLike[str], test_config: dict[str, Any] | No
         CLASSROOM_TRANSPORT=None,  # tests pass an in-process transport; None means HTTP
         CLASSROOM_LOCK_TRIES=5,
         CLASSROOM_LOCK_SECONDS=60,
+        CLASSROOM_SYNC_WAIT=3.0,  # seconds «Синхронизировать» waits for the result before showing progress
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         TEMPLATES_AUTO_RELOAD=False,

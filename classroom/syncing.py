@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import io
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response
 
 from classroom import get_client
 from classroom.auth import signed_in, teacher
 from classroom.school import School
 from sync import clock, notices
+from sync.answers import Change, SyncAnswer
+from sync.client import SyncClient
 from sync.errors import SyncError
 from sync.outbox import Outcome
 from sync.report import SyncReport, describe
@@ -114,16 +118,100 @@ def status() -> str:
     return _page()
 
 
+class _Progress:
+    """One client file's sync in the background: what it has done so far, and its report when finished."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.sent, self.batches, self.pages = total, 0, 0, 0
+        self.last_batch = 0
+        self.report: SyncReport | None = None
+
+    def batches_total(self) -> int:
+        """Batches done plus those the rest of the outbox needs at the last batch's size."""
+        left = max(0, self.total - self.sent)
+        size = self.last_batch or max(1, self.total)
+        return self.batches + -(-left // size)
+
+
+_RUNS: dict[str, _Progress] = {}
+_RUNS_LOCK = threading.Lock()
+
+
+class _ReportingClient(SyncClient):
+    """The sync client with its progress kept for the progress page."""
+
+    progress: _Progress
+
+    def _accept(self, sent: list[dict[str, Any]], answer: SyncAnswer, report: SyncReport) -> int:
+        done = super()._accept(sent, answer, report)
+        with _RUNS_LOCK:
+            self.progress.sent += len(sent)
+            self.progress.batches += 1
+            self.progress.last_batch = len(sent)
+        return done
+
+    def _take(self, changes: list[Change], cursor: str | None, done: bool = False) -> None:
+        super()._take(changes, cursor, done)
+        with _RUNS_LOCK:
+            self.progress.pages += 1
+
+
+def _run_in_background(path: str, transport: Any, progress: _Progress) -> None:
+    client = _ReportingClient(path, transport=transport)
+    client.progress = progress
+    client.attempts = 2  # a teacher waits at the screen: fail fast, the outbox keeps everything
+    client.max_delay = 5.0
+    try:
+        report = client.sync()
+    except Exception as exc:  # a bug: say so on the page instead of spinning forever
+        report = SyncReport(error=f"Внутренняя ошибка синхронизации: {exc!r}.")
+        raise
+    finally:
+        client.close()
+        with _RUNS_LOCK:
+            progress.report = report
+
+
 @bp.post("/sync")
 @signed_in
-def run() -> str:
-    """Sync now: push the outbox, pull the hub's changes; the result on the page."""
+def run() -> str | Response:
+    """Sync now, in a background thread: the progress page follows it (a quick sync shows its result at once)."""
     client = get_client()
     if not client.store.get("hub"):
         return _page(error="У компьютера нет адреса сервера (он настроен из файла): обменивайтесь файлами ниже.")
-    client.attempts = 2  # a teacher waits at the screen: fail fast, the outbox keeps everything
-    client.max_delay = 5.0
-    return _page(report=client.sync())
+    path = str(client.store.path.resolve())
+    with _RUNS_LOCK:
+        progress = _RUNS.get(path)
+        if progress is None or progress.report is not None:  # none running: start one
+            progress = _RUNS[path] = _Progress(client.store.backlog())
+            threading.Thread(target=_run_in_background, name="classroom-sync", daemon=True,
+                             args=(path, current_app.config["CLASSROOM_TRANSPORT"], progress)).start()
+    waited = 0.0
+    while waited < float(current_app.config["CLASSROOM_SYNC_WAIT"]):  # short sleeps: faketime breaks waits
+        with _RUNS_LOCK:
+            report = progress.report
+        if report is not None:
+            return _page(report=report)
+        time.sleep(0.05)
+        waited += 0.05
+    return redirect(url_for("syncing.progress"))
+
+
+@bp.get("/sync/progress")
+@signed_in
+def progress() -> str | Response:
+    """How far the running sync is; the page refreshes itself until it ends, then shows the result."""
+    path = str(get_client().store.path.resolve())
+    with _RUNS_LOCK:
+        run_ = _RUNS.get(path)
+        state: dict[str, Any] | None = None if run_ is None else {
+            "total": run_.total, "sent": run_.sent, "batches": run_.batches, "batches_total": run_.batches_total(),
+            "pages": run_.pages, "report": run_.report}
+    if state is None:
+        return redirect(url_for("syncing.status"))
+    if state["report"] is not None:
+        return _page(report=state["report"])
+    return render_template("sync_progress.html", run=state)
 
 
 @bp.post("/sync/export")

@@ -175,3 +175,48 @@ def test_a_pull_of_reference_data_reaches_pages_the_process_had_cached(app, mach
     assert client.sync().ok
     page = petrova.get(f"/day?date={day}").get_data(as_text=True)
     assert "Физика" in page.split("Замена")[0] and "Петрова-Лебедева" in page
+
+
+class SlowLink:
+    """The in-process hub behind a slow link: every exchange takes half a second."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def request(self, method, url, headers, body):
+        """Wait, then pass the request on."""
+        import time
+
+        time.sleep(0.5)
+        return self.inner.request(method, url, headers, body)
+
+
+def test_the_sync_button_runs_in_the_background_with_a_progress_page_that_refreshes_itself(app, school, tmp_path):
+    import time
+
+    from tests.live import WsgiTransport
+
+    client, journal = classroom_machine(app, tmp_path / "slow.db", CLASSROOM_SYNC_WAIT=0,
+                                        CLASSROOM_TRANSPORT=SlowLink(WsgiTransport(app)))
+    try:
+        petrova = journal.test_client()
+        sign_in(petrova, school["t_petrova"], PINS["t_petrova"])
+        form = {"csrf": csrf(petrova), "topic": "Уравнения", "homework": "", "homework_due": "",
+                f"att-{school['st_ivanova']}": "late", f"att-{school['st_smirnov']}": "present"}
+        assert petrova.post(f"/lesson/{LESSON_DAY.isoformat()}/2/{school['c7']}", data=form).status_code == 302
+        started = petrova.post("/sync", data={"csrf": csrf(petrova)})
+        assert started.status_code == 302 and started.headers["Location"] == "/sync/progress"
+        page = petrova.get("/sync/progress").get_data(as_text=True)
+        assert '<meta http-equiv="refresh" content="1">' in page
+        assert "Отправлено пакетов: 0 из 1" in page and "операций 0 из 3" in page
+        assert "Последняя успешная синхронизация" in page  # the frame, with the last good sync, stays
+        assert petrova.get("/day").status_code == 200  # the journal answers meanwhile
+        for _ in range(300):
+            page = petrova.get("/sync/progress").get_data(as_text=True)
+            if 'id="sync-result"' in page:
+                break
+            time.sleep(0.1)
+        assert "Синхронизация выполнена" in page and "http-equiv" not in page
+        assert client.store.backlog() == 0
+    finally:
+        client.close()
