@@ -152,3 +152,56 @@ def test_a_teacher_records_a_lesson_offline_plans_ahead_and_syncs_when_the_hub_i
     text = "\n".join(pages(links_of(school["families"]["ivanovs"])[0].token).values())
     assert "Квадратные уравнения" in text and "№ 301, 303" in text
     # (Next week's planned lesson is on the hub; the family site does not build weeks ahead yet.)
+
+
+def test_a_rejected_mark_is_fixed_and_resent_in_one_click_and_the_conflicts_page_answers(journal, browser, site_app,
+                                                                                         tmp_path):
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    url, hub_port, school = journal
+    client = SyncClient(tmp_path / "client.db")  # the machine still knows a work type the school dropped
+    with client.store.transaction():
+        status = client.store.get("status")
+        client.store.put("status", {**status, "work_types": [*status["work_types"],
+                                                             {"code": "project", "name": "Проект", "short": "П"}]})
+    client.close()
+    driver = browser
+    wait = WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,))
+    driver.get(f"{url}/signin")
+    wait.until(lambda d: d.switch_to.active_element.get_attribute("id") == "teacher")
+    type_keys(driver, "Петрова", Keys.TAB, PINS["t_petrova"], Keys.ENTER)
+    wait.until(lambda d: "/day" in d.current_url)
+    ivanova = school["st_ivanova"]
+    driver.get(f"{url}/lesson/{LESSON_DAY.isoformat()}/2/{school['c7']}")
+    Select(driver.find_element(By.NAME, f"mark-{ivanova}")).select_by_value("5")
+    Select(driver.find_element(By.NAME, f"wt-{ivanova}")).select_by_value("project")
+    driver.find_element(By.ID, "save").send_keys(Keys.ENTER)
+    wait.until(lambda d: "Урок сохранён" in d.page_source)
+
+    server, thread = serve(site_app, hub_port)
+    try:
+        driver.get(f"{url}/sync")
+        driver.find_element(By.ID, "sync-now").send_keys(Keys.ENTER)
+        wait.until(lambda d: "Синхронизация выполнена" in d.find_element(By.ID, "sync-result").text)
+        assert "Недопустимое значение поля" in driver.find_element(By.ID, "outcomes").text
+        driver.find_element(By.LINK_TEXT, "Исправить и отправить снова").send_keys(Keys.ENTER)
+        wait.until(lambda d: d.find_elements(By.ID, "fixing"))
+        assert Select(driver.find_element(By.NAME, f"mark-{ivanova}")).first_selected_option.text == "5"
+        Select(driver.find_element(By.NAME, f"wt-{ivanova}")).select_by_value("oral")
+        driver.find_element(By.ID, "save").send_keys(Keys.ENTER)
+        wait.until(lambda d: "отклонённая убрана из списка" in d.page_source)
+        driver.find_element(By.LINK_TEXT, "Конфликты").send_keys(Keys.ENTER)
+        wait.until(lambda d: "Конфликтов нет" in d.page_source)
+        driver.get(f"{url}/sync")
+        driver.find_element(By.ID, "sync-now").send_keys(Keys.ENTER)
+        wait.until(lambda d: "Синхронизация выполнена" in d.find_element(By.ID, "sync-result").text)
+        assert driver.find_element(By.ID, "backlog").text == "0"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    db.session.expire_all()
+    taught = lesson_id(school["c7"], None, LESSON_DAY.isoformat(), 2)
+    assert [(m.value, m.work_type) for m in db.session.query(Mark).filter_by(lesson_id=taught)] == [("5", "oral")]
