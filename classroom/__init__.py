@@ -40,8 +40,9 @@ def create_app(db_path: str | os.PathLike[str], test_config: dict[str, Any] | No
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret(app.config["CLASSROOM_DB"])
 
-    from classroom import auth, journal, lessons, syncing, views
+    from classroom import auth, i18n, journal, lessons, syncing, views
 
+    i18n.init_app(app)
     auth.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(lessons.bp)

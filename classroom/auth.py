@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_
 from werkzeug.wrappers import Response
 
 from classroom import get_client
+from classroom.i18n import gettext
 from classroom.school import served_teachers
 from sync import clock
 from sync.pins import verify_pin
@@ -48,14 +49,14 @@ def _idle_and_csrf() -> Response | None:
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(16)
     if request.method == "POST" and request.form.get("csrf") != session["csrf"]:
-        abort(400, "Форма устарела: откройте страницу заново.")
+        abort(400, gettext("The form is out of date: open the page again."))
     if request.endpoint in OPEN:
         return None
     if teacher() is not None:
         idle = current_app.config["CLASSROOM_IDLE_MINUTES"] * 60
         if _now_s() - float(session.get("seen", 0)) > idle:
             session.pop("teacher", None)
-            flash("Вы вышли автоматически: компьютером долго не пользовались.", "info")
+            flash(gettext("You were signed out: the machine was not used for a while."), "info")
         else:
             session["seen"] = _now_s()
             return None
@@ -104,14 +105,14 @@ def signin() -> tuple[str, int] | Response:
         ids = {t for t, _ in teachers}
         pin = request.form.get("pin", "")
         if chosen not in ids:
-            error = "Выберите себя в списке учителей."
+            error = gettext("Choose yourself in the list of teachers.")
         elif (left := lockout_left(chosen)) > 0:
-            error = f"Слишком много неверных попыток: вход заблокирован ещё на {left} с."
+            error = gettext("Too many wrong tries: signing in is locked for %(s)s s more.", s=left)
         else:
             record = client.store.record("teacher", chosen)
             stored = record.values.get("pin_hash") if record else None
             if not stored:
-                error = "Для вас не задан PIN: попросите администратора школы установить его на сервере."
+                error = gettext("You have no PIN: ask the school's administrator to set one on the server.")
             elif verify_pin(pin, str(stored)):
                 _clear_failures(chosen)
                 session.clear()
@@ -121,8 +122,8 @@ def signin() -> tuple[str, int] | Response:
                                 else url_for("views.day"))
             else:
                 locked = _note_failure(chosen)
-                error = (f"Неверный PIN. Вход заблокирован на {locked} с." if locked
-                         else "Неверный PIN. Попробуйте ещё раз.")
+                error = (gettext("Wrong PIN. Signing in is locked for %(s)s s.", s=locked) if locked
+                         else gettext("Wrong PIN. Try again."))
     status = 403 if error and request.method == "POST" else 200
     return render_template("signin.html", teachers=teachers, chosen=chosen, error=error,
                            next=request.values.get("next", "")), status
@@ -132,7 +133,7 @@ def signin() -> tuple[str, int] | Response:
 def signout() -> Response:
     """Sign out; the next teacher signs in."""
     session.pop("teacher", None)
-    flash("Вы вышли.", "info")
+    flash(gettext("You signed out."), "info")
     return redirect(url_for("auth.signin"))
 
 

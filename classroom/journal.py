@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from classroom import get_client
 from classroom.auth import signed_in, teacher
+from classroom.i18n import N_, gettext
 from classroom.school import School, find, find_many, today
 from sync.client import SyncClient
 from sync.errors import RecordRefused
@@ -28,7 +29,7 @@ bp = Blueprint("journal", __name__)
 
 ABSENCE = {"absent_excused": "нУ", "absent_unexcused": "нН", "ill": "нБ", "late": "оп"}
 DEFAULT_THRESHOLDS = {"5": 4.60, "4": 3.60, "3": 2.60}  # DOMAIN.md's common rule, when the hub does not say
-PERIOD_STATUSES = (("deferred", "отсрочка"), ("not_assessed", "не аттестован"))
+PERIOD_STATUSES = (("deferred", N_("deferred")), ("not_assessed", N_("not assessed")))
 
 
 def decimal(value: float | None) -> str:
@@ -136,11 +137,11 @@ def class_grid(class_id: str, subject_id: str) -> tuple[str, int] | Response:
     mine = [a for a in my_subjects(school, me)
             if (a["class"], a["group"], a["subject"]) == (class_id, group_id, subject_id)]
     if not mine:
-        abort(404, "Вы не ведёте этот предмет в этом классе.")
+        abort(404, gettext("You do not teach this subject in this class."))
     periods = sorted(school.records("period").items(), key=lambda p: str(p[1].values.get("start")))
     period_id = request.args.get("period") or current_period(school, today(client))
     if period_id not in school.records("period"):
-        abort(404, "Учебный период не найден.")
+        abort(404, gettext("No such period."))
     error = None
     if request.method == "POST":
         try:
@@ -148,7 +149,7 @@ def class_grid(class_id: str, subject_id: str) -> tuple[str, int] | Response:
         except RecordRefused as refused:
             error = refused.message
         else:
-            flash(f"Отметки за период сохранены (записей: {written}).", "ok")
+            flash(gettext("The period marks are saved (entries: %(n)s).", n=written), "ok")
             return redirect(request.full_path.rstrip("?"))
     lessons, lines = grid(client, school, class_id, group_id, subject_id, period_id, mine[0]["hours"])
     return render_template("journal.html", school=school, lessons=lessons, lines=lines, periods=periods,

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from classroom import get_client
 from classroom.auth import signed_in, teacher
+from classroom.i18n import N_, gettext
 from classroom.school import School, Slot, find, today
 from sync.client import SyncClient
 from sync.errors import RecordRefused
@@ -28,9 +29,9 @@ from sync.schema import parse_date
 
 bp = Blueprint("lessons", __name__)
 
-ATTENDANCE = (("present", "присутствовал"), ("absent_excused", "У — уважительная"),
-              ("absent_unexcused", "Н — неуважительная"), ("ill", "Б — болезнь"), ("late", "опоздал"))
-REMARK_WORDS = {"remark": "замечание", "recommendation": "рекомендация", "praise": "похвала"}
+ATTENDANCE = (("present", N_("present")), ("absent_excused", N_("У — excused")),
+              ("absent_unexcused", N_("Н — unexcused")), ("ill", N_("Б — ill")), ("late", N_("late")))
+REMARK_WORDS = {"remark": N_("remark"), "recommendation": N_("recommendation"), "praise": N_("praise")}
 RU_DATE = re.compile(r"\s*([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})\s*")
 
 
@@ -67,8 +68,9 @@ def find_slot(school: School, me: str, day: dt.date, number: int, class_id: str,
         if (slot.slot, slot.class_id, slot.group_id) == (number, class_id, group_id):
             return slot
     if substitute_subject and class_id in school.records("class") and substitute_subject in school.records("subject"):
-        return Slot(day, number, class_id, group_id, substitute_subject, me, "substitution", "без плана завуча")
-    abort(404, "Этого урока нет в вашем расписании.")
+        return Slot(day, number, class_id, group_id, substitute_subject, me, "substitution",
+                    gettext("not planned by the deputy"))
+    abort(404, gettext("This lesson is not in your timetable."))
 
 
 def rows_for(client: SyncClient, school: School, slot: Slot) -> list[Row]:
@@ -109,10 +111,10 @@ def lesson(day: str, number: int, class_id: str) -> tuple[str, int] | Response:
         except RecordRefused as refused:
             error = refused
         else:
-            flash(f"Урок сохранён на этом компьютере (записей: {written}); на сервер он уйдёт при синхронизации.",
-                  "ok")
+            flash(gettext("The lesson is saved on this machine (entries: %(n)s); it goes to the server at the "
+                          "next sync.", n=written), "ok")
             if fixed is not None:
-                flash("Исправленная запись отправится на сервер заново; отклонённая убрана из списка.", "ok")
+                flash(gettext("The corrected entry goes to the server anew; the rejected one is off the list."), "ok")
             kept: dict[str, Any] = {k: v for k, v in request.args.items() if k != "fix"}
             return redirect(url_for("lessons.lesson", day=day, number=number, class_id=class_id, **kept))
     record = client.view("lesson", slot.lesson_id)
@@ -183,7 +185,7 @@ def save(client: SyncClient, school: School, slot: Slot, me: str, form: Any, fut
     current = dict(record.values) if record is not None and not record.deleted else {}
     due = read_date(form.get("homework_due"))
     if due == "bad":
-        raise Refused(RecordRefused("bad_value", "homework_due"), "Срок домашнего задания")
+        raise Refused(RecordRefused("bad_value", "homework_due"), gettext("Homework due date"))
     planned: dict[str, Any] = {"topic": form.get("topic", "").strip(), "homework": form.get("homework", "").strip(),
                                "homework_due": due, "cancelled": form.get("cancelled") == "on"}
     fields = {k: v for k, v in planned.items() if not current or current.get(k) != v}
@@ -192,7 +194,7 @@ def save(client: SyncClient, school: School, slot: Slot, me: str, form: Any, fut
                        "group": slot.group_id, "subject": slot.subject_id, "teacher": me,
                        "substitute": slot.substitute})
     written = 0
-    where = "Урок"
+    where = gettext("Lesson")
     try:
         with client.store.transaction():
             if fixed is not None:  # its correction goes through the same checks below, as new ops

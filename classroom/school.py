@@ -99,11 +99,6 @@ def reference(client: SyncClient, entity: str) -> dict[str, Record]:
         return entities[entity]
 
 
-WEEKDAYS = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
-MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
-          "ноября", "декабря")
-
-
 def full_name(values: dict[str, Any]) -> str:
     """Surname first: Иванова Мария Петровна."""
     return " ".join(p for p in (str(values.get(k) or "") for k in ("last_name", "first_name", "middle_name")) if p)
@@ -112,11 +107,6 @@ def full_name(values: dict[str, Any]) -> str:
 def short_date(day: dt.date) -> str:
     """16.11.2026."""
     return f"{day:%d.%m.%Y}"
-
-
-def week_day(day: dt.date) -> str:
-    """пн, 16 ноября."""
-    return f"{WEEKDAYS[day.weekday()]}, {day.day} {MONTHS[day.month - 1]}"
 
 
 def zone(client: SyncClient) -> dt.tzinfo:

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from classroom import get_client
 from classroom.auth import signed_in, teacher
+from classroom.i18n import N_, gettext
 from classroom.school import School
 from sync import clock, notices
 from sync.answers import Change, SyncAnswer
@@ -24,18 +25,20 @@ from sync.report import SyncReport, describe
 
 bp = Blueprint("syncing", __name__)
 
-ENTITY_WORDS = {"lesson": "урок", "attendance": "посещаемость", "mark": "отметка", "remark": "замечание",
-                "period_grade": "отметка за период", "test_plan": "контрольная работа"}
-STATUS_WORDS = {"rejected": "отклонено", "held": "ждёт утверждения завуча", "declined": "отклонено завучем"}
+ENTITY_WORDS = {"lesson": N_("lesson"), "attendance": N_("attendance"), "mark": N_("mark"), "remark": N_("remark"),
+                "period_grade": N_("period mark"), "test_plan": N_("test")}
+STATUS_WORDS = {"rejected": N_("rejected"), "held": N_("waiting for the deputy's approval"),
+                "declined": N_("declined by the deputy")}
 FIXABLE = ("lesson", "attendance", "mark")  # a rejected op of these opens its lesson with the value prefilled
 
 
 def describe_op(school: School, body: dict[str, Any]) -> str:
     """One op in words: what, for whom, which day."""
     fields: dict[str, Any] = body.get("fields") or {}
-    parts = [ENTITY_WORDS.get(str(body.get("entity")), str(body.get("entity")))]
+    entity = str(body.get("entity"))
+    parts = [gettext(ENTITY_WORDS[entity]) if entity in ENTITY_WORDS else entity]
     if body.get("action") == "delete":
-        parts[0] += " (удаление)"
+        parts[0] += gettext(" (deleted)")
     if "value" in fields:
         parts.append(f"«{fields['value']}»")
     if "status" in fields and body.get("entity") == "attendance":
@@ -47,7 +50,7 @@ def describe_op(school: School, body: dict[str, Any]) -> str:
     if isinstance(day, str) and len(day) == 10:
         parts.append(f"{day[8:10]}.{day[5:7]}.{day[0:4]}")
     if body.get("entity") == "lesson" and fields.get("topic"):
-        parts.append(f"тема «{fields['topic']}»")
+        parts.append(gettext("topic «%(topic)s»", topic=fields["topic"]))
     return ", ".join(p for p in parts if p)
 
 
@@ -156,7 +159,7 @@ class _ReportingClient(SyncClient):
             self.progress.pages += 1
 
 
-def _run_in_background(path: str, transport: Any, progress: _Progress) -> None:
+def _run_in_background(path: str, transport: Any, progress: _Progress, internal: str) -> None:
     client = _ReportingClient(path, transport=transport)
     client.progress = progress
     client.attempts = 2  # a teacher waits at the screen: fail fast, the outbox keeps everything
@@ -164,7 +167,7 @@ def _run_in_background(path: str, transport: Any, progress: _Progress) -> None:
     try:
         report = client.sync()
     except Exception as exc:  # a bug: say so on the page instead of spinning forever
-        report = SyncReport(error=f"Внутренняя ошибка синхронизации: {exc!r}.")
+        report = SyncReport(error=f"{internal} {exc!r}.")
         raise
     finally:
         client.close()
@@ -178,14 +181,16 @@ def run() -> str | Response:
     """Sync now, in a background thread: the progress page follows it (a quick sync shows its result at once)."""
     client = get_client()
     if not client.store.get("hub"):
-        return _page(error="У компьютера нет адреса сервера (он настроен из файла): обменивайтесь файлами ниже.")
+        return _page(error=gettext("This machine has no server address (it was set up from a file): exchange "
+                                   "files below."))
     path = str(client.store.path.resolve())
     with _RUNS_LOCK:
         progress = _RUNS.get(path)
         if progress is None or progress.report is not None:  # none running: start one
             progress = _RUNS[path] = _Progress(client.store.backlog())
             threading.Thread(target=_run_in_background, name="classroom-sync", daemon=True,
-                             args=(path, current_app.config["CLASSROOM_TRANSPORT"], progress)).start()
+                             args=(path, current_app.config["CLASSROOM_TRANSPORT"], progress,
+                                   gettext("Internal error of the sync:"))).start()
     waited = 0.0
     while waited < float(current_app.config["CLASSROOM_SYNC_WAIT"]):  # short sleeps: faketime breaks waits
         with _RUNS_LOCK:
@@ -234,7 +239,7 @@ def answer() -> str:
     """Read the hub's answer file brought back on the stick."""
     upload = request.files.get("answer")
     if upload is None or not upload.filename:
-        return _page(error="Выберите файл ответа сервера (.answer.json.gz).")
+        return _page(error=gettext("Choose the server's answer file (.answer.json.gz)."))
     with tempfile.TemporaryDirectory(prefix="tetrad-answer-") as folder:
         path = Path(folder) / "answer.json.gz"
         upload.save(path)

@@ -10,14 +10,15 @@ from werkzeug.wrappers import Response
 
 from classroom import get_client
 from classroom.auth import signed_in, teacher
-from classroom.school import School, short_date, today, week_day, zone
+from classroom.i18n import N_, gettext, week_day
+from classroom.school import School, short_date, today, zone
 from sync import notices
 from sync.schema import parse_date
 
 bp = Blueprint("views", __name__)
 
-KIND_WORDS = {"substitution": "замена", "cancelled": "отменён", "moved_away": "перенесён",
-              "moved_here": "перенесён сюда", "recorded": "записан здесь", "regular": ""}
+KIND_WORDS = {"substitution": N_("substitution"), "cancelled": N_("cancelled"), "moved_away": N_("moved"),
+              "moved_here": N_("moved here"), "recorded": N_("recorded here"), "regular": ""}
 
 
 @bp.get("/substitution")
@@ -30,7 +31,7 @@ def substitution() -> Response:
     except ValueError:
         number = 0
     if not 0 < number <= 12 or not request.args.get("class") or not request.args.get("subject"):
-        flash("Для замены укажите класс, номер урока и предмет.", "error")
+        flash(gettext("For a substitution give the class, the lesson number and the subject."), "error")
         return redirect(url_for("views.day", date=day.isoformat()))
     return redirect(url_for("lessons.lesson", day=day.isoformat(), number=number, class_id=request.args["class"],
                             substitute=request.args["subject"]))

@@ -319,3 +319,40 @@ def test_an_administrator_makes_a_pin_on_the_staff_pages_shown_once_and_only_its
     db.session.expire_all()
     stored = db.session.get(Teacher, school["t_outsider"]).pin_hash
     assert pin not in stored and verify_pin(pin, stored)
+
+
+def test_every_text_of_the_journal_has_its_russian_translation_compiled_at_start(app, school, tmp_path):
+    import io
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    import classroom
+
+    package = Path(classroom.__file__).parent
+    extracted = {message[2] if isinstance(message[2], str) else message[2][0]
+                 for message in extract_from_dir(str(package), method_map=[("**.py", "python"),
+                                                                           ("**/templates/**.html", "jinja2")],
+                                                 keywords={"_": None, "gettext": None, "N_": None})}
+    folder = package / "translations" / "ru" / "LC_MESSAGES"
+    po = read_po(io.BytesIO((folder / "messages.po").read_bytes()))
+    translated = {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
+    assert extracted and extracted - set(translated) == set(), "texts without a Russian translation"
+    import os
+
+    mo_path, po_path = folder / "messages.mo", folder / "messages.po"
+    if mo_path.exists():  # stale: older than its .po (replaced atomically, so parallel tests never miss it)
+        os.utime(mo_path, (po_path.stat().st_mtime - 60, po_path.stat().st_mtime - 60))
+    client, journal = classroom_machine(app, tmp_path / "client.db")  # the app compiles its catalog at start
+    client.close()
+    assert mo_path.stat().st_mtime >= po_path.stat().st_mtime
+    mo = read_mo(io.BytesIO(mo_path.read_bytes()))
+    assert {m.id: m.string for m in mo if m.id} == translated
+    browser = journal.test_client()
+    page = browser.get("/signin").get_data(as_text=True)
+    assert "Вход в журнал" in page and "— выберите себя —" in page and "Sign in" not in page
+    sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    page = browser.get(f"/day?date={LESSON_DAY.isoformat()}").get_data(as_text=True)
+    assert "Уроки: пн, 16 ноября (16.11.2026)" in page and "Последняя успешная синхронизация" in page
