@@ -194,9 +194,9 @@ def run() -> None:
         grid_cpu = CPU[0]
         base_one, base_quarter = baseline(path, lid)
         print(f"classroom: open a lesson      {opened:7.1f} ms, CPU {opened_cpu:6.1f} ms (target ≤ 100; "
-              f"raw sqlite3 {base_one:.1f} ms)")
+              f"raw sqlite3 {base_one:.2f} ms)")
         print(f"classroom: save a lesson      {saved:7.1f} ms, CPU {saved_cpu:6.1f} ms (target ≤ 100; 3 ops a save, "
               "fsync'd)")
         print(f"classroom: quarter grid       {grid:7.1f} ms, CPU {grid_cpu:6.1f} ms (target ≤ 150; "
-              f"raw sqlite3 {base_quarter:.1f} ms)")
+              f"raw sqlite3 {base_quarter:.2f} ms)")
     clock.set_now(None)

@@ -126,8 +126,8 @@ def lesson(day: str, number: int, class_id: str) -> tuple[str, int] | Response:
         form = prefilled(values, rows, fixing)
     return render_template(
         "lesson.html", school=school, slot=slot, lesson=values, rows=rows, future=future,
-        error=error, form=form, fixing=fixing, attendance=ATTENDANCE,
-        remark_kinds=[(k, REMARK_WORDS[k]) for k in REMARK_KINDS],
+        error=error, form=form, fixing=fixing, attendance=[(code, gettext(word)) for code, word in ATTENDANCE],
+        remark_kinds=[(k, gettext(REMARK_WORDS[k])) for k in REMARK_KINDS],  # translated once, not once a row
         work_types=school.work_types(), mark_values=school.mark_values(), subject=school.name("subject",
                                                                                           slot.subject_id),
         class_name=school.name("class", slot.class_id), group_name=school.name("group", slot.group_id),
