@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import random as random_module
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -43,7 +42,7 @@ from sync.merge import Record
 from sync.outbox import Outcome, Store
 from sync.pacing import FIRST_BATCH, FIRST_PAGE, TARGET_SECONDS, Link, Pace
 from sync.protocol import JOURNAL, VERSION, stored_values
-from sync.replica import Replica, calendar_from, merge_ops, reference_from
+from sync.replica import Replica, calendar_from, merge_ops, shared_reference
 from sync.report import SyncReport, describe
 from sync.rules import ReferenceSnapshot
 from sync.schema import Vocabulary, parse_op
@@ -51,12 +50,6 @@ from sync.transport import Transport, UrllibTransport, exchange
 
 T = TypeVar("T")
 PULL_LIMIT = 1000  # the largest pull page this client asks for (the hub may allow more)
-
-# The rules' reference of each client file, shared by every SyncClient of the process (the classroom app opens
-# one per request): rebuilding it from the replica costs more than the rest of a save. Keyed by what it is built
-# from: the file, its device, the pulls' reference generation and the device's scope in the last status.
-_SNAPSHOTS: dict[str, tuple[tuple[Any, ...], ReferenceSnapshot]] = {}
-_SNAPSHOTS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -101,7 +94,6 @@ class SyncClient:
         self._up_since: float | None = None  # when the link was last seen cut (or this run began)
         self._good_since_cut = 0
         self._cut_seen = False
-        self._reference: tuple[tuple[Any, ...], ReferenceSnapshot] | None = None
 
     def close(self) -> None:
         """Close the SQLite file."""
@@ -161,7 +153,6 @@ class SyncClient:
         return self._with_retries(call)
 
     def _keep_status(self, status: dict[str, Any]) -> None:
-        self._reference = None  # the device's scope (classes, teachers) is part of the rules' reference
         self.store.put("device", status["device"])
         self.store.put("status", status)
         self.store.put("next_seq", max(int(self.store.get("next_seq", 1)), int(status["acked_seq"]) + 1))
@@ -230,20 +221,7 @@ class SyncClient:
         return Recorded(record_id, raw["op"], raw["seq"], verdict.held)
 
     def _school(self) -> ReferenceSnapshot:
-        status = self.store.get("status") or {}
-        key = (self.store.get("device"), int(self.store.get("reference_generation", 0)),
-               repr(status.get("classes")), repr(status.get("teachers")))
-        if self._reference is None or self._reference[0] != key:
-            path = str(self.store.path.resolve())
-            with _SNAPSHOTS_LOCK:
-                shared = _SNAPSHOTS.get(path)
-            if shared is not None and shared[0] == key:
-                self._reference = shared
-            else:
-                self._reference = (key, reference_from(self.store))
-                with _SNAPSHOTS_LOCK:
-                    _SNAPSHOTS[path] = self._reference
-        return self._reference[1]
+        return shared_reference(self.store)  # per file and process, rebuilt when a pull or the scope changes it
 
     def _clock(self) -> hlc.Clock:
         return hlc.Clock(str(self.store.get("hlc", hlc.ZERO)), now_ms=self.now_ms)
@@ -400,8 +378,7 @@ class SyncClient:
         try:
             raw = exchange(self.transport, "POST", f"{hub}/api/v1/sync", token, body, meter)
             answer = check_sync(raw, ops, pull is not None)
-            if pull is not None and not answer.more:  # the last page carries the teachers' conflicts
-                notices.take(self.store, raw, answer.hub_time)
+            notices.take(self.store, raw, answer.hub_time)  # a pull's last page: the teachers' conflicts
         except (TransportError, BadAnswer, Busy) as exc:  # a cut, a timeout, a damaged answer, a busy hub
             self.link.failed(pace, sizes[0])
             if not isinstance(exc, Busy):

@@ -9,6 +9,7 @@ reference entities.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -64,6 +65,30 @@ def reference_from(store: Store) -> ReferenceSnapshot:
         device_classes=frozenset(str(c) for c in status.get("classes") or ()),
         served=frozenset(str(t) for t in served) if isinstance(served, list) else None,
     )
+
+
+# The rules' reference of each client file, shared by every SyncClient of the process (the classroom app opens
+# one per request): rebuilding it from the replica costs more than the rest of a save. Keyed by what it is built
+# from: the file, its device, the pulls' reference generation and the device's scope in the last status.
+_SNAPSHOTS: dict[str, tuple[tuple[Any, ...], ReferenceSnapshot]] = {}
+_SNAPSHOTS_LOCK = threading.Lock()
+
+
+def shared_reference(store: Store) -> ReferenceSnapshot:
+    """The rules' reference of the file, built once per process and shared while what it is built from holds
+    (a pull of reference rows moves `reference_generation`; a status may change the device's scope)."""
+    status = _mapping(store.get("status"))
+    key = (store.get("device"), int(store.get("reference_generation", 0)), repr(status.get("classes")),
+           repr(status.get("teachers")))
+    path = str(store.path.resolve())
+    with _SNAPSHOTS_LOCK:
+        shared = _SNAPSHOTS.get(path)
+    if shared is not None and shared[0] == key:
+        return shared[1]
+    snapshot = reference_from(store)
+    with _SNAPSHOTS_LOCK:
+        _SNAPSHOTS[path] = (key, snapshot)
+    return snapshot
 
 
 def calendar_from(store: Store, status: dict[str, Any]) -> Calendar:

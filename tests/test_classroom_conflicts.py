@@ -220,3 +220,23 @@ def test_the_sync_button_runs_in_the_background_with_a_progress_page_that_refres
         assert client.store.backlog() == 0
     finally:
         client.close()
+
+
+def test_the_shared_reference_follows_the_devices_scope_in_a_new_status(machine, school):
+    from sync.client import SyncClient
+    from sync.errors import RecordRefused
+
+    client, _ = machine
+    fields = {"student": school["st_ivanova"], "date": LESSON_DAY.isoformat(), "kind": "praise",
+              "subject": None, "text": "Молодец"}
+    client.record("remark", fields, author=school["t_sidorov"])  # builds the process's shared reference
+    with client.store.transaction():  # the hub's next status serves Петрова alone
+        client.store.put("status", {**client.store.get("status"), "teachers": [school["t_petrova"]]})
+    other = SyncClient(client.store.path)  # another request's client of the same file
+    try:
+        with pytest.raises(RecordRefused) as refused:
+            other.record("remark", fields, author=school["t_sidorov"])
+        assert refused.value.code == "not_your_device"
+        other.record("remark", fields, author=school["t_petrova"])
+    finally:
+        other.close()
