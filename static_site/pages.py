@@ -373,12 +373,16 @@ def common_context(snap: Snapshot, css: str, built: dt.datetime) -> dict[str, An
 
 
 def link_pages(content: FamilyContent, common: dict[str, Any], guardian: Guardian, token: str,
-               confirmations: dict[str, Confirmation], tz: Any) -> dict[str, tuple[str, dict[str, Any]]]:
-    """The pages of one link: its family's content with the guardian's greeting and confirmations."""
+               confirmations: dict[str, Confirmation], tz: Any,
+               student: Student | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The pages of one link: its family's content with the guardian's greeting and confirmations, or, for a
+    student's own link, the student's content addressed to them, with no confirmation (a guardian's act)."""
     weeks = [{"name": name, "href": f"{name}.html", "label": _nav_label(wid)}
              for name, wid in content.pages.items() if not name.startswith("child-")]
     weeks.sort(key=lambda w: content.pages[w["name"]])
-    base = {**common, "greeting": greeting(guardian), "token": token, "fresh": content.fresh, "weeks": weeks,
+    hello = f"Здравствуйте, {student.first_name}" if student is not None else greeting(guardian)
+    base = {**common, "greeting": hello, "token": token, "fresh": content.fresh, "weeks": weeks,
+            "student": student is not None,
             "kids": [{"number": c["number"], "name": c["name"]} for c in content.children]}
     pages: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, target in content.pages.items():

@@ -61,6 +61,8 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     # a family with a child in 7А and one in 1А: its link shows both, so 7А's class teacher may not hand it out
     ("letter, siblings elsewhere", "GET", lambda w: f"/staff/families/links/{w['sibling_link']}/letter", {}, "ADZ"),
     ("issue link", "POST", lambda w: f"/staff/families/{w['family']}/links", {"guardian": "G"}, "A"),
+    ("issue student link", "POST", lambda w: f"/staff/families/{w['family']}/student-links", {"student": "STUDENT"},
+     "A"),
     ("rotate link", "POST", lambda w: f"/staff/families/links/{w['link']}/rotate", {}, "A"),
     ("revoke link", "POST", lambda w: f"/staff/families/links/{w['link']}/revoke", {}, "A"),
     ("monitoring chooser", "GET", lambda w: "/staff/monitoring/", {}, "ADZC"),

@@ -20,12 +20,21 @@ from werkzeug.wrappers import Response
 from app.base import settings
 from app.base.extensions import db
 from app.base.journal_store import chunks
-from app.base.models import Consent, Family, FamilyLink, Guardian, SchoolClass, Student, family_student
+from app.base.models import (
+    Consent,
+    Family,
+    FamilyLink,
+    Guardian,
+    SchoolClass,
+    Student,
+    StudentWeekView,
+    family_student,
+)
 from app.base.settings import is_loopback
 from app.base.text import greeting
 from app.staff.access import audit, class_url, current_scope, requires, school_classes
-from static_site.access import FamilyAccess, family_access
-from static_site.links import LinkRefused, active, issue, link_url, revoke, rotate
+from static_site.access import FamilyAccess, family_access, student_link_allowed
+from static_site.links import LinkRefused, active, issue, issue_student, link_url, revoke, rotate
 from sync import clock
 
 bp = Blueprint("families", __name__, url_prefix="/families")
@@ -80,7 +89,20 @@ def index() -> str:
     consents = consents_of([g.id for a in accesses for g in a.family.guardians])
     return render_template("staff/families.html", school_class=school_class, classes=classes, accesses=accesses,
                            consents=consents, now=now, active=active, base_url=conf.site_base_url,
-                           live_ids={link.id for a in accesses for link in a.live}, may_hand_out=may_hand_out)
+                           live_ids={link.id for a in accesses for link in a.live}, may_hand_out=may_hand_out,
+                           own_link_ok={s.id for a in accesses for s in a.children
+                                        if student_link_allowed(s, today, conf.student_min_age)},
+                           student_views=student_views([s.id for a in accesses for s in a.family.students]))
+
+
+def student_views(student_ids: list[str]) -> dict[str, int]:
+    """How many times each student opened their own link's pages (counted apart from the family's)."""
+    views: dict[str, int] = defaultdict(int)
+    for part in chunks(student_ids):
+        for student_id, count in db.session.execute(select(StudentWeekView.student_id, StudentWeekView.views)
+                                                    .where(StudentWeekView.student_id.in_(part))):
+            views[student_id] += count
+    return dict(views)
 
 
 def _back(family: Family) -> Response:
@@ -117,6 +139,28 @@ def issue_link(family_id: str) -> Response:
     db.session.commit()
     flash(_("A link is issued to %(name)s; it works after the next build of the site.", name=guardian.full_name),
           "info")
+    return _back(access.family)
+
+
+@bp.route("/<family_id>/student-links", methods=["POST"])
+@requires("families.links")
+def issue_student_link(family_id: str) -> Response:
+    """Issue a student of the family a link to their own diary only (refused under the age, without consent)."""
+    access, today, now = _access(family_id)
+    student = db.session.get(Student, request.form.get("student", ""))
+    if student is None:
+        abort(404)
+    try:
+        link = issue_student(access, student, now, today, settings().student_min_age)
+    except LinkRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _back(access.family)
+    db.session.flush()
+    audit("link.issue_student", f"family_link:{link.id}", f"{access.family.name}: {student.full_name}")
+    db.session.commit()
+    flash(_("A link of their own is issued to %(name)s; it shows only their diary after the next build of the site.",
+            name=student.full_name), "info")
     return _back(access.family)
 
 
@@ -189,6 +233,8 @@ def letter(link_id: str) -> str:
     if not may_hand_out(access):
         abort(403)
     url = link_url(conf, link.token)
-    return render_template("staff/letter.html", guardian=guardian, greeting=greeting(guardian), url=url,
-                           qr=qr_svg(url), children=access.children, live=link in access.live, family=family,
+    student = db.session.get(Student, link.student_id) if link.student_id else None
+    hello = f"Здравствуйте, {student.first_name}" if student else greeting(guardian)
+    return render_template("staff/letter.html", guardian=guardian, greeting=hello, url=url, student=student,
+                           qr=qr_svg(url), children=access.shown(link), live=link in access.live, family=family,
                            today=conf.today(now), loopback=is_loopback(url), base_url=conf.site_base_url)

@@ -30,6 +30,8 @@ class FamilyLink(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(String(10))
+    # A student's own link (002 §1.9, §3.6.9): it shows this student only, under the consent of `guardian_id`.
+    student_id: Mapped[str | None] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"), index=True)
     published_digest: Mapped[str | None] = mapped_column(String(64))
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
@@ -57,6 +59,17 @@ class WeekView(Base):
 
     __tablename__ = "week_view"
     family_id: Mapped[str] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), primary_key=True)
+    week: Mapped[str] = mapped_column(WEEK, primary_key=True)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StudentWeekView(Base):
+    """How often a student opened their own link's pages of a week: counted apart from the family's (004)."""
+
+    __tablename__ = "student_week_view"
+    student_id: Mapped[str] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"), primary_key=True)
     week: Mapped[str] = mapped_column(WEEK, primary_key=True)
     views: Mapped[int] = mapped_column(Integer, default=0)
     first_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

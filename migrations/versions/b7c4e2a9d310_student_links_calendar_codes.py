@@ -1,0 +1,43 @@
+"""students' own links (family_link.student_id, student_week_view)
+
+Revision ID: b7c4e2a9d310
+Revises: 5a1e7c0d2b41
+Create Date: 2026-12-02 06:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'b7c4e2a9d310'
+down_revision = '5a1e7c0d2b41'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('family_link', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('student_id', sa.String(length=36), nullable=True))
+        batch_op.create_index(batch_op.f('ix_family_link_student_id'), ['student_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_family_link_student_id_student'), 'student', ['student_id'],
+                                    ['id'], ondelete='CASCADE')
+    op.create_table(
+        'student_week_view',
+        sa.Column('student_id', sa.String(length=36), nullable=False),
+        sa.Column('week', sa.String(length=8), nullable=False),
+        sa.Column('views', sa.Integer(), nullable=False),
+        sa.Column('first_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('last_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_student_week_view_student_id_student'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('student_id', 'week', name=op.f('pk_student_week_view')),
+    )
+
+
+def downgrade():
+    op.drop_table('student_week_view')
+    with op.batch_alter_table('family_link', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_family_link_student_id_student'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_family_link_student_id'))
+        batch_op.drop_column('student_id')
