@@ -1,4 +1,4 @@
-"""students' own links (family_link.student_id, student_week_view)
+"""students' own links (family_link.student_id, student_week_view); the school's calendar edits (academic_year)
 
 Revision ID: b7c4e2a9d310
 Revises: 5a1e7c0d2b41
@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('academic_year', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('calendar_edited_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('calendar_edited_by', sa.String(length=60), nullable=True))
     with op.batch_alter_table('family_link', schema=None) as batch_op:
         batch_op.add_column(sa.Column('student_id', sa.String(length=36), nullable=True))
         batch_op.create_index(batch_op.f('ix_family_link_student_id'), ['student_id'], unique=False)
@@ -41,3 +44,6 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_family_link_student_id_student'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_family_link_student_id'))
         batch_op.drop_column('student_id')
+    with op.batch_alter_table('academic_year', schema=None) as batch_op:
+        batch_op.drop_column('calendar_edited_by')
+        batch_op.drop_column('calendar_edited_at')
