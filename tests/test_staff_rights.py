@@ -71,6 +71,7 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     ("issue link", "POST", lambda w: f"/staff/families/{w['family']}/links", {"guardian": "G"}, "A"),
     ("issue student link", "POST", lambda w: f"/staff/families/{w['family']}/student-links", {"student": "STUDENT"},
      "A"),
+    ("invitation code", "POST", lambda w: f"/staff/families/links/{w['link']}/code", {}, "A"),
     ("rotate link", "POST", lambda w: f"/staff/families/links/{w['link']}/rotate", {}, "A"),
     ("revoke link", "POST", lambda w: f"/staff/families/links/{w['link']}/revoke", {}, "A"),
     ("monitoring chooser", "GET", lambda w: "/staff/monitoring/", {}, "ADZC"),

@@ -127,6 +127,7 @@ SCHEMA: dict[str, Any] = {
         "director": Spec("str", "The director's name, printed under refusal decisions and on the forms."),
         "student_min_age": Spec("int", "Age from which a student may get a link to their own diary (optional).",
                                 default=14),
+        "code_hours": Spec("int", "Hours an invitation code read out by phone stays valid (optional).", default=72),
     },
     "notify": {
         "hub_url": Spec("str", "Public address of the hub, for unsubscribe links in e-mails."),
@@ -229,6 +230,7 @@ class Settings:
     access_decision_days: int = 2
     director: str = ""
     student_min_age: int = 14
+    code_hours: int = 72
     source: Path = field(default=Path("config.yaml"))
     notify: dict[str, Any] = field(default_factory=dict)  # read by app.notify.config
     proxy_count: int = 0
@@ -469,6 +471,7 @@ def _typed(data: dict[str, Any], path: Path) -> Settings:
         access_decision_days=data["access"]["decision_days"],
         director=data["access"]["director"],
         student_min_age=data["access"]["student_min_age"],
+        code_hours=data["access"]["code_hours"],
         source=path,
         notify=data["notify"],
         proxy_count=data["server"]["proxy_count"],

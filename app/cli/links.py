@@ -14,6 +14,7 @@ from app.base import settings
 from app.base.extensions import db
 from app.base.models import FamilyLink, Guardian, Student
 from static_site.access import family_access
+from static_site.invitations import issue_code, spoken
 from static_site.links import (
     LinkRefused,
     active,
@@ -110,6 +111,28 @@ def student_command(student: str, days: int | None) -> None:
     db.session.commit()
     click.echo(f"{found.full_name} (ученик): {link_url(conf, link.token)}")
     click.echo("Страницы появятся после ближайшей сборки сайта.")
+
+
+@links_group.command("code")
+@click.argument("link")
+@click.option("--by", default="cli", show_default=True, help="Кто выдаёт код (для журнала действий).")
+def code_command(link: str, by: str) -> None:
+    """Выдать пригласительный код к ссылке (invitation code): продиктовать по телефону, действует один раз.
+
+    Семья открывает адрес хаба /code и вводит код; код показывается только сейчас и нигде не хранится.
+    """
+    conf, now = settings(), clock.now()
+    found = find_link(link)
+    if found is None or found.revoked_at is not None:
+        raise click.ClickException("Такой действующей ссылки нет.")
+    access = family_access([found.family_id], conf.today(now), now)[found.family_id]
+    if found not in access.live:
+        raise click.ClickException("По этой ссылке сейчас ничего не показывается, код к ней выдать нельзя.")
+    code = issue_code(found, by, now, conf.code_hours)
+    db.session.commit()
+    until = (now + dt.timedelta(hours=conf.code_hours)).astimezone(conf.timezone)
+    click.echo(f"Пригласительный код: {spoken(code)} (до {until:%d.%m.%Y %H:%M}, один раз)")
+    click.echo(f"Семья вводит его на странице {conf.site_base_url}/code")
 
 
 @links_group.command("rotate")

@@ -32,8 +32,9 @@ from app.base.models import (
 )
 from app.base.settings import is_loopback
 from app.base.text import greeting
-from app.staff.access import audit, class_url, current_scope, requires, school_classes
+from app.staff.access import audit, class_url, current_scope, current_user, requires, school_classes
 from static_site.access import FamilyAccess, family_access, student_link_allowed
+from static_site.invitations import issue_code, spoken
 from static_site.links import LinkRefused, active, issue, issue_student, link_url, revoke, rotate
 from sync import clock
 
@@ -208,6 +209,26 @@ def revoke_link(link_id: str) -> Response:
     family = db.session.get(Family, link.family_id)
     assert family is not None
     return _back(family)
+
+
+@bp.route("/links/<link_id>/code", methods=["POST"])
+@requires("families.links")
+def invitation_code(link_id: str) -> tuple[str, int] | Response:
+    """Issue an invitation code for a live link, to read out by phone; it is shown on this page only, once."""
+    link = _link(link_id)
+    conf, now = settings(), clock.now()
+    access = family_access([link.family_id], conf.today(now), now)[link.family_id]
+    family = access.family
+    if link not in access.live:
+        flash(_("This link shows nothing now, so no code can open it."), "error")
+        return _back(family)
+    code = issue_code(link, current_user().login, now, conf.code_hours)
+    audit("link.code", f"family_link:{link.id}")  # the code itself is never written anywhere
+    db.session.commit()
+    holder = db.session.get(Guardian, link.guardian_id)
+    return render_template("staff/invitation_code.html", code=spoken(code), family=family, holder=holder,
+                           expires=now + dt.timedelta(hours=conf.code_hours),
+                           address=conf.site_base_url + "/code", class_id=request.form.get("class", "")), 200
 
 
 def qr_svg(text: str) -> Markup:

@@ -74,3 +74,18 @@ class StudentWeekView(Base):
     views: Mapped[int] = mapped_column(Integer, default=0)
     first_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InvitationCode(Base):
+    """A short code read out by phone (002 reg. §2.17.1) that opens a link once: typed on the hub's /code page.
+
+    Only a hash of the code is kept (a code is shown once, when issued); it expires and is used once."""
+
+    __tablename__ = "invitation_code"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    link_id: Mapped[str] = mapped_column(ForeignKey("family_link.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
