@@ -1,5 +1,5 @@
-"""A real browser (headless chromium, at phone width; the pages have no JavaScript) reads the week ahead with the deputy's
-changes on a running hub; a screenshot stays in artifacts/."""
+"""A real browser (headless chromium, at phone width; the pages have no JavaScript) reads the week ahead with the
+deputy's changes on a running hub; a screenshot stays in artifacts/."""
 
 from __future__ import annotations
 
