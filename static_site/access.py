@@ -75,6 +75,12 @@ class FamilyAccess:
     links: list[FamilyLink] = field(default_factory=list)
     live: list[FamilyLink] = field(default_factory=list)
 
+    @property
+    def guardian_links(self) -> list[FamilyLink]:
+        """The live links of guardians (the family's pages), never a student's own (rule 4): what messages and
+        slips hand to guardians."""
+        return [link for link in self.live if link.student_id is None]
+
     def shown(self, link: FamilyLink) -> list[Student]:
         """The children this link's pages show: the family's, or the student's own diary only (rule 4)."""
         if link.student_id is None:

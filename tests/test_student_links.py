@@ -157,3 +157,20 @@ def test_the_administrator_issues_a_student_link_on_the_families_page(site_app):
     no_csrf = client.post(f"/staff/families/{families['ivanovs'].id}/student-links",
                           data={"student": school["st_ivanova"]})
     assert no_csrf.status_code in (400, 403)
+
+
+def test_slips_and_messages_never_hand_a_guardian_the_students_own_link(site_app):
+    from app.notify.jobs import guardian_link
+    from static_site.links import revoke
+    from static_site.paper.audience import qr_links
+
+    school, families = setup(site_app.test_client())
+    for link in links_of(families["ivanovs"]):
+        revoke(link, NOW)
+    db.session.commit()
+    own = student_link(families, fourteen(school))
+    access = family_access([families["ivanovs"].id], NOW.date(), NOW)[families["ivanovs"].id]
+    assert [link.id for link in access.live] == [own.id]
+    assert all(guardian_link(access, g.id) is None for g in families["ivanovs"].guardians)
+    sisters = [db.session.get(Student, school["st_first_grader"]), db.session.get(Student, school["st_ivanova"])]
+    assert qr_links(settings(), sisters, NOW.date(), NOW) == {}  # no slip carries Мария's own link
