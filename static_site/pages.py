@@ -83,7 +83,7 @@ def family_content(snap: Snapshot, children: list[Student]) -> FamilyContent:
         wid = week_id(start)
         weeks[wid], digests[wid] = _week(snap, views, start, start == current)
         pages[PAGE_CURRENT if start == current else wid] = wid
-    ahead = planned.week_ahead(snap, views)
+    ahead = planned.week_ahead(snap, views) if getattr(snap, "week_ahead", True) else None
     if ahead is not None:  # the week ahead, when something is planned in it (static_site.planned)
         wid = week_id(ahead)
         weeks[wid], digests[wid] = _week(snap, views, ahead, False)

@@ -121,3 +121,20 @@ def test_a_change_in_the_current_week_is_shown_and_counts_in_the_weeks_digest(si
     assert "Замена: Сидоров О. П." in after and "Замена: Сидоров О. П." not in before
     digest = [line for line in after.splitlines() if f'value="{week}"' in line]
     assert digest and digest != [line for line in before.splitlines() if f'value="{week}"' in line]
+
+
+def test_the_paper_slip_of_the_week_shows_the_deputys_changes_too(site_app):
+    from app.base import settings
+    from app.base.models import Student
+    from static_site.paper.slips import make_slip
+    from static_site.paper.snapshots import WeekSnapshot
+
+    school, _families = setup(site_app.test_client())
+    plan("moved", dt.date(2026, 11, 19), 4, school["c7"], subject_id=school["s_russian"],
+         to_date=dt.date(2026, 11, 20), to_slot=5, by="deputy")
+    db.session.commit()
+    student = db.session.get(Student, school["st_smirnov"])
+    slip = make_slip(WeekSnapshot(settings(), dt.date(2026, 11, 16)), student, 1)
+    notes = [row.note for day in slip.days for row in day["rows"]]
+    assert "Урок перенесён на 20.11.2026, 5-й урок" in notes and "Перенесён с 19.11.2026, 4-й урок" in notes
+    assert "Замена: Петрова А. И." in notes  # the substitution post_week's deputy planned
