@@ -56,7 +56,8 @@ def test_until_saved_the_file_is_in_force_and_once_saved_the_database_wins(site_
     assert found is not None and found.name == "Дополнительные каникулы"
     assert file_settings().holiday_on(dt.date(2026, 11, 24)) is None  # the file is untouched
     runner = site_app.test_cli_runner()
-    assert runner.invoke(args=["calendar"]).exit_code == 0  # `flask calendar` leaves the school's calendar alone
+    said = runner.invoke(args=["calendar"])  # `flask calendar` leaves the school's calendar alone, and says so
+    assert said.exit_code == 0 and "изменены на странице «Календарь»" in said.output
     assert "Дополнительные каникулы" in set(db.session.scalars(select(Holiday.name)))
     assert client.post("/staff/calendar/reset", data={"csrf_token": csrf_token(client)}).status_code == 302
     assert settings().holiday_on(dt.date(2026, 11, 24)) is None
