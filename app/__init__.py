@@ -57,12 +57,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
 
-    from app import cli, family, notify, staff
+    from app import cli, family, invitation, notify, staff
     from app.syncing import api, openapi
 
     api.init_app(app)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(family.bp)
+    app.register_blueprint(invitation.bp)
     notify.init_app(app)
     staff.init_app(app)
     app.add_url_rule("/healthz", "healthz", lambda: {"ok": True})

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from app.base import bulk, settings
 from app.base.calendar import monday, week_monday
 from app.base.extensions import db
-from app.base.models import FamilyLink, Guardian, WeekAck, WeekView
+from app.base.models import FamilyLink, Guardian, StudentWeekView, WeekAck, WeekView
 from app.base.rebuild_queue import mark_families_dirty
 from app.base.text import format_datetime, week_label
 from app.syncing.api import http_error, is_api_request
@@ -73,6 +73,10 @@ def ack() -> Response:
         return _page(403, "Ссылка не действует", [
             "Подтверждение не принято: ссылка на дневник отозвана, устарела или набрана с ошибкой.",
             "Обратитесь к классному руководителю, чтобы получить новую ссылку."])
+    if found[0].student_id is not None:  # a student's own link reads; the week is confirmed by a guardian
+        return _page(403, "Подтверждают родители", [
+            "Ознакомление с неделей подтверждает родитель (законный представитель) по своей ссылке."],
+            back=f"d/{token}/")
     start = week_monday(week)
     if start is None or start > monday(today) or start < monday(conf.year_start):
         return _page(400, "Неделя не найдена", ["Подтвердить можно только прошедшую или текущую неделю."],
@@ -103,9 +107,14 @@ def seen(token: str, week: str) -> Response:
         link = db.session.scalars(select(FamilyLink).where(FamilyLink.token == token)).first()
         if link is None or not active(link, now):
             return response
-        bulk.upsert(WeekView.__table__,
-                    [{"family_id": link.family_id, "week": week, "views": 1, "first_at": now, "last_at": now}],
-                    ["family_id", "week"], {"views": WeekView.__table__.c.views + 1, "last_at": now})
+        if link.student_id is not None:  # a student's own link: counted apart from the family's views (004)
+            bulk.upsert(StudentWeekView.__table__,
+                        [{"student_id": link.student_id, "week": week, "views": 1, "first_at": now, "last_at": now}],
+                        ["student_id", "week"], {"views": StudentWeekView.__table__.c.views + 1, "last_at": now})
+        else:
+            bulk.upsert(WeekView.__table__,
+                        [{"family_id": link.family_id, "week": week, "views": 1, "first_at": now, "last_at": now}],
+                        ["family_id", "week"], {"views": WeekView.__table__.c.views + 1, "last_at": now})
         db.session.commit()
     except DBAPIError:  # busy database: a lost view is better than a slow or failed page
         db.session.rollback()
@@ -163,10 +172,12 @@ def start() -> Response:
     return _page(200, "Электронный журнал «Тетрадь»", [
         f"Это хаб электронного журнала школы «{conf.school_name}»: сюда компьютеры классов присылают записи "
         "уроков, отсюда родители получают страницы дневника.",
-        "Родители открывают дневник по личной ссылке из письма классного руководителя; здесь, на главной, "
+        "Родители открывают дневник по личной ссылке из письма классного руководителя (или по пригласительному коду, "
+        "продиктованному по телефону); здесь, на главной, "
         "дневников нет.",
         "Сотрудники школы входят на свои страницы по логину и паролю."],
-        links=[("/staff/login", "Вход для сотрудников")], cache="no-cache")
+        links=[("/code", "Вход по пригласительному коду (для родителей)"), ("/staff/login", "Вход для сотрудников")],
+        cache="no-cache")
 
 
 @bp.after_app_request

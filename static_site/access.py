@@ -7,6 +7,9 @@ RULES (152-ФЗ; 000 §1, 001 §2.2 and §2.4, 002 reg. §2.12):
 3. A link is live while it is not revoked, not expired, its guardian still belongs to the family and has
    consent given (not withdrawn) in their own name, and the family shows at least one child. A family with
    no child left has no live link: its page sets are removed at the next build.
+4. A student's own link (002 §1.9, §3.6.9; 001 §2.10.1; `FamilyLink.student_id`) shows that one student
+   only, never a sibling: it is live while rule 3 holds for the guardian whose consent it was issued under,
+   and the student is one of the family's shown children aged `access.student_min_age` (default 14) or more.
 
 A guardian's consent state is the latest record dated today or earlier; on one day a withdrawal wins.
 A consent recorded with an access request (002 reg. §2.6) counts only once that request is decided "issued":
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.base import settings
 from app.base.extensions import db
 from app.base.journal_store import chunks
 from app.base.models import AccessRequest, Consent, Family, FamilyLink, Student
@@ -71,13 +75,32 @@ class FamilyAccess:
     links: list[FamilyLink] = field(default_factory=list)
     live: list[FamilyLink] = field(default_factory=list)
 
-    def digest(self) -> str:
-        """Which children the family's pages show: stored with each published link."""
-        text = ",".join([self.family.id, *(s.id for s in self.children)])
+    @property
+    def guardian_links(self) -> list[FamilyLink]:
+        """The live links of guardians (the family's pages), never a student's own (rule 4): what messages and
+        slips hand to guardians."""
+        return [link for link in self.live if link.student_id is None]
+
+    def shown(self, link: FamilyLink) -> list[Student]:
+        """The children this link's pages show: the family's, or the student's own diary only (rule 4)."""
+        if link.student_id is None:
+            return self.children
+        return [s for s in self.children if s.id == link.student_id]
+
+    def digest(self, link: FamilyLink | None = None) -> str:
+        """Which children a link's pages show (the family's when no link is given): stored with each published link."""
+        children = self.shown(link) if link is not None else self.children
+        own = [f"student:{link.student_id}"] if link is not None and link.student_id else []
+        text = ",".join([self.family.id, *own, *(s.id for s in children)])
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _decide(access: FamilyAccess, today: dt.date, now: dt.datetime) -> None:
+def student_link_allowed(student: Student, today: dt.date, min_age: int) -> bool:
+    """Whether a student may hold a link of their own today: enrolled, under 18, at least `min_age` (rule 4)."""
+    return child_visible(student, today) and age_on(student.birth_date, today) >= min_age
+
+
+def _decide(access: FamilyAccess, today: dt.date, now: dt.datetime, min_age: int) -> None:
     """Apply the rules to one family whose guardians' consent is already known."""
     family = access.family
     if family.channel in LINK_CHANNELS and access.consenting:
@@ -88,6 +111,7 @@ def _decide(access: FamilyAccess, today: dt.date, now: dt.datetime) -> None:
         link for link in access.links
         if access.children and link.revoked_at is None and not link_expired(link, now)
         and link.guardian_id in members and link.guardian_id in access.consenting
+        and (link.student_id is None or any(student_link_allowed(s, today, min_age) for s in access.shown(link)))
     ]
 
 
@@ -95,6 +119,7 @@ def family_access(family_ids: Collection[str] | None, today: dt.date,
                   now: dt.datetime | None = None) -> dict[str, FamilyAccess]:
     """The access of these families (all when None), loaded in a few queries."""
     now = now or clock.now()
+    min_age = settings().student_min_age
     query = select(Family).options(selectinload(Family.guardians), selectinload(Family.students))
     families: list[Family] = []
     if family_ids is None:
@@ -115,7 +140,7 @@ def family_access(family_ids: Collection[str] | None, today: dt.date,
     for access in result.values():
         access.consenting = {g.id for g in access.family.guardians if consent_given(consents[g.id], today, issued)}
         access.links.sort(key=lambda link: link.issued_at)
-        _decide(access, today, now)
+        _decide(access, today, now, min_age)
     return result
 
 

@@ -140,6 +140,11 @@ def _build_batch(conf: Settings, root: Path, snap: Snapshot, common: dict[str, o
         contents[access.family.id] = content
         guardians.update({g.id: g for g in access.family.guardians})
         for link in access.live:
+            if link.student_id is not None:  # a student's own link: their diary only, nothing to confirm
+                own = access.shown(link)
+                pages[link.token] = link_pages(family_content(snap, own), common, guardians[link.guardian_id],
+                                               link.token, {}, conf.timezone, student=own[0])
+                continue
             mine = {a.week: Confirmation(aware(a.confirmed_at), a.digest, a.changed_at is not None)
                     for a in acks.get(access.family.id, []) if a.guardian_id == link.guardian_id}
             pages[link.token] = link_pages(content, common, guardians[link.guardian_id], link.token, mine,
@@ -149,11 +154,10 @@ def _build_batch(conf: Settings, root: Path, snap: Snapshot, common: dict[str, o
         report.pages += freeze(pages, staging) if pages else 0
         for access in batch:
             live = {link.id for link in access.live}
-            digest = access.digest()
             for link in access.links:
                 if link.id in live:
                     publish.publish(root, link.token, staging / link.token)
-                    report.digests[link.id] = digest
+                    report.digests[link.id] = access.digest(link)
                     report.links += 1
                 elif publish.unpublish(root, link.token) or link.published_digest is not None:
                     report.digests[link.id] = None
@@ -247,10 +251,9 @@ def sweep(conf: Settings, now: dt.datetime | None = None) -> set[str]:
     on_disk = publish.published_tokens(root)
     stale: set[str] = set()
     for access in family_access(None, conf.today(now), now).values():
-        digest = access.digest()
         live = {link.id for link in access.live}
         for link in access.links:
-            wanted = digest if link.id in live else None
+            wanted = access.digest(link) if link.id in live else None
             shown = link.token in on_disk and (wanted is None or publish.is_published(root, link.token))
             if link.published_digest != wanted or shown != (wanted is not None):
                 stale.add(access.family.id)

@@ -37,6 +37,7 @@ from app.base.models import (
 )
 from app.base.settings import Settings
 from app.base.text import aware
+from static_site.planned import ahead_end
 
 Row = Any  # a SQLAlchemy Row: attribute access by column name
 
@@ -89,7 +90,7 @@ class Snapshot:
         period_start, period_end, self.period_name = shown_period(conf, today)
         self.weeks = weeks
         self.start = min(weeks[0], period_start)
-        self.end = max(weeks[-1] + dt.timedelta(days=6), period_end)
+        self.end = max(weeks[-1] + dt.timedelta(days=6), period_end, ahead_end(conf, today))  # the week ahead
         self.period_start, self.period_end = period_start, period_end
         self.subjects: dict[str, str] = dict(db.session.execute(select(Subject.id, Subject.name)).all())
         self.teachers: dict[str, str] = {}  # full names, surname first

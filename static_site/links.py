@@ -16,11 +16,19 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.base import settings
 from app.base.extensions import db
-from app.base.models import Family, FamilyLink, Guardian
+from app.base.models import Family, FamilyLink, Guardian, Student
 from app.base.rebuild_queue import mark_families_dirty
 from app.base.settings import Settings
-from static_site.access import LINK_CHANNELS, FamilyAccess, family_access, link_expired
+from static_site.access import (
+    LINK_CHANNELS,
+    FamilyAccess,
+    age_on,
+    family_access,
+    link_expired,
+    student_link_allowed,
+)
 
 TOKEN_BYTES = 20
 TOKEN_PATTERN = re.compile(r"^[a-z2-7]{32}$")
@@ -75,13 +83,38 @@ def issue(access: FamilyAccess, guardian: Guardian, now: dt.datetime, expires_at
     return link
 
 
+def issue_student(access: FamilyAccess, student: Student, now: dt.datetime, today: dt.date, min_age: int,
+                  expires_at: dt.datetime | None = None) -> FamilyLink:
+    """A student's own link (002 §1.9, §3.6.9), to their own diary only, under a consenting guardian's consent."""
+    family = access.family
+    if student.id not in {s.id for s in family.students}:
+        raise LinkRefused(f"{student.full_name} не входит в семью «{family.name}».")
+    if family.channel not in LINK_CHANNELS:
+        raise LinkRefused(f"Семья «{family.name}» получает дневник только на бумаге.")
+    guardian = next((g for g in sorted(family.guardians, key=lambda g: (g.last_name, g.first_name, g.id))
+                     if g.id in access.consenting), None)
+    if guardian is None:
+        raise LinkRefused(f"Нет согласия на обработку персональных данных ни от одного родителя семьи «{family.name}».")
+    if student.id not in {s.id for s in access.children}:
+        raise LinkRefused(f"Дневник ученика {student.full_name} показывать нельзя (выбыл или исполнилось 18 лет).")
+    if not student_link_allowed(student, today, min_age):
+        raise LinkRefused(f"Собственную ссылку можно выдать ученику с {min_age} лет; "
+                          f"{student.full_name}: {age_on(student.birth_date, today)}.")
+    link = FamilyLink(token=new_token(), family_id=family.id, guardian_id=guardian.id, student_id=student.id,
+                      issued_at=now, expires_at=expires_at)
+    db.session.add(link)
+    access.links.append(link)
+    mark_families_dirty({family.id})
+    return link
+
+
 def issue_missing(today: dt.date, now: dt.datetime, expires_at: dt.datetime | None = None) -> list[FamilyLink]:
     """A link for every consenting guardian of every family that may see pages and has none active."""
     issued = []
     for access in family_access(None, today, now).values():
         if not access.children or access.family.channel not in LINK_CHANNELS:
             continue
-        holders = {link.guardian_id for link in access.links if active(link, now)}
+        holders = {link.guardian_id for link in access.links if active(link, now) and link.student_id is None}
         for guardian in access.family.guardians:
             if guardian.id in access.consenting and guardian.id not in holders:
                 issued.append(issue(access, guardian, now, expires_at))
@@ -101,7 +134,12 @@ def rotate(link: FamilyLink, today: dt.date, now: dt.datetime) -> FamilyLink:
     guardian = db.session.get(Guardian, link.guardian_id)
     assert guardian is not None
     revoke(link, now, "rotated")
-    return issue(access, guardian, now, None if link_expired(link, now) else link.expires_at)
+    expires = None if link_expired(link, now) else link.expires_at
+    if link.student_id is not None:
+        student = db.session.get(Student, link.student_id)
+        assert student is not None
+        return issue_student(access, student, now, today, settings().student_min_age, expires)
+    return issue(access, guardian, now, expires)
 
 
 def find_link(text: str) -> FamilyLink | None:
@@ -127,10 +165,11 @@ def export_rows(conf: Settings, today: dt.date, now: dt.datetime) -> list[Export
     rows = []
     guardians = {g.id: g for g in db.session.scalars(select(Guardian))}
     for access in sorted(family_access(None, today, now).values(), key=lambda a: (a.family.name, a.family.id)):
-        children = "; ".join(f"{s.full_name} ({s.school_class.name})" for s in access.children)
         for link in access.live:
-            rows.append(ExportRow(access.family.name, guardians[link.guardian_id].full_name,
-                                  link_url(conf, link.token), children))
+            children = "; ".join(f"{s.full_name} ({s.school_class.name})" for s in access.shown(link))
+            holder = guardians[link.guardian_id].full_name if link.student_id is None else \
+                f"{access.shown(link)[0].full_name} (ученик)"
+            rows.append(ExportRow(access.family.name, holder, link_url(conf, link.token), children))
     return rows
 
 

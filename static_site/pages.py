@@ -17,6 +17,7 @@ from app.base.calendar import monday, week_id, week_monday
 from app.base.forecast import forecast, marks_needed
 from app.base.models import Guardian, Student
 from app.base.text import format_date, format_datetime, format_day, format_decimal, greeting, week_label
+from static_site import planned
 from static_site.data import ClassJournal, Row, Snapshot
 
 ABSENCE = {"absent_excused": "н (У)", "absent_unexcused": "н (Н)", "ill": "н (Б)", "late": "оп"}
@@ -82,6 +83,12 @@ def family_content(snap: Snapshot, children: list[Student]) -> FamilyContent:
         wid = week_id(start)
         weeks[wid], digests[wid] = _week(snap, views, start, start == current)
         pages[PAGE_CURRENT if start == current else wid] = wid
+    ahead = planned.week_ahead(snap, views) if getattr(snap, "week_ahead", True) else None
+    if ahead is not None:  # the week ahead, when something is planned in it (static_site.planned)
+        wid = week_id(ahead)
+        weeks[wid], digests[wid] = _week(snap, views, ahead, False)
+        weeks[wid]["ahead"] = True
+        pages[wid] = wid
     child_pages = [_child_page(snap, view) for view in views]
     for view in views:
         pages[f"child-{view.number}"] = f"child-{view.number}"
@@ -152,8 +159,8 @@ def _week(snap: Snapshot, views: list[ChildView], start: dt.date, current: bool)
     tests = _tests(snap, views, *horizon)
     holidays = [{"name": h.name, "dates": f"{format_date(h.start)} – {format_date(h.end)}"}
                 for h in snap.conf.holidays if h.end >= start and h.start <= start + dt.timedelta(days=27)]
-    body = {"id": week_id(start), "label": week_label(start), "current": current, "children": children,
-            "tests": tests, "holidays": holidays}
+    body = {"id": week_id(start), "label": week_label(start), "current": current, "ahead": False,
+            "children": children, "tests": tests, "holidays": holidays}
     text = "\n".join(f"{kind}:{rid}:{rev}" for kind, rid, rev in sorted(set(records)))
     return body, hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -191,30 +198,51 @@ def _mark(snap: Snapshot, mark: Row) -> MarkView:
 def _class_day(snap: Snapshot, view: ChildView, day: dt.date) -> ClassDay:
     """A class's (or a group's) day: journal lessons merged with the timetable, before any child's marks."""
     holiday = (found.name if (found := snap.conf.holiday_on(day)) else None)
-    planned = {} if holiday else {
+    timetable = {} if holiday else {
         (e.slot, e.group_id): e for e in view.journal.timetable
         if e.weekday == day.isoweekday() and view.sees(e.group_id) and e.valid_from <= day
         and (e.valid_to is None or day <= e.valid_to)
     }
+    changed, arriving = planned.changes_on(snap, view, day)
     rows: list[tuple[str | None, RowView]] = []
-    lessons = []
+    lessons = [(f"change:{c.id}", c.rev) for c in [*changed.values(), *arriving]]  # in the week's digest
     for lesson in view.lessons.get(day, ()):
         lessons.append((lesson.id, lesson.rev))
-        plan = planned.pop((lesson.slot, lesson.group_id), None)
+        plan = timetable.pop((lesson.slot, lesson.group_id), None)
+        change = changed.pop((lesson.slot, lesson.group_id), None)
         notes = []
-        if lesson.cancelled:
-            notes.append("урок отменён")
-        elif plan is None or plan.subject_id != lesson.subject_id:
-            notes.append("изменение в расписании")
-        if lesson.substitute:
-            notes.append(f"замена: {snap.teachers_short.get(lesson.teacher_id, '')}".strip())
+        if change is not None:
+            notes.append(planned.note(snap, change))
+        if lesson.cancelled and (change is None or change.kind == "substitution"):
+            notes.append("Урок отменён")
+        elif not lesson.cancelled and (plan is None or plan.subject_id != lesson.subject_id) and change is None:
+            notes.append("Изменение в расписании")
+        if lesson.substitute and (change is None or change.kind != "substitution"):
+            notes.append(f"Замена: {snap.teachers_short.get(lesson.teacher_id, '')}".strip())
         due = f"к {lesson.homework_due:%d.%m}" if lesson.homework and lesson.homework_due else ""
+        off = lesson.cancelled or (change is not None and change.kind != "substitution")
         rows.append((lesson.id, RowView(lesson.slot, _time(snap, lesson.slot), _subject(snap, lesson), lesson.topic,
-                                        lesson.homework, due, "; ".join(notes), lesson.cancelled, False)))
-    for plan in planned.values():
-        rows.append((None, RowView(plan.slot, _time(snap, plan.slot), _subject(snap, plan), "", "", "", "", False,
-                                   True)))
-    rows.sort(key=lambda r: r[1].slot)
+                                        lesson.homework, due, "; ".join(notes), off, False)))
+    for plan in timetable.values():
+        change = changed.pop((plan.slot, plan.group_id), None)
+        off = change is not None and change.kind != "substitution"
+        rows.append((None, RowView(plan.slot, _time(snap, plan.slot), _subject(snap, plan), "", "", "",
+                                   planned.note(snap, change) if change else "", off, not off)))
+    for change in changed.values():  # a change at a slot neither the journal nor the timetable has
+        off = change.kind != "substitution"
+        subject = snap.subjects.get(planned.subject_of(view, change) or "", "")
+        rows.append((None, RowView(change.slot, _time(snap, change.slot), subject, "", "", "",
+                                   planned.note(snap, change), off, not off)))
+    taken = {r[1].slot for r in rows if not r[1].cancelled}
+    for change in arriving:
+        if change.to_slot in taken:  # the teacher recorded the moved lesson already: say where it came from
+            rows = [(i, r._replace(note="; ".join(filter(None, (r.note, planned.arrival_note(change)))))
+                     if r.slot == change.to_slot and not r.cancelled else r) for i, r in rows]
+            continue
+        subject = snap.subjects.get(planned.subject_of(view, change) or "", "")
+        rows.append((None, RowView(change.to_slot, _time(snap, change.to_slot), subject, "", "", "",
+                                   planned.arrival_note(change), False, True)))
+    rows.sort(key=lambda r: (r[1].slot, r[1].cancelled))
     return holiday, tuple(rows), tuple(lessons)
 
 
@@ -345,12 +373,16 @@ def common_context(snap: Snapshot, css: str, built: dt.datetime) -> dict[str, An
 
 
 def link_pages(content: FamilyContent, common: dict[str, Any], guardian: Guardian, token: str,
-               confirmations: dict[str, Confirmation], tz: Any) -> dict[str, tuple[str, dict[str, Any]]]:
-    """The pages of one link: its family's content with the guardian's greeting and confirmations."""
+               confirmations: dict[str, Confirmation], tz: Any,
+               student: Student | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The pages of one link: its family's content with the guardian's greeting and confirmations, or, for a
+    student's own link, the student's content addressed to them, with no confirmation (a guardian's act)."""
     weeks = [{"name": name, "href": f"{name}.html", "label": _nav_label(wid)}
              for name, wid in content.pages.items() if not name.startswith("child-")]
     weeks.sort(key=lambda w: content.pages[w["name"]])
-    base = {**common, "greeting": greeting(guardian), "token": token, "fresh": content.fresh, "weeks": weeks,
+    hello = f"Здравствуйте, {student.first_name}" if student is not None else greeting(guardian)
+    base = {**common, "greeting": hello, "token": token, "fresh": content.fresh, "weeks": weeks,
+            "student": student is not None,
             "kids": [{"number": c["number"], "name": c["name"]} for c in content.children]}
     pages: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, target in content.pages.items():

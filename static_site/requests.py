@@ -37,7 +37,8 @@ def decide_issue(request: AccessRequest, by: str, today: dt.date, now: dt.dateti
     if request.channel not in LINK_CHANNELS:
         return None
     access = family_access([family.id], today, now)[family.id]
-    held = next((link for link in access.links if link.guardian_id == guardian.id and active(link, now)), None)
+    held = next((link for link in access.links
+                 if link.guardian_id == guardian.id and link.student_id is None and active(link, now)), None)
     link = held or issue(access, guardian, now)  # LinkRefused (no consent, no child to show) rolls back
     db.session.flush()
     request.link_id = link.id

@@ -54,7 +54,7 @@ def test_week_page_shows_the_childrens_week_as_a_russian_school_writes_it(site_a
     assert "Линейные уравнения" in text and "№ 245, 247" in text and "к 18.11" in text
     assert '5<sub>К</sub>' in text and "метка-иванова" in text  # the mark, its work type and what it was for
     assert "оп" in text  # lateness
-    assert "урок отменён" in text and "замена: Петрова А. И." in text
+    assert "Урок отменён" in text and "Замена: Петрова А. И." in text
     assert "Похвала" in text and "отлично у доски" in text
     assert "Контрольная по линейным уравнениям" in text
     assert "Данные 7А класса получены" in text and "Данные 1А класса получены" in text

@@ -7,13 +7,15 @@ import re
 
 from sqlalchemy import select
 
+from app.base import school_calendar
 from app.base.extensions import db
-from app.base.models import AcademicYear, Holiday, Period, School
+from app.base.models import AcademicYear, School
 from app.base.settings import Settings
 
 
 def ensure_calendar(settings: Settings) -> AcademicYear:
-    """Create or update the school row, the configured year, its periods and holidays; return the year."""
+    """Create or update the school row, the configured year, its periods and holidays (unless the school changed
+    them on the staff page: then the database's stay); return the year."""
     school = db.session.scalars(select(School)).first() or School()
     school.name, school.timezone = settings.school_name, settings.timezone.key
     db.session.add(school)
@@ -25,21 +27,8 @@ def ensure_calendar(settings: Settings) -> AcademicYear:
     year.start, year.end = settings.year_start, settings.year_end
     db.session.flush()
 
-    periods = {p.number: p for p in db.session.scalars(select(Period).filter_by(year_id=year.id))}
-    for conf in settings.periods:
-        period = periods.pop(conf.number, None) or Period(year_id=year.id, number=conf.number)
-        period.name, period.kind, period.start, period.end = conf.name, settings.period_kind, conf.start, conf.end
-        db.session.add(period)
-    for stale in periods.values():
-        db.session.delete(stale)
-
-    holidays = {h.start: h for h in db.session.scalars(select(Holiday).filter_by(year_id=year.id))}
-    for rest in settings.holidays:
-        holiday = holidays.pop(rest.start, None) or Holiday(year_id=year.id, start=rest.start)
-        holiday.name, holiday.end = rest.name, rest.end
-        db.session.add(holiday)
-    for gone in holidays.values():
-        db.session.delete(gone)
+    if year.calendar_edited_at is None:  # the school's own changes win over the file (app/base/school_calendar)
+        school_calendar.write(year, settings.period_kind, list(settings.periods), list(settings.holidays))
     db.session.flush()
     return year
 

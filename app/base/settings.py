@@ -34,6 +34,7 @@ class Spec:
     help: str
     choices: tuple[str, ...] = ()
     item: dict[str, Spec] | None = None
+    default: Any = None  # an optional key's value when the file leaves it out (None: the key is required)
 
 
 def _records(help_text: str, **item: Spec) -> Spec:
@@ -124,6 +125,9 @@ SCHEMA: dict[str, Any] = {
     "access": {
         "decision_days": Spec("int", "Working days to decide a guardian's access request (002 reg. §2.9)."),
         "director": Spec("str", "The director's name, printed under refusal decisions and on the forms."),
+        "student_min_age": Spec("int", "Age from which a student may get a link to their own diary (optional).",
+                                default=14),
+        "code_hours": Spec("int", "Hours an invitation code read out by phone stays valid (optional).", default=72),
     },
     "notify": {
         "hub_url": Spec("str", "Public address of the hub, for unsubscribe links in e-mails."),
@@ -225,6 +229,8 @@ class Settings:
     paper_qr_on_slips: bool
     access_decision_days: int = 2
     director: str = ""
+    student_min_age: int = 14
+    code_hours: int = 72
     source: Path = field(default=Path("config.yaml"))
     notify: dict[str, Any] = field(default_factory=dict)  # read by app.notify.config
     proxy_count: int = 0
@@ -370,8 +376,11 @@ def _mapping(prefix: str, schema: dict[str, Any], node: yaml.MappingNode) -> dic
         if name in result:
             raise _fail(key, key_node, "key given twice")
         result[name] = _validate(key, schema[name], value_node)
-    for name in schema:
+    for name, spec in schema.items():
         if name not in result:
+            if isinstance(spec, Spec) and spec.default is not None:
+                result[name] = spec.default
+                continue
             key = f"{prefix}.{name}" if prefix else name
             raise _fail(key, node, "missing key")
     return result
@@ -461,6 +470,8 @@ def _typed(data: dict[str, Any], path: Path) -> Settings:
         paper_qr_on_slips=data["paper"]["qr_on_slips"],
         access_decision_days=data["access"]["decision_days"],
         director=data["access"]["director"],
+        student_min_age=data["access"]["student_min_age"],
+        code_hours=data["access"]["code_hours"],
         source=path,
         notify=data["notify"],
         proxy_count=data["server"]["proxy_count"],

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.base import settings
 from app.base.extensions import db
 from app.base.models import Group, SchoolClass, Subject, Teacher, TimetableChange
+from app.base.rebuild_queue import mark_classes_dirty
 from sync import clock
 
 KINDS = {"substitution": "замена", "cancelled": "отмена", "moved": "перенос"}
@@ -48,7 +49,7 @@ def active_change(day: dt.date, slot: int, class_id: str, group_id: str | None) 
 def plan(kind: str, day: dt.date, slot: int, class_id: str, *, by: str, group_id: str | None = None,
          teacher_id: str | None = None, subject_id: str | None = None, to_date: dt.date | None = None,
          to_slot: int | None = None, note: str = "") -> TimetableChange:
-    """Plan one change (the caller commits); raise ChangeError with a Russian message when it cannot be."""
+    """Plan one change and queue its class's families (the caller commits); raise ChangeError in Russian if not."""
     if kind not in KINDS:
         raise ChangeError(f"Неизвестный вид изменения: {kind}.")
     _check_lesson(day, slot, class_id, group_id)
@@ -76,6 +77,7 @@ def plan(kind: str, day: dt.date, slot: int, class_id: str, *, by: str, group_id
                              note=note.strip(), created_by=by, created_at=clock.now())
     db.session.add(change)
     db.session.flush()
+    mark_classes_dirty({class_id})  # the class's families see the change on their week pages
     return change
 
 
@@ -85,6 +87,7 @@ def remove(change_id: str) -> TimetableChange:
     if change is None or change.removed_at is not None:
         raise ChangeError("Изменение расписания не найдено.")
     change.removed_at = clock.now()
+    mark_classes_dirty({change.class_id})
     return change
 
 

@@ -83,4 +83,8 @@ def calendar_command() -> None:
     """Записать в базу школу, учебный год, периоды и каникулы из config.yaml (calendar)."""
     year = ensure_calendar(settings())
     db.session.commit()
+    if year.calendar_edited_at is not None:  # the school's own calendar wins (app/base/school_calendar.py)
+        click.echo(f"Учебный год {year.name}: периоды и каникулы изменены на странице «Календарь» и остаются "
+                   "такими (config.yaml их не меняет; вернуть календарь файла можно там же).")
+        return
     click.echo(f"Учебный год {year.name}: календарь обновлён.")

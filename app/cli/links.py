@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from app.base import settings
 from app.base.extensions import db
-from app.base.models import FamilyLink, Guardian
+from app.base.models import FamilyLink, Guardian, Student
 from static_site.access import family_access
+from static_site.invitations import issue_code, spoken
 from static_site.links import (
     LinkRefused,
     active,
@@ -22,13 +23,14 @@ from static_site.links import (
     find_link,
     issue,
     issue_missing,
+    issue_student,
     link_url,
     revoke,
     rotate,
 )
 from sync import clock
 
-links_group = click.Group("links", help="Ссылки семей на дневник: выдать, заменить, отозвать, выгрузить.")
+links_group = click.Group("links", help="Ссылки на дневник: выдать (и ученику — свою), заменить, отозвать, выгрузить.")
 
 
 def _expiry(days: int | None, now: dt.datetime) -> dt.datetime | None:
@@ -82,6 +84,55 @@ def issue_command(all_: bool, family: str | None, guardian_id: str | None, days:
         for link in issued:
             _echo_link(link)
     click.echo(f"Выдано ссылок: {len(issued)}. Страницы появятся после ближайшей сборки сайта.")
+
+
+@links_group.command("student")
+@click.argument("student")
+@click.option("--days", type=click.IntRange(1, 3650), help="Срок действия в днях (по умолчанию бессрочно).")
+def student_command(student: str, days: int | None) -> None:
+    """Выдать ученику собственную ссылку (student link): только его дневник, с согласия родителя.
+
+    STUDENT — id ученика или номер личного дела. Ученик должен быть не младше access.student_min_age лет.
+    """
+    conf, now = settings(), clock.now()
+    today = conf.today(now)
+    found = db.session.get(Student, student) or db.session.scalars(
+        select(Student).where(Student.file_no == student)).first()
+    if found is None:
+        raise click.ClickException(f"Ученик «{student}» не найден (id или номер личного дела).")
+    families = [a for a in family_access(None, today, now).values() if found in a.family.students]
+    if not families:
+        raise click.ClickException(f"{found.full_name} не входит ни в одну семью.")
+    try:
+        link = issue_student(families[0], found, now, today, conf.student_min_age, _expiry(days, now))
+    except LinkRefused as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"{found.full_name} (ученик): {link_url(conf, link.token)}")
+    click.echo("Страницы появятся после ближайшей сборки сайта.")
+
+
+@links_group.command("code")
+@click.argument("link")
+@click.option("--by", default="cli", show_default=True, help="Кто выдаёт код (для журнала действий).")
+def code_command(link: str, by: str) -> None:
+    """Выдать пригласительный код к ссылке (invitation code): продиктовать по телефону, действует один раз.
+
+    Семья открывает адрес хаба /code и вводит код; код показывается только сейчас и нигде не хранится.
+    """
+    conf, now = settings(), clock.now()
+    found = find_link(link)
+    if found is None or found.revoked_at is not None:
+        raise click.ClickException("Такой действующей ссылки нет.")
+    access = family_access([found.family_id], conf.today(now), now)[found.family_id]
+    if found not in access.live:
+        raise click.ClickException("По этой ссылке сейчас ничего не показывается, код к ней выдать нельзя.")
+    code = issue_code(found, by, now, conf.code_hours)
+    db.session.commit()
+    until = (now + dt.timedelta(hours=conf.code_hours)).astimezone(conf.timezone)
+    click.echo(f"Пригласительный код: {spoken(code)} (до {until:%d.%m.%Y %H:%M}, один раз)")
+    click.echo(f"Семья вводит его на странице {conf.site_base_url}/code")
 
 
 @links_group.command("rotate")

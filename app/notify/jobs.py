@@ -63,7 +63,7 @@ class DigestPlan:
 
 def guardian_link(access: FamilyAccess, guardian_id: str) -> FamilyLink | None:
     """The guardian's own live link (never another guardian's or family's)."""
-    own = [link for link in access.live if link.guardian_id == guardian_id]
+    own = [link for link in access.guardian_links if link.guardian_id == guardian_id]
     return own[-1] if own else None
 
 

@@ -20,12 +20,22 @@ from werkzeug.wrappers import Response
 from app.base import settings
 from app.base.extensions import db
 from app.base.journal_store import chunks
-from app.base.models import Consent, Family, FamilyLink, Guardian, SchoolClass, Student, family_student
+from app.base.models import (
+    Consent,
+    Family,
+    FamilyLink,
+    Guardian,
+    SchoolClass,
+    Student,
+    StudentWeekView,
+    family_student,
+)
 from app.base.settings import is_loopback
 from app.base.text import greeting
-from app.staff.access import audit, class_url, current_scope, requires, school_classes
-from static_site.access import FamilyAccess, family_access
-from static_site.links import LinkRefused, active, issue, link_url, revoke, rotate
+from app.staff.access import audit, class_url, current_scope, current_user, requires, school_classes
+from static_site.access import FamilyAccess, family_access, student_link_allowed
+from static_site.invitations import issue_code, spoken
+from static_site.links import LinkRefused, active, issue, issue_student, link_url, revoke, rotate
 from sync import clock
 
 bp = Blueprint("families", __name__, url_prefix="/families")
@@ -80,7 +90,20 @@ def index() -> str:
     consents = consents_of([g.id for a in accesses for g in a.family.guardians])
     return render_template("staff/families.html", school_class=school_class, classes=classes, accesses=accesses,
                            consents=consents, now=now, active=active, base_url=conf.site_base_url,
-                           live_ids={link.id for a in accesses for link in a.live}, may_hand_out=may_hand_out)
+                           live_ids={link.id for a in accesses for link in a.live}, may_hand_out=may_hand_out,
+                           own_link_ok={s.id for a in accesses for s in a.children
+                                        if student_link_allowed(s, today, conf.student_min_age)},
+                           student_views=student_views([s.id for a in accesses for s in a.family.students]))
+
+
+def student_views(student_ids: list[str]) -> dict[str, int]:
+    """How many times each student opened their own link's pages (counted apart from the family's)."""
+    views: dict[str, int] = defaultdict(int)
+    for part in chunks(student_ids):
+        for student_id, count in db.session.execute(select(StudentWeekView.student_id, StudentWeekView.views)
+                                                    .where(StudentWeekView.student_id.in_(part))):
+            views[student_id] += count
+    return dict(views)
 
 
 def _back(family: Family) -> Response:
@@ -117,6 +140,28 @@ def issue_link(family_id: str) -> Response:
     db.session.commit()
     flash(_("A link is issued to %(name)s; it works after the next build of the site.", name=guardian.full_name),
           "info")
+    return _back(access.family)
+
+
+@bp.route("/<family_id>/student-links", methods=["POST"])
+@requires("families.links")
+def issue_student_link(family_id: str) -> Response:
+    """Issue a student of the family a link to their own diary only (refused under the age, without consent)."""
+    access, today, now = _access(family_id)
+    student = db.session.get(Student, request.form.get("student", ""))
+    if student is None:
+        abort(404)
+    try:
+        link = issue_student(access, student, now, today, settings().student_min_age)
+    except LinkRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _back(access.family)
+    db.session.flush()
+    audit("link.issue_student", f"family_link:{link.id}", f"{access.family.name}: {student.full_name}")
+    db.session.commit()
+    flash(_("A link of their own is issued to %(name)s; it shows only their diary after the next build of the site.",
+            name=student.full_name), "info")
     return _back(access.family)
 
 
@@ -166,6 +211,26 @@ def revoke_link(link_id: str) -> Response:
     return _back(family)
 
 
+@bp.route("/links/<link_id>/code", methods=["POST"])
+@requires("families.links")
+def invitation_code(link_id: str) -> tuple[str, int] | Response:
+    """Issue an invitation code for a live link, to read out by phone; it is shown on this page only, once."""
+    link = _link(link_id)
+    conf, now = settings(), clock.now()
+    access = family_access([link.family_id], conf.today(now), now)[link.family_id]
+    family = access.family
+    if link not in access.live:
+        flash(_("This link shows nothing now, so no code can open it."), "error")
+        return _back(family)
+    code = issue_code(link, current_user().login, now, conf.code_hours)
+    audit("link.code", f"family_link:{link.id}")  # the code itself is never written anywhere
+    db.session.commit()
+    holder = db.session.get(Guardian, link.guardian_id)
+    return render_template("staff/invitation_code.html", code=spoken(code), family=family, holder=holder,
+                           expires=now + dt.timedelta(hours=conf.code_hours),
+                           address=conf.site_base_url + "/code", class_id=request.form.get("class", "")), 200
+
+
 def qr_svg(text: str) -> Markup:
     """A QR code of the text as inline SVG (no image file, no outside service)."""
     buffer = io.BytesIO()
@@ -189,6 +254,8 @@ def letter(link_id: str) -> str:
     if not may_hand_out(access):
         abort(403)
     url = link_url(conf, link.token)
-    return render_template("staff/letter.html", guardian=guardian, greeting=greeting(guardian), url=url,
-                           qr=qr_svg(url), children=access.children, live=link in access.live, family=family,
+    student = db.session.get(Student, link.student_id) if link.student_id else None
+    hello = f"Здравствуйте, {student.first_name}" if student else greeting(guardian)
+    return render_template("staff/letter.html", guardian=guardian, greeting=hello, url=url, student=student,
+                           qr=qr_svg(url), children=access.shown(link), live=link in access.live, family=family,
                            today=conf.today(now), loopback=is_loopback(url), base_url=conf.site_base_url)

@@ -1,8 +1,10 @@
 """Long actions run in the background with their progress in the database, so any worker can show it.
 
 `start(kind, params)` records the job (and its audit entry), then runs the registered function in a
-thread with its own app context; the job page refreshes itself every two seconds (no JavaScript) until
-the job is done. With STAFF_JOBS_INLINE (tests) the job runs before `start` returns.
+thread with its own app context; its progress is written on a connection of its own, never by committing the
+job's session, so a job that fails half-way leaves none of its work committed; the job page refreshes
+itself every two seconds (no JavaScript) until the job is done. With STAFF_JOBS_INLINE (tests) the job runs
+before `start` returns.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, render_template
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
 from app.base.extensions import db
@@ -23,6 +27,8 @@ from sync import clock
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 JobFunction = Callable[[dict[str, Any], str, "Progress"], dict[str, Any]]
 _REGISTRY: dict[str, JobFunction] = {}
+PROGRESS_WAIT_MS = 50  # how long a progress write waits for SQLite's write lock
+BUSY_MS = 5000  # the hub's busy timeout on SQLite (app/__init__.py), given back to the pooled connection
 
 
 def register(kind: str, function: JobFunction) -> None:
@@ -49,11 +55,28 @@ class Progress:
         if self._done == self._total or self._done % 10 == 0:
             self._write()
 
+    def counts(self) -> tuple[int, int]:
+        """Steps in all and steps done, as reported so far."""
+        return self._total, self._done
+
     def _write(self) -> None:
-        job = db.session.get(StaffJob, self.job_id)
-        if job is not None:
-            job.total, job.done = self._total, self._done
-            db.session.commit()
+        """Write the counts on a connection of their own: the job's session (its work) is never committed here,
+        so a job that fails leaves none of its work behind. On SQLite the job's own uncommitted writes hold the
+        database's one write lock; the progress then waits a moment and gives up until the next write."""
+        table = StaffJob.__table__
+        with db.engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            try:
+                if sqlite:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout = {PROGRESS_WAIT_MS}")
+                connection.execute(update(table).where(table.c.id == self.job_id)
+                                   .values(total=self._total, done=self._done))
+                connection.commit()
+            except OperationalError:  # locked by the job's own work (SQLite): the next write catches up
+                connection.rollback()
+            finally:
+                if sqlite:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_MS}")
 
 
 def start(kind: str, params: dict[str, Any]) -> StaffJob:
@@ -81,8 +104,9 @@ def run(app: Flask, job_id: int) -> None:
         job = db.session.get(StaffJob, job_id)
         assert job is not None
         function, params, by = _REGISTRY[job.kind], dict(job.params), job.started_by
+        progress = Progress(job_id)
         try:
-            result = function(params, by, Progress(job_id))
+            result = function(params, by, progress)
             state = "done"
         except Exception as exc:  # the page must say it failed; the log keeps the trace
             db.session.rollback()
@@ -91,6 +115,8 @@ def run(app: Flask, job_id: int) -> None:
         job = db.session.get(StaffJob, job_id)
         assert job is not None
         job.state, job.result, job.finished_at = state, result, clock.now()
+        # the counts as the job reported them (its progress rows were written on another connection)
+        job.total, job.done = progress.counts()
         if state == "done":
             job.done = job.total
         db.session.commit()

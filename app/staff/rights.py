@@ -35,6 +35,8 @@ RIGHTS: dict[str, frozenset[str]] = {
     "devices.manage": frozenset({ADMIN}),
     "timetable.view": LEADERS,
     "timetable.plan": frozenset({DEPUTY}),
+    "calendar.view": LEADERS,
+    "calendar.edit": frozenset({ADMIN}),  # periods and holidays (the database's win over config.yaml's)
     "families.view": LEADERS | {CLASS_TEACHER},
     "families.links": frozenset({ADMIN}),
     "monitoring.view": LEADERS | {CLASS_TEACHER},

@@ -19,6 +19,7 @@ from app.staff import (
     LOCALES,
     accounts,
     auth,
+    calendar_page,
     classlist,
     consent,
     csrf,
@@ -42,7 +43,7 @@ from app.staff.rights import allowed
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static")
 for child in (auth.bp, dashboard.bp, review.bp, devices.bp, families.bp, monitoring.bp, reports.bp, printing.bp,
               accounts.bp, jobs.bp, consent.bp, imports.bp,
-              classlist.bp, notify.bp, timetable.bp):
+              classlist.bp, notify.bp, timetable.bp, calendar_page.bp):
     bp.register_blueprint(child)
 
 # The menu: (endpoint, action that shows it, label). Labels are translated when the page is drawn.
@@ -52,6 +53,7 @@ MENU = (
     ("staff.devices.index", "devices.view", N_("Machines")),
     ("staff.classlist.index", "classlist.view", N_("Class lists")),
     ("staff.timetable.index", "timetable.view", N_("Substitutions")),
+    ("staff.calendar.index", "calendar.view", N_("Calendar")),
     ("staff.families.index", "families.view", N_("Families")),
     ("staff.access.index", "access.view", N_("Access requests")),
     ("staff.monitoring.index", "monitoring.view", N_("Parents' viewing")),

@@ -16,9 +16,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from app.base import bulk, epoch, settings
 from app.base.extensions import db
 from app.base.journal_store import chunks, load, write
-from app.base.models import Conflict, Device, DeviceRebase, OpLog, Student, family_student
+from app.base.models import Conflict, Device, DeviceRebase, OpLog, family_student
 from app.base.models.base import lock_revs, take_revs
-from app.base.rebuild_queue import mark_families_dirty
+from app.base.rebuild_queue import class_families, mark_families_dirty
 from app.base.settings import Settings
 from app.syncing.devices import bound_classes
 from app.syncing.pull import changes_since, conflicts_for
@@ -385,10 +385,7 @@ def _mark_families(applier: BatchApplier) -> None:
     for part in chunks(students):
         families.update(db.session.scalars(
             select(family_student.c.family_id).where(family_student.c.student_id.in_(part))))
-    for part in chunks(classes):
-        families.update(db.session.scalars(
-            select(family_student.c.family_id).join(Student, Student.id == family_student.c.student_id)
-            .where(Student.class_id.in_(part))))
+    families |= class_families(classes)
     if families:
         mark_families_dirty(families)
 

@@ -81,7 +81,7 @@ def qr_links(conf: Settings, students: list[Student], today: dt.date, now: dt.da
     for student in students:
         live = [link for family in families.get(student.id, [])
                 if (access := accesses.get(family.id)) and any(c.id == student.id for c in access.children)
-                for link in access.live]
+                for link in access.guardian_links]  # a student's own link shows that student only
         if live:
             link = min(live, key=lambda item: (item.issued_at, item.id))
             guardian = db.session.get(Guardian, link.guardian_id)

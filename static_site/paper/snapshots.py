@@ -21,6 +21,8 @@ WEEK = dt.timedelta(days=7)
 class WeekSnapshot(Snapshot):
     """One week's slips: the week alone, averages up to the week's end, and the next week's planned tests."""
 
+    week_ahead = False  # a slip prints its own week; the site's week-ahead page is not made (static_site.planned)
+
     def __init__(self, conf: Settings, week: dt.date) -> None:
         sunday = week + dt.timedelta(days=6)
         super().__init__(conf, sunday)  # "today" is the week's Sunday: the week is the current one, its period shown

@@ -30,7 +30,7 @@ from app.base.models.reference import (
     TimetableEntry,
     group_member,
 )
-from app.base.models.site import FamilyLink, WeekAck, WeekView
+from app.base.models.site import FamilyLink, InvitationCode, StudentWeekView, WeekAck, WeekView
 from app.base.models.staff import AuditEntry, LoginAttempt, StaffJob, StaffUser
 from app.base.models.sync import (
     Conflict,
@@ -51,6 +51,7 @@ __all__ = [
     "PeriodGrade", "Remark", "School", "SchoolClass", "StaffJob", "StaffUser", "Student", "Subject", "Teacher",
     "TeacherEmail", "TestPlan", "TimetableEntry", "WeekAck", "WeekView", "device_class", "family_guardian",
     "family_student", "group_member", "new_id",
+    "InvitationCode", "StudentWeekView",
     "DeviceRebase", "Enrolment", "HubEpoch",
     "TimetableChange", "device_teacher",
 ]

@@ -37,6 +37,10 @@ class AcademicYear(Base):
     name: Mapped[str] = mapped_column(String(20), unique=True)
     start: Mapped[dt.date] = mapped_column(Date)
     end: Mapped[dt.date] = mapped_column(Date)
+    # Set when the administrator saved the year's periods and holidays on the staff page: from then on the
+    # database's calendar is in force for the year, not config.yaml's (app/base/school_calendar.py).
+    calendar_edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    calendar_edited_by: Mapped[str | None] = mapped_column(String(60))
     __table_args__ = (CheckConstraint("start < \"end\"", name="year_order"),)
 
 

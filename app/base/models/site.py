@@ -30,6 +30,8 @@ class FamilyLink(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(String(10))
+    # A student's own link (002 §1.9, §3.6.9): it shows this student only, under the consent of `guardian_id`.
+    student_id: Mapped[str | None] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"), index=True)
     published_digest: Mapped[str | None] = mapped_column(String(64))
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
@@ -61,3 +63,29 @@ class WeekView(Base):
     views: Mapped[int] = mapped_column(Integer, default=0)
     first_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StudentWeekView(Base):
+    """How often a student opened their own link's pages of a week: counted apart from the family's (004)."""
+
+    __tablename__ = "student_week_view"
+    student_id: Mapped[str] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"), primary_key=True)
+    week: Mapped[str] = mapped_column(WEEK, primary_key=True)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InvitationCode(Base):
+    """A short code read out by phone (002 reg. §2.17.1) that opens a link once: typed on the hub's /code page.
+
+    Only a hash of the code is kept (a code is shown once, when issued); it expires and is used once."""
+
+    __tablename__ = "invitation_code"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    link_id: Mapped[str] = mapped_column(ForeignKey("family_link.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,155 @@
+"""The school's calendar in force: periods and holidays, from config.yaml or from the administrator's changes.
+
+RULE (one, for every reader): config.yaml gives the defaults. Once the administrator saves the year's periods
+and holidays on the staff page («Календарь»), the database holds the school's calendar for that year
+(`academic_year.calendar_edited_at` is set) and it wins over the file; `flask calendar` then leaves that
+year's periods and holidays alone, and «Вернуть из config.yaml» hands the year back to the file.
+
+The one lookup is `app.base.settings()`: it returns the file's settings with `periods` and `holidays`
+replaced by the database's when the school changed them, so the calendar, reports, forecasts, the family site,
+the paper and the sync reference (machines pull the database's `period` and `holiday` rows, which the
+staff page writes) all read the same calendar. The answer is kept for the app context (a request, one round
+of the site worker) and read on a connection of its own, so a missing table (before `flask db upgrade`)
+never breaks a caller's transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from flask import g
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.base.extensions import db
+from app.base.models import AcademicYear, Holiday, Period
+from app.base.settings import Holiday as HolidayDay
+from app.base.settings import Period as PeriodDays
+from app.base.settings import Settings
+
+CACHE = "tetrad_calendar"
+
+
+def in_force(conf: Settings) -> Settings:
+    """The settings with the calendar in force (the database's where the school changed it)."""
+    cached = g.get(CACHE)
+    if cached is not None and cached[0] is conf:
+        return cached[1]  # type: ignore[no-any-return]
+    result = _read(conf)
+    setattr(g, CACHE, (conf, result))
+    return result
+
+
+def forget() -> None:
+    """Drop the answer kept for this app context (after the calendar was changed)."""
+    g.pop(CACHE, None)
+
+
+def _read(conf: Settings) -> Settings:
+    try:
+        with db.engine.connect() as connection:
+            year = connection.execute(select(AcademicYear.id, AcademicYear.calendar_edited_at)
+                                      .where(AcademicYear.name == conf.year_name)).first()
+            if year is None or year.calendar_edited_at is None:
+                return conf
+            periods = connection.execute(
+                select(Period.number, Period.name, Period.start, Period.end)
+                .where(Period.year_id == year.id, Period.kind != "year").order_by(Period.number)).all()
+            holidays = connection.execute(select(Holiday.name, Holiday.start, Holiday.end)
+                                          .where(Holiday.year_id == year.id).order_by(Holiday.start)).all()
+    except SQLAlchemyError:  # no such table or column yet: the file's calendar
+        return conf
+    if not periods:
+        return conf
+    return dataclasses.replace(
+        conf, periods=tuple(PeriodDays(p.number, p.name, p.start, p.end) for p in periods),
+        holidays=tuple(HolidayDay(h.name, h.start, h.end) for h in holidays))
+
+
+def edited(conf: Settings) -> AcademicYear | None:
+    """The configured year's row when the school changed its calendar (the database wins), else None."""
+    year = db.session.scalars(select(AcademicYear).filter_by(name=conf.year_name)).first()
+    return year if year is not None and year.calendar_edited_at is not None else None
+
+
+class CalendarError(ValueError):
+    """A calendar that cannot be saved: `errors` maps a form field to its Russian message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def check(conf: Settings, periods: list[PeriodDays], holidays: list[HolidayDay]) -> dict[str, str]:
+    """The problems of a calendar, by form field (`period-1-start`, `holiday-2-name` …), in Russian."""
+    errors: dict[str, str] = {}
+    previous: dt.date | None = None
+    for p in periods:
+        key = f"period-{p.number}"
+        if not p.name.strip():
+            errors[f"{key}-name"] = "Укажите название периода."
+        if p.start > p.end:
+            errors[f"{key}-end"] = "Период кончается раньше, чем начинается."
+        elif p.start < conf.year_start or p.end > conf.year_end:
+            errors[f"{key}-start"] = (f"Период выходит за учебный год ({conf.year_start:%d.%m.%Y} – "
+                                      f"{conf.year_end:%d.%m.%Y}).")
+        elif previous is not None and p.start <= previous:
+            errors[f"{key}-start"] = "Период начинается раньше, чем кончается предыдущий."
+        previous = p.end
+    for number, h in enumerate(holidays, start=1):
+        key = f"holiday-{number}"
+        if not h.name.strip():
+            errors[f"{key}-name"] = "Укажите название каникул."
+        if h.start > h.end:
+            errors[f"{key}-end"] = "Каникулы кончаются раньше, чем начинаются."
+        elif h.end < conf.year_start or h.start > conf.year_end + dt.timedelta(days=92):
+            errors[f"{key}-start"] = "Каникулы не относятся к этому учебному году."
+    return errors
+
+
+def save(conf: Settings, periods: list[PeriodDays], holidays: list[HolidayDay], by: str, now: dt.datetime,
+         ) -> AcademicYear:
+    """Write the school's calendar for the configured year (the caller commits); CalendarError if it is wrong."""
+    from app.base.calendar import current_year  # it builds on this module's rule
+
+    errors = check(conf, periods, holidays)
+    if errors:
+        raise CalendarError(errors)
+    year = current_year(conf)
+    write(year, conf.period_kind, periods, holidays)
+    year.calendar_edited_at, year.calendar_edited_by = now, by
+    db.session.flush()
+    forget()
+    return year
+
+
+def reset(file_conf: Settings) -> AcademicYear:
+    """Hand the configured year back to config.yaml's periods and holidays (the caller commits)."""
+    from app.base.calendar import current_year
+
+    year = current_year(file_conf)
+    year.calendar_edited_at = year.calendar_edited_by = None
+    write(year, file_conf.period_kind, list(file_conf.periods), list(file_conf.holidays))
+    db.session.flush()
+    forget()
+    return year
+
+
+def write(year: AcademicYear, kind: str, periods: list[PeriodDays], holidays: list[HolidayDay]) -> None:
+    """Make the year's period and holiday rows these (rows kept where they match, so devices pull only changes)."""
+    rows = {p.number: p for p in db.session.scalars(select(Period).where(Period.year_id == year.id,
+                                                                          Period.kind != "year"))}
+    for conf in periods:
+        period = rows.pop(conf.number, None) or Period(year_id=year.id, number=conf.number)
+        period.name, period.kind, period.start, period.end = conf.name.strip(), kind, conf.start, conf.end
+        db.session.add(period)
+    for stale in rows.values():
+        db.session.delete(stale)
+    days = {h.start: h for h in db.session.scalars(select(Holiday).where(Holiday.year_id == year.id))}
+    for rest in holidays:
+        holiday = days.pop(rest.start, None) or Holiday(year_id=year.id, start=rest.start)
+        holiday.name, holiday.end = rest.name.strip(), rest.end
+        db.session.add(holiday)
+    for gone in days.values():
+        db.session.delete(gone)

@@ -1,0 +1,110 @@
+"""The administrator edits the year's periods and holidays: config.yaml gives the defaults, the database's calendar
+wins once saved (app/base/school_calendar.py), and every reader sees the same one through settings()."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from app.base import file_settings, settings
+from app.base.extensions import db
+from app.base.models import AcademicYear, Holiday
+from app.staff.figures import period_for
+from tests import site_helpers
+from tests.school import Machine, build_tiny_school
+from tests.site_helpers import NOW, build, issue_links, links_of, page, post_week, two_families
+from tests.staff_support import csrf_token, make_accounts, sign_in
+
+site_app = site_helpers.site_app
+
+PERIODS = [("01.09.2026", "24.10.2026"), ("05.11.2026", "29.12.2026"), ("12.01.2027", "20.03.2027"),
+           ("30.03.2027", "31.05.2027")]
+
+
+def calendar_form(client, holidays, periods=PERIODS):  # type: ignore[no-untyped-def]
+    """The calendar form as the administrator fills it in."""
+    form = {"csrf_token": csrf_token(client), "holiday_rows": str(len(holidays))}
+    for n, (start, end) in enumerate(periods, start=1):
+        form.update({f"period-{n}-name": f"{n} четверть", f"period-{n}-start": start, f"period-{n}-end": end})
+    for n, (name, start, end) in enumerate(holidays, start=1):
+        form.update({f"holiday-{n}-name": name, f"holiday-{n}-start": start, f"holiday-{n}-end": end})
+    return form
+
+
+HOLIDAYS = [("Осенние каникулы", "25.10.2026", "04.11.2026"),
+            ("Дополнительные каникулы", "23.11.2026", "29.11.2026"),  # a quarantine week, say
+            ("Зимние каникулы", "30.12.2026", "11.01.2027"), ("Весенние каникулы", "21.03.2027", "29.03.2027")]
+
+
+def admin(site_app):  # type: ignore[no-untyped-def]
+    client = site_app.test_client()
+    school = build_tiny_school()
+    make_accounts()
+    sign_in(client, "admin")
+    return client, school
+
+
+def test_until_saved_the_file_is_in_force_and_once_saved_the_database_wins(site_app):
+    client, _school = admin(site_app)
+    assert settings().holidays == file_settings().holidays
+    assert settings().holiday_on(dt.date(2026, 11, 24)) is None
+    answer = client.post("/staff/calendar/", data=calendar_form(client, HOLIDAYS))
+    assert answer.status_code == 302
+    assert client.get("/staff/calendar/").get_data(as_text=True).count("Дополнительные каникулы") == 1
+    found = settings().holiday_on(dt.date(2026, 11, 24))
+    assert found is not None and found.name == "Дополнительные каникулы"
+    assert file_settings().holiday_on(dt.date(2026, 11, 24)) is None  # the file is untouched
+    runner = site_app.test_cli_runner()
+    said = runner.invoke(args=["calendar"])  # `flask calendar` leaves the school's calendar alone, and says so
+    assert said.exit_code == 0 and "изменены на странице «Календарь»" in said.output
+    assert "Дополнительные каникулы" in set(db.session.scalars(select(Holiday.name)))
+    assert client.post("/staff/calendar/reset", data={"csrf_token": csrf_token(client)}).status_code == 302
+    assert settings().holiday_on(dt.date(2026, 11, 24)) is None
+    assert "Дополнительные каникулы" not in set(db.session.scalars(select(Holiday.name)))
+
+
+def test_a_wrong_calendar_is_refused_beside_the_field_and_nothing_changes(site_app):
+    client, _school = admin(site_app)
+    before = set(db.session.execute(select(Holiday.name, Holiday.start, Holiday.end)).all())
+    periods = [PERIODS[0], ("05.11.2026", "01.11.2026"), *PERIODS[2:]]
+    answer = client.post("/staff/calendar/", data=calendar_form(client, [*HOLIDAYS[:1], ("", "31.13.2026", "")],
+                                                                periods))
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert 'id="period-2-end-error"' in text and "Период кончается раньше, чем начинается." in text
+    assert 'id="holiday-2-start-error"' in text and "Дата «31.13.2026» не понята" in text
+    assert 'value="Осенние каникулы"' in text  # the form keeps what was typed
+    db.session.rollback()
+    year = db.session.scalars(select(AcademicYear)).one()
+    assert year.calendar_edited_at is None
+    assert set(db.session.execute(select(Holiday.name, Holiday.start, Holiday.end)).all()) == before
+    outside = calendar_form(client, HOLIDAYS, [("01.08.2026", "24.10.2026"), *PERIODS[1:]])
+    refused = client.post("/staff/calendar/", data=outside).get_data(as_text=True)
+    assert "Период выходит за учебный год" in refused
+    no_csrf = {k: v for k, v in calendar_form(client, HOLIDAYS).items() if k != "csrf_token"}
+    assert client.post("/staff/calendar/", data=no_csrf).status_code == 400
+    db.session.rollback()
+    assert db.session.scalars(select(AcademicYear)).one().calendar_edited_at is None
+
+
+def test_every_reader_sees_the_schools_calendar_site_machines_and_reports(site_app):
+    client, school = admin(site_app)
+    families = two_families(school)
+    issue_links()
+    machine: Machine = post_week(client, school)
+    build(NOW)
+    token = links_of(families["ivanovs"])[0].token
+    assert "Дополнительные каникулы" not in page(token)
+    assert client.post("/staff/calendar/", data=calendar_form(client, HOLIDAYS)).status_code == 302
+    build(NOW)  # every family was queued
+    assert "Дополнительные каникулы: 23.11.2026 – 29.11.2026" in page(token)  # the family site
+    pulled = machine.post([], pull={"cursor": "0", "limit": 1000}).get_json()["changes"]
+    names = {c["fields"]["name"] for c in pulled if c["entity"] == "holiday"}
+    assert "Дополнительные каникулы" in names  # the machines' reference
+    moved = calendar_form(client, HOLIDAYS, [PERIODS[0], ("05.11.2026", "27.12.2026"), *PERIODS[2:]])
+    assert client.post("/staff/calendar/", data=moved).status_code == 302
+    assert period_for(settings(), dt.date(2026, 12, 28)).end == dt.date(2026, 12, 27)  # the reports' periods
+    pulled = machine.post([], pull={"cursor": "0", "limit": 1000}).get_json()["changes"]
+    ends = {c["fields"]["end"] for c in pulled if c["entity"] == "period" and c["fields"]["number"] == 2}
+    assert ends == {"2026-12-27"}
