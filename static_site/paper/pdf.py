@@ -12,7 +12,7 @@ SPEED: a document holds many slips (a class's, or a whole journal copy), and the
 once per process and shared by every document, so fonts are looked up once and combined documents embed one
 set of font subsets. Layout makes millions of small objects that live as long as the document; Python's
 default collector thresholds would walk all of them again and again in full collections (about 15 % of a
-class's slips), so collections are made rarer while a document is laid out or written (`_few_collections`).
+class's slips), so collections are made rarer while a document is laid out or written (`static_site.collect`).
 SPEED on several cores (a whole school's week): each class's slips are one document, laid out and written as PDF
 by forked processes a class at a time, and the classes' PDFs joined page after page with pypdf (a well-kept
 pure-Python PDF library: WeasyPrint cannot take pages laid out in another process, and joining PDFs by hand would
@@ -31,15 +31,13 @@ commands say, in Russian, what to install (INSTALL).
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import importlib
 import io
 import multiprocessing
 import os
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,6 +46,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from app.base.permissions import private_dir
+from static_site.collect import few_collections
 from static_site.paper.lookup import PaperError, write_private
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -55,11 +54,7 @@ INSTALL = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-cor
 PASSES = 3
 CACHE_DAYS = 60  # a cached class document unused this long is deleted
 WEASYPRINT = "weasyprint"  # the module imported for PDFs (a test names a missing one)
-LAYOUT_GC_THRESHOLD = 100_000  # allocations between young collections while laying out (Python's default: 700)
 
-_gc_lock = threading.Lock()
-_gc_depth = [0]  # layouts running now
-_gc_saved: list[tuple[int, int, int]] = []  # the thresholds to restore when the last one ends
 
 
 class PdfUnavailable(PaperError):
@@ -122,25 +117,6 @@ def pdf_missing() -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def _few_collections() -> Iterator[None]:
-    """Rarer garbage collections inside the block (threads laying out at once share one setting, restored
-    when the last of them leaves); young cycles are still collected, every LAYOUT_GC_THRESHOLD allocations."""
-    with _gc_lock:
-        if _gc_depth[0] == 0:
-            saved = gc.get_threshold()
-            _gc_saved[:] = [saved]
-            gc.set_threshold(max(saved[0], LAYOUT_GC_THRESHOLD), saved[1], max(saved[2], 100))
-        _gc_depth[0] += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_depth[0] -= 1
-            if _gc_depth[0] == 0:
-                gc.set_threshold(*_gc_saved[0])
-
-
 @cache
 def font_config() -> Any:
     """WeasyPrint's font configuration, made once per process and shared by every document."""
@@ -150,13 +126,13 @@ def font_config() -> Any:
 def layout(html: str) -> Any:
     """The laid-out document (WeasyPrint's Document: pages with their anchors)."""
     weasyprint = _weasyprint()
-    with _few_collections():
+    with few_collections():
         return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render(font_config=font_config())
 
 
 def to_pdf(document: Any) -> bytes:
     """The PDF bytes of a laid-out document."""
-    with _few_collections():
+    with few_collections():
         data: bytes = document.write_pdf(hinting=True)  # keeping the fonts' hinting skips a slow subsetting step
     return data
 
