@@ -172,11 +172,14 @@ def join(pdfs: Sequence[bytes]) -> bytes:
         raise PaperError("Нечего печатать: документ пуст.")
     if len(pdfs) == 1:
         return pdfs[0]
-    from pypdf import PdfWriter
+    from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
     for data in pdfs:
         writer.append(io.BytesIO(data))
+    metadata = PdfReader(io.BytesIO(pdfs[0])).metadata
+    if metadata:
+        writer.add_metadata(dict(metadata))  # the document's title and producer, as one document would have
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
