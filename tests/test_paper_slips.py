@@ -305,3 +305,14 @@ def test_layout_shares_one_font_configuration_and_restores_the_collector_thresho
     data = pdf.combine([first, pdf.layout("<p>Петров Иван: 3</p>")])
     assert gc.get_threshold() == before
     assert data.startswith(b"%PDF") and pdf.font_config() is pdf.font_config()
+
+
+def test_the_class_document_cache_forgets_entries_unused_for_sixty_days(tmp_path):
+    cache = pdf.PartCache(tmp_path / "paper-cache")
+    cache.put("a" * 64, b"%PDF-old", 1)
+    old = tmp_path / "paper-cache" / f"{'a' * 64}.1.pdf"
+    now = old.stat().st_mtime
+    os.utime(old, (now - 61 * 86_400, now - 61 * 86_400))
+    cache.put("b" * 64, b"%PDF-new", 2)
+    assert not old.exists() and cache.get("b" * 64) == (b"%PDF-new", 2) and cache.get("a" * 64) is None
+    assert cache.hits == 1

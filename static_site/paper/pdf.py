@@ -36,7 +36,6 @@ import importlib
 import io
 import multiprocessing
 import os
-import time
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -217,8 +216,9 @@ class PartCache:
         """Keep a PDF (readable by the hub's user only: slips hold the journal) and forget old ones."""
         if self.folder is None:
             return
-        write_private(self.folder / f"{key}.{pages}.pdf", data)
-        old = time.time() - CACHE_DAYS * 86_400  # file ages, not the school's clock
+        path = self.folder / f"{key}.{pages}.pdf"
+        write_private(path, data)
+        old = path.stat().st_mtime - CACHE_DAYS * 86_400  # ages by the file system's own clock, as it dates files
         for path in self.folder.glob("*.pdf"):
             with contextlib.suppress(OSError):
                 if path.stat().st_mtime < old:
