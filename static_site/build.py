@@ -36,6 +36,7 @@ from app.base.settings import Settings
 from app.base.text import aware
 from static_site import publish
 from static_site.access import FamilyAccess, family_access
+from static_site.collect import few_collections
 from static_site.data import Snapshot
 from static_site.pages import Confirmation, common_context, family_content, link_pages
 from static_site.render import freeze
@@ -95,6 +96,12 @@ def site_lock(root: Path, wait: bool = True) -> Iterator[None]:
 def build_families(conf: Settings, family_ids: Collection[str] | None, now: dt.datetime | None = None,
                    progress: Progress | None = None) -> BuildReport:
     """Rebuild the pages of these families (all when None); the caller holds the lock, saves and commits."""
+    with few_collections():  # the build's contexts and rows live until it ends: no full collections over them
+        return _build_families(conf, family_ids, now, progress)
+
+
+def _build_families(conf: Settings, family_ids: Collection[str] | None, now: dt.datetime | None,
+                    progress: Progress | None) -> BuildReport:
     started = time.perf_counter()
     now = now or clock.now()
     today = conf.today(now)

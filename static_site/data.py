@@ -104,7 +104,7 @@ class Snapshot:
         self.weights = {w.code: w.weight for w in conf.work_types}
         self.work_types = {w.code: w for w in conf.work_types}
         self._classes: dict[str, ClassJournal] = {}
-        self.cache: dict[Any, Any] = {}  # class days shared by classmates (static_site.pages)
+        self.cache: dict[Any, Any] = {}  # what classmates share (static_site.pages), keyed by class id first
 
     def release(self, class_ids: set[str]) -> None:
         """Forget class journals no family left in this build needs (a full rebuild stays small in memory)."""

@@ -8,6 +8,7 @@ family see are ever passed in, so nothing here can leak another family's child.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -66,7 +67,7 @@ def family_content(snap: Snapshot, children: list[Student]) -> FamilyContent:
         journal = journals[student.class_id]
         groups = {g for g, members in journal.groups.items() if student.id in members}
         view = ChildView(number, student, journal, groups)
-        key = ("lessons", journal.school_class.id, frozenset(groups))
+        key = (journal.school_class.id, "lessons", frozenset(groups))
         if key not in snap.cache:  # classmates in the same groups share one index of their lessons
             by_day: dict[dt.date, list[Row]] = defaultdict(list)
             for lesson in journal.lessons:
@@ -135,9 +136,6 @@ class DayView(NamedTuple):
     today: bool
 
 
-ClassDay = tuple[str | None, tuple[tuple[str | None, RowView], ...], tuple[tuple[str, int], ...]]
-
-
 def _week(snap: Snapshot, views: list[ChildView], start: dt.date, current: bool) -> tuple[dict[str, Any], str]:
     """A week's body for every child and the digest of the records it shows."""
     records: list[tuple[str, str, int]] = []
@@ -165,17 +163,26 @@ def _week(snap: Snapshot, views: list[ChildView], start: dt.date, current: bool)
     return body, hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+class ClassDayView(NamedTuple):
+    """A class's (or a group's) day as every classmate sees it before their own marks: shared by classmates."""
+
+    rows: tuple[tuple[str | None, RowView], ...]  # (lesson id or None for a planned lesson, row)
+    records: tuple[tuple[str, str, int], ...]  # the lessons shown, for the week's digest
+    plain: DayView  # the day of a child with no mark and no absence on it
+
+
 def _day(snap: Snapshot, view: ChildView, day: dt.date, records: list[tuple[str, str, int]]) -> DayView:
     """One school day of a child: the class's day (shared by classmates) with the child's marks and absences."""
     key = (view.journal.school_class.id, frozenset(view.groups), day)
     shared = snap.cache.get(key)
     if shared is None:
         shared = snap.cache[key] = _class_day(snap, view, day)
-    holiday, base, lessons = shared
-    records.extend(("l", lesson_id, rev) for lesson_id, rev in lessons)
+    records.extend(shared.records)
     attendance = view.journal.attendance.get(view.student.id, {})
+    if not any(lesson_id in view.marks or lesson_id in attendance for lesson_id, _row in shared.rows):
+        return shared.plain  # most days of most children: nothing of their own
     rows = []
-    for lesson_id, row in base:
+    for lesson_id, row in shared.rows:
         if lesson_id is not None:
             marks = view.marks.get(lesson_id)
             presence = attendance.get(lesson_id)
@@ -187,7 +194,7 @@ def _day(snap: Snapshot, view: ChildView, day: dt.date, records: list[tuple[str,
                 row = row._replace(marks=tuple(_mark(snap, m) for m in marks or ()),
                                    absence=ABSENCE.get(presence.status, "") if presence is not None else "")
         rows.append(row)
-    return DayView(format_day(day), day.weekday(), holiday, tuple(rows), day == snap.today)
+    return shared.plain._replace(rows=tuple(rows))
 
 
 def _mark(snap: Snapshot, mark: Row) -> MarkView:
@@ -195,7 +202,7 @@ def _mark(snap: Snapshot, mark: Row) -> MarkView:
     return MarkView(mark.value, kind.short if kind else "", kind.name if kind else mark.work_type, mark.comment)
 
 
-def _class_day(snap: Snapshot, view: ChildView, day: dt.date) -> ClassDay:
+def _class_day(snap: Snapshot, view: ChildView, day: dt.date) -> ClassDayView:
     """A class's (or a group's) day: journal lessons merged with the timetable, before any child's marks."""
     holiday = (found.name if (found := snap.conf.holiday_on(day)) else None)
     timetable = {} if holiday else {
@@ -205,9 +212,9 @@ def _class_day(snap: Snapshot, view: ChildView, day: dt.date) -> ClassDay:
     }
     changed, arriving = planned.changes_on(snap, view, day)
     rows: list[tuple[str | None, RowView]] = []
-    lessons = [(f"change:{c.id}", c.rev) for c in [*changed.values(), *arriving]]  # in the week's digest
+    lessons = [("l", f"change:{c.id}", c.rev) for c in [*changed.values(), *arriving]]  # in the week's digest
     for lesson in view.lessons.get(day, ()):
-        lessons.append((lesson.id, lesson.rev))
+        lessons.append(("l", lesson.id, lesson.rev))
         plan = timetable.pop((lesson.slot, lesson.group_id), None)
         change = changed.pop((lesson.slot, lesson.group_id), None)
         notes = []
@@ -243,7 +250,8 @@ def _class_day(snap: Snapshot, view: ChildView, day: dt.date) -> ClassDay:
         rows.append((None, RowView(change.to_slot, _time(snap, change.to_slot), subject, "", "", "",
                                    planned.arrival_note(change), False, True)))
     rows.sort(key=lambda r: (r[1].slot, r[1].cancelled))
-    return holiday, tuple(rows), tuple(lessons)
+    plain = DayView(format_day(day), day.weekday(), holiday, tuple(row for _id, row in rows), day == snap.today)
+    return ClassDayView(tuple(rows), tuple(lessons), plain)
 
 
 def _time(snap: Snapshot, slot: int) -> str:
@@ -259,21 +267,31 @@ def _tests(snap: Snapshot, views: list[ChildView], first: dt.date, last: dt.date
     """Planned tests of the children between two dates."""
     found = []
     for view in views:
-        for test in view.journal.tests:
-            if first <= test.date <= last and view.sees(test.group_id):
-                kind = snap.work_types.get(test.work_type)
-                name = kind.name if kind else test.work_type
-                # «Контрольная работа № 2», «Контрольная по дробям»: the title names the kind already
-                said = name.split()[0].casefold() in test.title.casefold() if name.strip() else True
-                found.append({"date": format_day(test.date), "sort": test.date.isoformat(), "child": view.name,
-                              "subject": _subject(snap, test), "title": test.title, "kind": "" if said else name})
+        key = (view.journal.school_class.id, "tests", frozenset(view.groups), first, last)
+        shown = snap.cache.get(key)
+        if shown is None:  # classmates in the same groups share the list
+            shown = snap.cache[key] = _class_tests(snap, view, first, last)
+        found += [{**test, "child": view.name} for test in shown]
     return sorted(found, key=lambda t: (t["sort"], t["child"]))
+
+
+def _class_tests(snap: Snapshot, view: ChildView, first: dt.date, last: dt.date) -> list[dict[str, str]]:
+    found = []
+    for test in view.journal.tests:
+        if first <= test.date <= last and view.sees(test.group_id):
+            kind = snap.work_types.get(test.work_type)
+            name = kind.name if kind else test.work_type
+            # «Контрольная работа № 2», «Контрольная по дробям»: the title names the kind already
+            said = name.split()[0].casefold() in test.title.casefold() if name.strip() else True
+            found.append({"date": format_day(test.date), "sort": test.date.isoformat(),
+                          "subject": _subject(snap, test), "title": test.title, "kind": "" if said else name})
+    return found
 
 
 def _child_page(snap: Snapshot, view: ChildView) -> dict[str, Any]:
     """A child's subjects with the period's marks, average and forecast, period marks, tests and teachers."""
     conf, journal, student = snap.conf, view.journal, view.student
-    key = ("staff", journal.school_class.id, frozenset(view.groups))
+    key = (journal.school_class.id, "staff", frozenset(view.groups))
     if key not in snap.cache:
         snap.cache[key] = _class_staff(snap, view)
     hours, teacher_rows = snap.cache[key]
@@ -289,7 +307,8 @@ def _child_page(snap: Snapshot, view: ChildView) -> dict[str, Any]:
                           marks_needed(hours.get(subject_id, 1.0), conf.min_marks_one_hour, conf.min_marks_more_hours))
         subjects.append({
             "name": _name(snap, subject_id),
-            "marks": [{"value": m.value, "short": _short(snap, m.work_type), "date": f"{m.date:%d.%m}"} for m in marks],
+            "marks": [{"value": m.value, "short": _short(snap, m.work_type), "date": _day_month(m.date)}
+                      for m in marks],
             "average": format_decimal(result.average) if result.average is not None else "—",
             "forecast": result.mark, "count": result.count, "needed": result.needed,
         })
@@ -330,6 +349,12 @@ def _class_staff(snap: Snapshot, view: ChildView) -> tuple[dict[str, float], lis
     rows = [{"subject": _name(snap, s), "names": ", ".join(sorted(n))}
             for s, n in sorted(teachers.items(), key=lambda item: _name(snap, item[0]))]
     return dict(hours), rows
+
+
+@functools.cache
+def _day_month(day: dt.date) -> str:
+    """16.11 (formatted once per date in a process)."""
+    return f"{day:%d.%m}"
 
 
 def _name(snap: Snapshot, subject_id: str) -> str:

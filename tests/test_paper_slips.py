@@ -265,6 +265,38 @@ def test_a_whole_schools_week_in_one_document(client, runner, tmp_path):
 
 
 @needs_pdf
+def test_a_reprint_reuses_the_unchanged_classes_byte_for_byte(app, client, runner, tmp_path):
+    school = PaperSchool(client)
+    school.week_47()
+    cache = Path(app.config["VAR_DIR"]) / "paper-cache"
+    first = tmp_path / "first.pdf"
+    slips(runner, first, "--school", "--week", "2026-W47", "--all")  # two classes, laid out in two processes
+    kept = sorted(p.name for p in cache.glob("*.pdf"))
+    assert len(kept) == 2 and (cache.stat().st_mode & 0o077) == 0
+    again = tmp_path / "again.pdf"
+    slips(runner, again, "--school", "--week", "2026-W47", "--all")
+    assert again.read_bytes() == first.read_bytes() and sorted(p.name for p in cache.glob("*.pdf")) == kept
+    marked = pdf.to_pdf(pdf.layout("<p>Взято из кэша</p>"))
+    for path in cache.glob("*.pdf"):
+        path.write_bytes(marked)
+    reused = tmp_path / "reused.pdf"
+    slips(runner, reused, "--school", "--week", "2026-W47", "--all")
+    assert pdf_text(reused, 1).strip() == pdf_text(reused, 2).strip() == "Взято из кэша"  # nothing laid out again
+    for path in cache.glob("*.pdf"):
+        path.unlink()
+    fresh = tmp_path / "fresh.pdf"
+    slips(runner, fresh, "--school", "--week", "2026-W47", "--all")
+    assert fresh.read_bytes() == first.read_bytes()  # a cached class is exactly what a new layout writes
+    school.post([school.lesson("fri-math", day(4), 4, topic="Повторение: системы уравнений")])
+    changed = tmp_path / "changed.pdf"
+    slips(runner, changed, "--school", "--week", "2026-W47", "--all")
+    assert "Повторение: системы уравнений" in pdf_text(changed, 2) and changed.read_bytes() != first.read_bytes()
+    now = sorted(p.name for p in cache.glob("*.pdf"))
+    assert len(now) == 3 and len(set(now) & set(kept)) == 2  # 1А reused, 7А laid out anew beside its old entry
+    assert pdf_text(changed, 1) == pdf_text(first, 1)
+
+
+@needs_pdf
 def test_layout_shares_one_font_configuration_and_restores_the_collector_thresholds():
     import gc
 
@@ -273,3 +305,14 @@ def test_layout_shares_one_font_configuration_and_restores_the_collector_thresho
     data = pdf.combine([first, pdf.layout("<p>Петров Иван: 3</p>")])
     assert gc.get_threshold() == before
     assert data.startswith(b"%PDF") and pdf.font_config() is pdf.font_config()
+
+
+def test_the_class_document_cache_forgets_entries_unused_for_sixty_days(tmp_path):
+    cache = pdf.PartCache(tmp_path / "paper-cache")
+    cache.put("a" * 64, b"%PDF-old", 1)
+    old = tmp_path / "paper-cache" / f"{'a' * 64}.1.pdf"
+    now = old.stat().st_mtime
+    os.utime(old, (now - 61 * 86_400, now - 61 * 86_400))
+    cache.put("b" * 64, b"%PDF-new", 2)
+    assert not old.exists() and cache.get("b" * 64) == (b"%PDF-new", 2) and cache.get("a" * 64) is None
+    assert cache.hits == 1

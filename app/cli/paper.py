@@ -24,6 +24,7 @@ from static_site.paper.lookup import PaperError
 from static_site.paper.options import qr_on_slips
 from static_site.paper.signatures import GuardianNeeded, find_student, record_signature
 from static_site.paper.snapshots import WeekSnapshot
+from static_site.parallel import cores
 from sync import clock
 
 
@@ -90,24 +91,25 @@ def _write_slips(conf: Settings, classes: list[Any], monday: dt.date, everyone: 
     snap.classes({c.id for c in classes})
     qr = qr_on_slips(conf)
     as_pdf = target.suffix.lower() == ".pdf"
-    batches, documents = [], []
+    batches = []
     with click.progressbar(classes, label="Выписки по классам", file=sys.stderr,
                            show_pos=True) if school else _Plain(classes) as bar:
         for school_class in bar:
             batch = slips.class_batch(snap, school_class, everyone, qr, now)
-            if not batch.slips:
-                continue
-            batches.append(batch)
-            if as_pdf:
-                documents.append(slips.batch_document(snap, batch))
+            if batch.slips:
+                batches.append(batch)
     count = sum(len(b.slips) for b in batches)
     if not count:
         return target, 0, 0
-    data, _ = pdf.pdf_or_html(lambda: pdf.combine(documents), lambda: slips.batches_html(snap, title, batches),
-                              as_pdf)
-    pages = sum(len(d.pages) for d in documents)
+    pages = [0]
+
+    def make_pdf() -> bytes:  # a command has no threads: the classes are laid out on every core
+        data, pages[0] = slips.batches_pdf(snap, batches, cores(), slips.paper_cache())
+        return data
+
+    data, _ = pdf.pdf_or_html(make_pdf, lambda: slips.batches_html(snap, title, batches), as_pdf)
     lookup.write_private(target, data)
-    return target, count, pages
+    return target, count, pages[0]
 
 
 class _Plain:

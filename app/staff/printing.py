@@ -183,7 +183,7 @@ def slips_file() -> BaseResponse:
             flash(_("No students of %(name)s get slips for that week (families on paper only); tick «every "
                     "student» to print them for everyone.", name=school_class.name), "error")
             return redirect(url_for("staff.printing.index"))
-        data, as_pdf = pdf.pdf_or_html(lambda: pdf.combine([slips.batch_document(snap, batch)]),
+        data, as_pdf = pdf.pdf_or_html(lambda: slips.batches_pdf(snap, [batch], 1, slips.paper_cache())[0],
                                        lambda: slips.batch_html(snap, batch))
     except PaperError as exc:
         return _refused(exc)
@@ -208,7 +208,7 @@ def _school_slips() -> BaseResponse:
             flash(_("No student of the school gets slips for that week (families on paper only); tick «every "
                     "student» to print them for everyone."), "error")
             return redirect(url_for("staff.printing.index"))
-        data, as_pdf = pdf.pdf_or_html(lambda: pdf.combine([slips.batch_document(snap, b) for b in batches]),
+        data, as_pdf = pdf.pdf_or_html(lambda: slips.batches_pdf(snap, batches, 1, slips.paper_cache())[0],
                                        lambda: slips.batches_html(snap, _("whole school"), batches))
     except PaperError as exc:
         return _refused(exc)

@@ -12,7 +12,18 @@ SPEED: a document holds many slips (a class's, or a whole journal copy), and the
 once per process and shared by every document, so fonts are looked up once and combined documents embed one
 set of font subsets. Layout makes millions of small objects that live as long as the document; Python's
 default collector thresholds would walk all of them again and again in full collections (about 15 % of a
-class's slips), so collections are made rarer while a document is laid out or written (`_few_collections`).
+class's slips), so collections are made rarer while a document is laid out or written (`static_site.collect`).
+SPEED on several cores (a whole school's week): each class's slips are one document, laid out and written as PDF
+by forked processes a class at a time, and the classes' PDFs joined page after page with pypdf (a well-kept
+pure-Python PDF library: WeasyPrint cannot take pages laid out in another process, and joining PDFs by hand would
+mean rewriting their object tables). Each class document keeps its own page numbering («стр. 3 из 5»), as
+before; each embeds its own font subsets, so a whole school's file is larger than one document would be.
+REUSE (`PartCache`): a class document whose HTML did not change since it was last printed is not laid out again.
+Its PDF is kept in a private folder of the hub (var/paper-cache) under the SHA-256 of everything the PDF is
+made from: the HTML laid out first (the journal's content, the type levels guessed, the stylesheet inline) and
+the versions of WeasyPrint, pydyf and Pango. WeasyPrint writes the same bytes for the same input (no date or
+random id in the file), so a PDF from the cache is byte for byte the one a new layout would write
+(tests/test_paper_slips.py checks it). Entries unused for CACHE_DAYS are deleted; deleting the folder is safe.
 WeasyPrint needs pango and harfbuzz from the system. Without them the HTML still works and the PDF
 commands say, in Russian, what to install (INSTALL).
 """
@@ -20,10 +31,12 @@ commands say, in Russian, what to install (INSTALL).
 from __future__ import annotations
 
 import contextlib
-import gc
+import hashlib
 import importlib
-import threading
-from collections.abc import Callable, Iterator, Sequence
+import io
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,17 +44,16 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from static_site.paper.lookup import PaperError
+from app.base.permissions import private_dir
+from static_site.collect import few_collections
+from static_site.paper.lookup import PaperError, write_private
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 INSTALL = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
 PASSES = 3
+CACHE_DAYS = 60  # a cached class document unused this long is deleted
 WEASYPRINT = "weasyprint"  # the module imported for PDFs (a test names a missing one)
-LAYOUT_GC_THRESHOLD = 100_000  # allocations between young collections while laying out (Python's default: 700)
 
-_gc_lock = threading.Lock()
-_gc_depth = [0]  # layouts running now
-_gc_saved: list[tuple[int, int, int]] = []  # the thresholds to restore when the last one ends
 
 
 class PdfUnavailable(PaperError):
@@ -104,25 +116,6 @@ def pdf_missing() -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def _few_collections() -> Iterator[None]:
-    """Rarer garbage collections inside the block (threads laying out at once share one setting, restored
-    when the last of them leaves); young cycles are still collected, every LAYOUT_GC_THRESHOLD allocations."""
-    with _gc_lock:
-        if _gc_depth[0] == 0:
-            saved = gc.get_threshold()
-            _gc_saved[:] = [saved]
-            gc.set_threshold(max(saved[0], LAYOUT_GC_THRESHOLD), saved[1], max(saved[2], 100))
-        _gc_depth[0] += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_depth[0] -= 1
-            if _gc_depth[0] == 0:
-                gc.set_threshold(*_gc_saved[0])
-
-
 @cache
 def font_config() -> Any:
     """WeasyPrint's font configuration, made once per process and shared by every document."""
@@ -132,13 +125,13 @@ def font_config() -> Any:
 def layout(html: str) -> Any:
     """The laid-out document (WeasyPrint's Document: pages with their anchors)."""
     weasyprint = _weasyprint()
-    with _few_collections():
+    with few_collections():
         return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render(font_config=font_config())
 
 
 def to_pdf(document: Any) -> bytes:
     """The PDF bytes of a laid-out document."""
-    with _few_collections():
+    with few_collections():
         data: bytes = document.write_pdf(hinting=True)  # keeping the fonts' hinting skips a slow subsetting step
     return data
 
@@ -149,6 +142,87 @@ def combine(documents: Sequence[Any]) -> bytes:
         raise PaperError("Нечего печатать: документ пуст.")
     pages = [page for document in documents for page in document.pages]
     return to_pdf(documents[0].copy(pages))
+
+
+PartTask = Callable[[], tuple[bytes, int]]  # makes one part: its PDF bytes and its pages
+_tasks: list[PartTask] = []  # the parts of the run in progress, inherited by the forked processes
+
+
+def _part(index: int) -> tuple[bytes, int]:
+    return _tasks[index]()
+
+
+def in_processes(tasks: Sequence[PartTask], processes: int) -> list[tuple[bytes, int]]:
+    """Make each part, in forked processes (at most `processes` at once, a part at a time) when there are
+    several; the parts in order. Only from a process without threads (a command, not the threaded web server)."""
+    if processes <= 1 or len(tasks) <= 1:
+        return [task() for task in tasks]
+    _tasks[:] = tasks
+    try:
+        with multiprocessing.get_context("fork").Pool(min(processes, len(tasks))) as pool:
+            return pool.map(_part, range(len(tasks)), chunksize=1)
+    finally:
+        _tasks.clear()
+
+
+def join(pdfs: Sequence[bytes]) -> bytes:
+    """Several PDFs as one, page after page (pypdf)."""
+    if not pdfs:
+        raise PaperError("Нечего печатать: документ пуст.")
+    if len(pdfs) == 1:
+        return pdfs[0]
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for data in pdfs:
+        writer.append(io.BytesIO(data))
+    metadata = PdfReader(io.BytesIO(pdfs[0])).metadata
+    if metadata:
+        writer.add_metadata(dict(metadata))  # the document's title and producer, as one document would have
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+class PartCache:
+    """Finished PDFs of documents by the hash of what they are made from (see REUSE above); None: no reuse."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = private_dir(folder) if folder is not None else None
+        self.hits = 0
+
+    @staticmethod
+    def key(html: str) -> str:
+        """The hash of the document's HTML and of the software that lays it out."""
+        weasyprint = _weasyprint()
+        pydyf = importlib.import_module("pydyf")
+        pango = importlib.import_module(f"{WEASYPRINT}.text.ffi").pango.pango_version()
+        made_by = f"weasyprint {weasyprint.__version__}; pydyf {pydyf.__version__}; pango {pango}\n"
+        return hashlib.sha256((made_by + html).encode()).hexdigest()
+
+    def get(self, key: str) -> tuple[bytes, int] | None:
+        """The PDF and its pages kept under this key, or None."""
+        if self.folder is None:
+            return None
+        for path in self.folder.glob(f"{key}.*.pdf"):
+            with contextlib.suppress(OSError, ValueError):
+                data, pages = path.read_bytes(), int(path.name.split(".")[1])
+                os.utime(path)  # recently used: kept
+                self.hits += 1
+                return data, pages
+        return None
+
+    def put(self, key: str, data: bytes, pages: int) -> None:
+        """Keep a PDF (readable by the hub's user only: slips hold the journal) and forget old ones."""
+        if self.folder is None:
+            return
+        path = self.folder / f"{key}.{pages}.pdf"
+        write_private(path, data)
+        old = path.stat().st_mtime - CACHE_DAYS * 86_400  # ages by the file system's own clock, as it dates files
+        for path in self.folder.glob("*.pdf"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < old:
+                    path.unlink()
 
 
 def numbered(render: Callable[[int | None], str]) -> tuple[Any, int]:

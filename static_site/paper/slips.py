@@ -11,14 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import segno
+from flask import current_app
 
 from app.base.calendar import week_id
 from app.base.models import SchoolClass, Student
 from app.base.text import format_date, week_label
 from static_site.pages import ABSENCE, GRADE_STATUS, RowView, common_context, family_content
+from static_site.paper import pdf
 from static_site.paper.audience import QrLink, qr_links, slip_students
 from static_site.paper.pdf import kept_whole, render_html
 from static_site.paper.snapshots import WeekSnapshot
@@ -214,3 +217,34 @@ def batch_document(snap: WeekSnapshot, batch: SlipBatch) -> Any:
     """The batch laid out by WeasyPrint with no slip split across pages."""
     levels = {s.number: estimate_level(s) for s in batch.slips}
     return kept_whole(lambda current: batch_html(snap, batch, current), levels, LEVELS - 1)
+
+
+def paper_cache() -> pdf.PartCache:
+    """The hub's cache of class documents already laid out (var/paper-cache)."""
+    return pdf.PartCache(Path(current_app.config["VAR_DIR"]) / "paper-cache")
+
+
+def batches_pdf(snap: WeekSnapshot, batches: list[SlipBatch], processes: int = 1,
+                cache: pdf.PartCache | None = None) -> tuple[bytes, int]:
+    """Several classes' slips as one PDF, each class its own document (its own page numbers), joined in order;
+    the PDF and its pages. A class whose HTML is in the cache is taken from it (pdf.PartCache); the others are
+    laid out, with `processes` > 1 by that many forked processes, a class at a time (pdf.in_processes)."""
+    cache = cache or pdf.PartCache(None)
+    batches = [b for b in batches if b.slips]
+    keys = [pdf.PartCache.key(batch_html(snap, b)) for b in batches]
+    found = [cache.get(key) for key in keys]
+    missing = [i for i, hit in enumerate(found) if hit is None]
+
+    def task(index: int) -> pdf.PartTask:
+        def make() -> tuple[bytes, int]:
+            document = batch_document(snap, batches[index])
+            data, pages = pdf.to_pdf(document), len(document.pages)
+            cache.put(keys[index], data, pages)
+            return data, pages
+        return make
+
+    made = pdf.in_processes([task(i) for i in missing], processes) if missing else []
+    for index, part in zip(missing, made, strict=True):
+        found[index] = part
+    parts = [part for part in found if part is not None]
+    return pdf.join([data for data, _ in parts]), sum(pages for _, pages in parts)
