@@ -11,8 +11,8 @@ may be left out whole. A key the schema does not know (a typo) still stops start
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import datetime as dt
+import difflib
 import ipaddress
 import re
 import socket
@@ -113,15 +113,19 @@ SCHEMA: dict[str, Any] = {
         "max_clock_skew_seconds": Spec("int", "Allowed lead of an op's HLC over the hub clock, seconds."),
         "max_pull_limit": Spec("int", "Most changes in one pull page."),
         "gap_alert_hours": Spec("int", "Hours a seq gap may stay open before the device is flagged."),
-        "allow_unplanned_substitutions": Spec("bool", "Accept substitutions the deputy did not plan (else held).", default=False),
-        "retain_days": Spec("int", "Days classroom machines keep acknowledged ops, to resend them after a restore.", default=60),
+        "allow_unplanned_substitutions": Spec("bool", "Accept substitutions the deputy did not plan (else held).",
+                                              default=False),
+        "retain_days": Spec("int", "Days classroom machines keep acknowledged ops, to resend them after a restore.",
+                            default=60),
     },
     "backup": {
-        "keep_daily": Spec("int", "Backups kept in each destination: the newest of each of this many recent days.", default=14),
+        "keep_daily": Spec("int", "Backups kept in each destination: the newest of each of this many recent days.",
+                           default=14),
         "keep_monthly": Spec("int", "Also kept: the newest backup of each of this many recent months.", default=12),
     },
     "server": {
-        "proxy_count": Spec("int", "Reverse proxies in front of the hub whose X-Forwarded-* headers are trusted.", default=0),
+        "proxy_count": Spec("int", "Reverse proxies in front of the hub whose X-Forwarded-* headers are trusted.",
+                            default=0),
     },
     "site": {
         "output_dir": Spec("str", "Folder the family site is written to."),
@@ -137,25 +141,31 @@ SCHEMA: dict[str, Any] = {
         "director": Spec("str", "The director's name, printed under refusal decisions and on the forms.", default=""),
     },
     "notify": {
-        "hub_url": Spec("str", "Public address of the hub, for unsubscribe links in e-mails.", default="http://127.0.0.1:5000"),
+        "hub_url": Spec("str", "Public address of the hub, for unsubscribe links in e-mails.",
+                        default="http://127.0.0.1:5000"),
         "body_days": Spec("int", "Days a sent or failed message's text is kept; the send log stays.", default=30),
         "max_attempts": Spec("int", "Tries before a message is given up as failed.", default=5),
         "retry_seconds": Spec("int", "Wait before the first retry; doubled after each further failure.", default=60),
-        "lease_seconds": Spec("int", "A message claimed longer ago than this (a crashed worker) is tried again.", default=300),
+        "lease_seconds": Spec("int", "A message claimed longer ago than this (a crashed worker) is tried again.",
+                              default=300),
         "sms_stop_word": Spec("str", "The word a guardian replies by SMS to stop SMS messages.", default="СТОП"),
         "email": {
             "host": Spec("str", "SMTP server host.", default="127.0.0.1"),
             "port": Spec("int", "SMTP server port.", default=25),
             "security": Spec("enum", "Connection security.", choices=("none", "starttls", "tls"), default="none"),
-            "username_env": Spec("str", "Environment variable holding the SMTP user name (unset: no login).", default="TETRAD_SMTP_USER"),
-            "password_env": Spec("str", "Environment variable holding the SMTP password.", default="TETRAD_SMTP_PASSWORD"),
+            "username_env": Spec("str", "Environment variable holding the SMTP user name (unset: no login).",
+                                 default="TETRAD_SMTP_USER"),
+            "password_env": Spec("str", "Environment variable holding the SMTP password.",
+                                 default="TETRAD_SMTP_PASSWORD"),
             "sender": Spec("str", "From address of every e-mail.", default="Tetrad <diary@localhost>"),
             "per_minute": Spec("int", "Most e-mails handed to the server per minute.", default=60),
             "timeout_seconds": Spec("int", "Seconds to wait for the SMTP server.", default=20),
         },
         "sms": {
-            "url": Spec("str", "The SMS gateway's send address (JSON POST).", default="http://127.0.0.1:9090/v1/messages"),
-            "token_env": Spec("str", "Environment variable holding the gateway's API token.", default="TETRAD_SMS_TOKEN"),
+            "url": Spec("str", "The SMS gateway's send address (JSON POST).",
+                        default="http://127.0.0.1:9090/v1/messages"),
+            "token_env": Spec("str", "Environment variable holding the gateway's API token.",
+                              default="TETRAD_SMS_TOKEN"),
             "sender": Spec("str", "Sender name shown on the phone.", default="TETRAD"),
             "per_minute": Spec("int", "Most SMS handed to the gateway per minute.", default=30),
             "timeout_seconds": Spec("int", "Seconds to wait for the gateway's answer.", default=10),
