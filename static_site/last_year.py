@@ -2,7 +2,8 @@
 
 LAYOUT: d/<token>-<year>/ (index.html, the weeks, the child pages, each + .gz), a plain folder beside the
 link's own d/<token>: served like it (serve.py serves d/…), never touched by a build (publish.py knows only
-32-letter token names), and gone with the link when it is revoked or the family deleted (`forget`).
+32-letter token names), and gone with the link whenever its pages are unpublished (publish.unpublish:
+revoked, rotated, no consent, the family deleted).
 
 ALGORITHM of `keep_year(conf, year, skip)`:
 1. Every published page set d/<token> of a family not in `skip` (families whose every child leaves with the
@@ -33,7 +34,7 @@ from app.base.settings import Settings
 from static_site.publish import LINKS, TOKEN_NAME, published_tokens
 
 FORM = re.compile(r"<form\b.*?</form>", re.S | re.I)
-KEPT = re.compile(r"^([a-z2-7]{32})-(\d{4}-\d{4})$")
+KEPT = re.compile(r"^([a-z2-7]{32})-(\d{4}-\d{4})$")  # publish.KEPT_YEAR, with its parts
 NOTE = ('<p class="closed-year" role="note">Учебный год {year} закрыт: страницы сохранены только для '
         "просмотра.</p>")
 
@@ -83,15 +84,6 @@ def kept_tokens(root: Path, year: str) -> set[str]:
     if not links.is_dir():
         return set()
     return {m[1] for e in os.scandir(links) if (m := KEPT.match(e.name)) and m[2] == year}
-
-
-def forget(root: Path, tokens: Collection[str]) -> None:
-    """Remove the kept copies of these tokens (a family deleted, a link revoked for good)."""
-    links = root / LINKS
-    for token in tokens:
-        for entry in links.glob(f"{token}-*"):
-            if KEPT.match(entry.name):
-                shutil.rmtree(entry)
 
 
 @dataclass

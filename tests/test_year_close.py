@@ -17,6 +17,7 @@ from app.base.models import (
     Assignment,
     Consent,
     Family,
+    FamilyLink,
     Guardian,
     Period,
     PeriodGrade,
@@ -25,9 +26,9 @@ from app.base.models import (
     new_id,
 )
 from static_site.access import family_access
-from static_site.links import issue
+from static_site.links import issue, revoke
 from static_site.serve import serve_site
-from sync import clock
+from sync import clock, hlc
 from tests.school import build_tiny_school
 from tests.staff_support import family_with_link, make_accounts, post, sign_in
 
@@ -84,7 +85,7 @@ def give_final_marks(school) -> None:
             select(Student.id, Assignment.subject_id).join(Assignment, Assignment.class_id == Student.class_id)
             .where(Student.class_id == ids["c7"]))):
         db.session.add(PeriodGrade(id=new_id(), rev=1000 + n, device_id="hub", author_id=ids["t_petrova"],
-                                   entered_hlc="0000000000000:0000:hub", scope_class_id=ids["c7"], clock={},
+                                   entered_hlc=hlc.make(clock.wall_ms()), scope_class_id=ids["c7"], clock={},
                                    student_id=student, subject_id=subject, period_id=last.id, value="5",
                                    status="graded"))
     db.session.commit()
@@ -165,3 +166,17 @@ def test_the_administrators_page_closes_the_year_with_the_same_check(school, cli
     assert (settings().site_output_dir / "d" / f"{school['ivanova']}-{YEAR}" / "index.html").is_file()
     sign_in(client, "petrova")
     assert client.get("/staff/year/").status_code == 403
+
+
+def test_a_revoked_link_loses_its_kept_year_at_the_next_build(school, runner):
+    give_final_marks(school)
+    root = build_site(runner)
+    assert runner.invoke(args=["year", "close", "--apply"]).exit_code == 0
+    kept = root / "d" / f"{school['ivanova']}-{YEAR}"
+    assert kept.is_dir()
+    link = db.session.scalars(select(FamilyLink).where(FamilyLink.token == school["ivanova"])).one()
+    revoke(link, clock.now())
+    db.session.commit()
+    result = runner.invoke(args=["site", "build"])
+    assert result.exit_code == 0, result.output
+    assert not kept.exists() and not (root / "d" / school["ivanova"]).exists()
