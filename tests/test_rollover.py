@@ -282,3 +282,27 @@ def test_the_administrators_page_rolls_over_with_the_same_plan_as_the_cli(school
         db.session.remove()
     again = client.get(post(client, "/staff/year/plan", {}).headers["Location"]).get_data(as_text=True)
     assert "уже есть классы" in again
+
+
+def test_a_graduates_family_loses_its_pages_at_the_build_after_the_roll_over(school, new_year_app, tmp_path,
+                                                                             set_clock):
+    from tests.test_year_close import link_for
+
+    orlova = db.session.scalars(select(Student).where(Student.file_no == "S4")).one()
+    orlova.birth_date = dt.date(2010, 3, 1)  # under 18 all summer: only the roll-over ends her family's access
+    graduate = link_for(orlova, "Орловы")
+    ivanova = link_for(db.session.scalars(select(Student).where(Student.file_no == "S1")).one(), "Ивановы")
+    set_clock(dt.datetime(2027, 8, 25, 12, 0, tzinfo=dt.UTC))  # the summer: the old year is over
+    with new_year_app.app_context():
+        runner = new_year_app.test_cli_runner()
+        assert runner.invoke(args=["site", "build", "--all"]).exit_code == 0
+        root = settings().site_output_dir
+        assert (root / "d" / graduate / "index.html").is_file()
+        result = runner.invoke(args=["year", "open", "2027-2028", "--apply"])
+        assert result.exit_code == 0, result.output
+        built = runner.invoke(args=["site", "build"])  # only the queued families: every family of the old year
+        assert built.exit_code == 0, built.output
+        db.session.remove()
+    assert not (root / "d" / graduate).exists()  # the 11th-grader left on 01.06.2027: the access ended
+    page = (root / "d" / ivanova / "child-1.html").read_text(encoding="utf-8")
+    assert "8А" in page and "7А" not in page  # queued by the roll-over: her pages show the new class
