@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from app.base import enrolment, settings
 from app.base.extensions import db
-from app.base.models import AcademicYear, SchoolClass, Student
+from app.base.models import AcademicYear, OpLog, SchoolClass, Student
 from app.cli.year import year_export
 from app.staff import figures, viewing
 from static_site.paper.audience import slip_students
-from tests.school import build_tiny_school
+from tests.live import new_client
+from tests.school import build_tiny_school, lesson_fields
 from tests.staff_support import make_accounts, sign_in
 
 MOVED = dt.date(2027, 3, 10)
@@ -86,3 +87,30 @@ def test_last_years_export_keeps_its_students_after_they_moved_on(school):
     assert {r["last_name"] for r in rows["student"]} >= {"Иванова", "Смирнов"}
     assert {(r["class_id"], r["reason"]) for r in rows["enrolment"]} == {(school["c7"], "enrolled"),
                                                                         (school["c7b"], "moved")}
+
+
+def test_the_hub_accepts_marks_of_a_moved_student_for_lessons_in_the_old_class_before_the_move(app, tmp_path):
+    """An offline machine of 7А wrote marks before it heard of the move; the hub judges them by the history."""
+    ids = build_tiny_school()
+    year = db.session.scalars(select(AcademicYear)).one()
+    seven_b = SchoolClass(year_id=year.id, grade=7, letter="Б")
+    db.session.add(seven_b)
+    db.session.commit()
+    client = new_client(app, tmp_path / "one.db", "Кабинет 7А")
+    assert client.sync().ok
+    marks = {}
+    for day in (dt.date(2026, 11, 17), dt.date(2026, 11, 20)):
+        lesson, fields = lesson_fields(ids, day=day, slot=2)
+        client.record("lesson", fields, author=ids["t_petrova"])
+        marks[day] = client.record("mark", {"lesson": lesson, "student": ids["st_smirnov"], "value": "5",
+                                            "work_type": "oral"}, author=ids["t_petrova"]).op
+    enrolment.move(db.session.get(Student, ids["st_smirnov"]), seven_b.id, dt.date(2026, 11, 19))
+    db.session.commit()
+    client.sync()
+    outcome = dict(db.session.execute(select(OpLog.op_id, OpLog.status).where(OpLog.op_id.in_(list(marks.values()))))
+                   .all())
+    codes = dict(db.session.execute(select(OpLog.op_id, OpLog.code).where(OpLog.op_id.in_(list(marks.values()))))
+                 .all())
+    assert outcome[marks[dt.date(2026, 11, 17)]] == "applied"  # he was in 7А then
+    assert (outcome[marks[dt.date(2026, 11, 20)]], codes[marks[dt.date(2026, 11, 20)]]) == \
+        ("rejected", "student_not_in_class")  # in 7Б from 19.11
