@@ -34,6 +34,7 @@ PAGES = ".pages"
 STAGING = ".staging"
 GRACE = 10.0
 TOKEN_NAME = re.compile(r"^[a-z2-7]{32}$")
+KEPT_YEAR = re.compile(r"^[a-z2-7]{32}-\d{4}-\d{4}$")  # a closed year's copy, static_site/last_year.py
 NOT_FOUND = """<!doctype html>
 <html lang="ru"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex"><title>Страница не найдена</title>
@@ -117,7 +118,14 @@ def publish(root: Path, token: str, staged: Path) -> None:
 
 
 def unpublish(root: Path, token: str) -> bool:
-    """Remove a link's page set from the site at once; False when there was none."""
+    """Remove a link's page set from the site at once; False when there was none.
+
+    A closed year's read-only copy (d/<token>-<year>/, static_site/last_year.py) goes with it: a revoked link
+    reads nothing, this year or last.
+    """
+    for kept in (root / LINKS).glob(f"{token}-*"):
+        if KEPT_YEAR.match(kept.name) and not kept.is_symlink():
+            shutil.rmtree(kept, ignore_errors=True)
     link = root / LINKS / token
     if link.is_symlink():
         _retire(root, link)

@@ -107,6 +107,7 @@ class BatchApplier:
     _lessons: dict[str, LessonInfo | None] = field(default_factory=dict)  # parsed lessons, reset when one changes
     _held: dict[str, Record] = field(default_factory=dict)
     last_clamped: str = hlc.ZERO  # clamped ops keep their order: each lands after the one before
+    skip_through: int = 0  # a rebase after a restore: seqs up to this one that nobody holds are skipped
 
     def run(self, ops: list[Op]) -> Applied:
         """Apply the batch; return results in the order of `ops`."""
@@ -144,7 +145,10 @@ class BatchApplier:
             order.append(("entry", op.op))
 
         next_seq, skew = self.acked_seq + 1, 0
-        while next_seq in pending:
+        while next_seq in pending or next_seq <= self.skip_through:
+            if next_seq not in pending:  # lost with the hub's later state; held ops of the range still apply
+                next_seq += 1
+                continue
             op = pending.pop(next_seq)
             entry = self.judge(op)
             entry.update = op.op in from_db

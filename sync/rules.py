@@ -24,8 +24,9 @@ from sync.schema import Op, Rejection, parse_date
 class StudentInfo:
     class_id: str
     grade: int
-    enrolled_on: dt.date
+    enrolled_on: dt.date  # in the current class
     left_on: dt.date | None
+    before: tuple[tuple[str, dt.date, dt.date], ...] = ()  # earlier classes: (class, first day, day moved out)
 
 
 @dataclass(frozen=True)
@@ -292,8 +293,9 @@ def _student_in(student: str, lesson: LessonInfo, ref: Reference) -> tuple[Stude
     info = ref.student(student)
     if info is None:
         return None, _reject("unknown_student", "student")
-    in_class = enrolled(info.enrolled_on, info.left_on, lesson.date)
-    if info.class_id != lesson.class_id or not in_class:
+    in_class = (info.class_id == lesson.class_id and enrolled(info.enrolled_on, info.left_on, lesson.date)) or any(
+        class_id == lesson.class_id and enrolled(start, end, lesson.date) for class_id, start, end in info.before)
+    if not in_class:
         return info, _reject("student_not_in_class", "student")
     return info, None
 

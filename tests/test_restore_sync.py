@@ -166,6 +166,43 @@ def test_a_machine_past_its_window_rebases_instead_of_queueing_forever(school, r
     assert "после восстановления утеряны seq 2–3" in listing.output
 
 
+def test_ops_the_restored_hub_held_queued_inside_a_rebased_range_are_applied_not_left_queued(
+        school, runner, make_app, tmp_path, db_url):
+    machine = Machine(runner.app, school, tmp_path / "one.db", "Кабинет 1", slot=2)
+    machine.sync()
+    machine.mark("4")  # seq 2
+    machine.mark("3")  # seq 3
+    store = machine.client.store.db
+    held_back = store.execute("SELECT seq, op, entity, record_id, body FROM outbox WHERE seq = 2").fetchone()
+    store.execute("DELETE FROM outbox WHERE seq = 2")  # seq 2 is late (another batch, a file): 3 waits
+    machine.client.sync()
+    assert db.session.scalars(select(OpLog.status).where(OpLog.op_id == machine.ops[2])).one() == "queued"
+    restore = backup_and_restore(runner, make_app, tmp_path, db_url)  # the copy holds seq 3 as queued
+    store.execute("INSERT INTO outbox (seq, op, entity, record_id, body) VALUES (?, ?, ?, ?, ?)", held_back)
+    machine.sync()  # the live hub applies 2 and 3
+    store.execute("DELETE FROM retained")  # past the window: the machine no longer keeps 2 and 3
+    restored = restore()
+    machine.client.transport = WsgiTransport(restored)
+    machine.mark("5")  # seq 4
+    machine.sync()
+
+    log = op_log_of(restored)
+    assert machine.ops[1] not in log  # seq 2: only the lost hub had it
+    assert log[machine.ops[2]][1:] == (3, "applied")  # held queued by the copy: applied in its turn
+    assert log[machine.ops[3]][1:] == (4, "applied")
+    with restored.app_context():
+        device = db.session.scalars(select(Device)).one()
+        lost = db.session.execute(select(DeviceRebase.first_seq, DeviceRebase.last_seq)).all()
+        marks = sorted(db.session.scalars(select(Mark.value)))
+        db.session.remove()
+    assert (device.acked_seq, device.gap_since) == (4, None)
+    assert [tuple(r) for r in lost] == [(2, 2)]
+    assert marks == ["3", "5"]
+    assert machine.client.store.backlog() == 0
+    machine.sync()
+    assert machine.client.store.get("rebase") is None
+
+
 def test_a_rebase_is_ignored_unless_the_hubs_epoch_began_with_a_restore(school, app, tmp_path):
     machine = Machine(app, school, tmp_path / "one.db", "Кабинет 1", slot=2)
     machine.sync()

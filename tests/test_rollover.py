@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import io
 import re
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from app.syncing.devices import register
 from static_site.paper import journal_copy, lookup, summary
 from sync import clock
 from tests.school import build_tiny_school
+from tests.staff_support import make_accounts, post, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 NEW_YEAR = """academic_year:
@@ -249,3 +252,57 @@ def test_the_demo_school_rolls_over_student_by_student_as_the_order_says(app, ne
             assert (where(file_no), student.left_on) == ((name, "2026-2027"), left_on)
         assert where("NEW-1") == ("1А", "2027-2028")
         db.session.remove()
+
+
+def test_the_administrators_page_rolls_over_with_the_same_plan_as_the_cli(school, new_year_app, tmp_path):
+    new_year_app.config["STAFF_JOBS_INLINE"] = True
+    with new_year_app.app_context():
+        make_accounts()
+        dry = new_year_app.test_cli_runner().invoke(args=["year", "open", "2027-2028", "--order",
+                                                          str(order_file(tmp_path))])
+        db.session.remove()
+    cli_plan = [line.strip() for line in dry.output.splitlines() if line.startswith("  ")]
+    client = new_year_app.test_client()
+    sign_in(client, "admin")
+    assert "Перевод на 2027-2028 учебный год" in client.get("/staff/year/").get_data(as_text=True)
+    shown = post(client, "/staff/year/plan", {"file": (io.BytesIO(ORDER.encode()), "order.csv")})
+    page = client.get(shown.headers["Location"]).get_data(as_text=True)
+    ui_plan = [html.unescape(item) for item in re.findall(r"<li>(.*?)</li>", page.split('class="year-plan"')[1])]
+    assert ui_plan == cli_plan and len(ui_plan) == 5
+    assert "Это план: пока ничего не записано." in page
+    with new_year_app.app_context():
+        assert where("S1") == ("7А", "2026-2027")  # the dry run changed nothing
+        db.session.remove()
+    stored = re.search(r'name="stored" value="([^"]+)"', page)[1]
+    done = client.get(post(client, "/staff/year/open", {"stored": stored}).headers["Location"])
+    assert "Перевод выполнен: 2027-2028 учебный год открыт." in done.get_data(as_text=True)
+    with new_year_app.app_context():
+        assert [where(n) for n in ("S1", "S2", "S3", "S9")] == [("8А", "2027-2028"), ("7А", "2027-2028"),
+                                                                ("2Б", "2027-2028"), ("8А", "2027-2028")]
+        db.session.remove()
+    again = client.get(post(client, "/staff/year/plan", {}).headers["Location"]).get_data(as_text=True)
+    assert "уже есть классы" in again
+
+
+def test_a_graduates_family_loses_its_pages_at_the_build_after_the_roll_over(school, new_year_app, tmp_path,
+                                                                             set_clock):
+    from tests.test_year_close import link_for
+
+    orlova = db.session.scalars(select(Student).where(Student.file_no == "S4")).one()
+    orlova.birth_date = dt.date(2010, 3, 1)  # under 18 all summer: only the roll-over ends her family's access
+    graduate = link_for(orlova, "Орловы")
+    ivanova = link_for(db.session.scalars(select(Student).where(Student.file_no == "S1")).one(), "Ивановы")
+    set_clock(dt.datetime(2027, 8, 25, 12, 0, tzinfo=dt.UTC))  # the summer: the old year is over
+    with new_year_app.app_context():
+        runner = new_year_app.test_cli_runner()
+        assert runner.invoke(args=["site", "build", "--all"]).exit_code == 0
+        root = settings().site_output_dir
+        assert (root / "d" / graduate / "index.html").is_file()
+        result = runner.invoke(args=["year", "open", "2027-2028", "--apply"])
+        assert result.exit_code == 0, result.output
+        built = runner.invoke(args=["site", "build"])  # only the queued families: every family of the old year
+        assert built.exit_code == 0, built.output
+        db.session.remove()
+    assert not (root / "d" / graduate).exists()  # the 11th-grader left on 01.06.2027: the access ended
+    page = (root / "d" / ivanova / "child-1.html").read_text(encoding="utf-8")
+    assert "8А" in page and "7А" not in page  # queued by the roll-over: her pages show the new class

@@ -44,7 +44,7 @@ def test_shipped_config_loads_with_quarters_and_default_marks():
 
 def test_unknown_key_is_named_with_its_line(tmp_path):
     path = write_config(tmp_path, "  timezone: Europe/Moscow", "  timezone: Europe/Moscow\n  colour: red")
-    with pytest.raises(ConfigError, match=rf"school\.colour \(line {line_of(path, 'colour')}\): unknown key"):
+    with pytest.raises(ConfigError, match=rf"неизвестный ключ school\.colour \(строка {line_of(path, 'colour')}\)"):
         load_settings(path)
 
 
@@ -62,7 +62,7 @@ def test_overlapping_periods_stop_start_up(tmp_path):
 
 def test_missing_key_is_named(tmp_path):
     path = write_config(tmp_path, "  approval_after_days: 7\n", "")
-    with pytest.raises(ConfigError, match=r"corrections\.approval_after_days.*missing key"):
+    with pytest.raises(ConfigError, match=r"нет обязательного ключа corrections\.approval_after_days"):
         load_settings(path)
 
 
@@ -94,3 +94,27 @@ def test_every_key_is_documented_in_the_config_and_the_docs():
     assert undocumented == []
     for key in schema_keys():
         assert f"{key.rsplit('.', 1)[-1]}:" in config or "." in key, key
+
+
+OLD_CONFIG = Path(__file__).parent / "data" / "config-2026-11-22.yaml"  # git show 6ec9500:config.yaml
+
+
+def test_an_older_config_without_the_keys_added_since_starts_with_their_defaults():
+    old = load_settings(OLD_CONFIG)
+    shipped = load_settings(Path(__file__).parent.parent / "config.yaml")
+    assert "retain_days" not in OLD_CONFIG.read_text(encoding="utf-8")
+    assert old.sync["retain_days"] == shipped.sync["retain_days"] == 60
+    assert old.backup == {"keep_daily": 14, "keep_monthly": 12} == shipped.backup
+    assert old.deadlines["plan_ahead_days"] == 14
+    assert (old.proxy_count, old.access_decision_days, old.director, old.site_keep_last_year) == (0, 2, "", True)
+    assert old.notify["email"]["port"] == 25 and old.notify["sms"]["timeout_seconds"] == 10
+    assert old.sync["allow_unplanned_substitutions"] is False
+
+
+def test_a_mistyped_key_in_an_older_config_still_stops_start_up_naming_it(tmp_path):
+    text = OLD_CONFIG.read_text(encoding="utf-8").replace("  max_pull_limit:", "  max_pul_limit:")
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"неизвестный ключ sync\.max_pul_limit \(строка \d+\): может быть, "
+                                          r"max_pull_limit\?"):
+        load_settings(path)

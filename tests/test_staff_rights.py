@@ -158,6 +158,10 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, Any]], str], dict[str, str], st
     ("import page", "GET", lambda w: "/staff/import/", {}, "A"),
     ("upload a spreadsheet", "POST", lambda w: "/staff/import/", {"file": "FILE"}, "A"),
     ("import a checked file", "POST", lambda w: "/staff/import/run", {"stored": "0000000000000000.csv"}, "A"),
+    ("school year", "GET", lambda w: "/staff/year/", {}, "A"),
+    ("year close", "POST", lambda w: "/staff/year/close", {}, "A"),  # refused: final marks are missing
+    ("roll-over plan", "POST", lambda w: "/staff/year/plan", {}, "A"),  # refused: no year before this one
+    ("roll-over run", "POST", lambda w: "/staff/year/open", {"stored": ""}, "A"),
     ("language", "POST", lambda w: "/staff/lang", {"lang": "ru"}, PUBLIC),
     ("login page", "GET", lambda w: "/staff/login", {}, PUBLIC),
     ("sign out", "POST", lambda w: "/staff/logout", {}, PUBLIC),

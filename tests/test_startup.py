@@ -23,7 +23,8 @@ def test_a_wrong_config_stops_the_hub_with_one_line_naming_key_and_line(tmp_path
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "urls"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert result.stderr.strip() == f"config: school.colour (line {line}): unknown key"
+    assert result.stderr.strip() == (f"config: неизвестный ключ school.colour (строка {line}): "
+                                     "здесь бывают name, timezone")
 
 
 def test_generated_signing_keys_are_readable_by_the_owner_only_and_rotate(tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
 _NUMBER = re.compile(r"(\d+)")
+LATIN_LOOKALIKES = str.maketrans("ABEKMHOPCTXY", "АВЕКМНОРСТХУ")  # a class letter typed on a Latin layout
 
 
 class _Class(Protocol):

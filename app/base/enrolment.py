@@ -1,8 +1,13 @@
 """Who was in a class when: the enrolment history behind journal copies, summary sheets and the roll-over.
 
-ALGORITHM of `roster(class, first, last)`:
-1. Every `Enrolment` row of the class overlapping [first, last] gives a member with that row's dates.
-2. A student whose current class (`Student.class_id`) is this one and who has no row for it is a member
+Every reader of "the students of a class" asks `members()` (or `roster()` for one class, `in_year()` for a
+class over its own year): class lists, journal views, dashboards, printing, paper slips, the year's export.
+`Student.class_id` is only the current class (what the classroom machines are bound by).
+
+ALGORITHM of `members(classes, first, last)`:
+1. Every `Enrolment` row of those classes overlapping [first, last] gives a member with that row's dates
+   (two rows of one student in one class, a return to it, join up).
+2. A student whose current class (`Student.class_id`) is one of them and who has no row for it is a member
    with the student's own `enrolled_on` / `left_on` (the implicit enrolment of a student never moved).
 `move()` and `leave()` write the history: they first turn the implicit enrolment into a row, then close it.
 """
@@ -10,20 +15,22 @@ ALGORITHM of `roster(class, first, last)`:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
 
 from app.base.extensions import db
-from app.base.models import Enrolment, Student
+from app.base.journal_store import chunks
+from app.base.models import AcademicYear, Enrolment, SchoolClass, Student
 from sync.enrolment import enrolled
 
 
 class InClass:
-    """A student as a member of one class: the student's fields, with this membership's dates."""
+    """A student as a member of one class: the student's fields, with this membership's class and dates."""
 
-    def __init__(self, student: Student, enrolled_on: dt.date, left_on: dt.date | None) -> None:
-        self.student, self.enrolled_on, self.left_on = student, enrolled_on, left_on
+    def __init__(self, student: Student, class_id: str, enrolled_on: dt.date, left_on: dt.date | None) -> None:
+        self.student, self.class_id, self.enrolled_on, self.left_on = student, class_id, enrolled_on, left_on
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.student, name)
@@ -33,22 +40,47 @@ class InClass:
         return enrolled(self.enrolled_on, self.left_on, day)
 
 
+Member = Student | InClass  # what a reader of a class's students gets: the fields of a student
+
+
+def members(class_ids: Collection[str], first: dt.date, last: dt.date | None = None) -> list[InClass]:
+    """Every student who was in one of the classes on some day from `first` to `last` (one day by default),
+    once per class, with their dates there; by class, then surname."""
+    last = last or first
+    found: dict[tuple[str, str], InClass] = {}
+    with_rows: set[tuple[str, str]] = set()
+    for part in chunks(sorted(set(class_ids))):
+        rows = db.session.execute(select(Enrolment, Student).join(Student, Student.id == Enrolment.student_id)
+                                  .where(Enrolment.class_id.in_(part)).order_by(Enrolment.start))
+        for row, student in rows:
+            key = (row.class_id, student.id)
+            with_rows.add(key)
+            if enrolled(row.start, row.end, first, last):
+                known = found.get(key)
+                found[key] = InClass(student, row.class_id, known.enrolled_on if known else row.start, row.end)
+        for student in db.session.scalars(select(Student).where(Student.class_id.in_(part))):
+            key = (student.class_id, student.id)
+            if key not in with_rows and enrolled(student.enrolled_on, student.left_on, first, last):
+                found[key] = InClass(student, student.class_id, student.enrolled_on, student.left_on)
+    return sorted(found.values(), key=lambda m: (m.class_id, m.student.last_name, m.student.first_name,
+                                                 m.student.middle_name, m.student.file_no))
+
+
 def roster(class_id: str, first: dt.date, last: dt.date) -> list[InClass]:
     """Every student who was in the class on some day from `first` to `last`, with their dates there."""
-    members: dict[str, InClass] = {}
-    rows = db.session.execute(select(Enrolment, Student).join(Student, Student.id == Enrolment.student_id)
-                              .where(Enrolment.class_id == class_id).order_by(Enrolment.start))
-    with_rows: set[str] = set()
-    for enrolment, student in rows:
-        with_rows.add(student.id)
-        if enrolled(enrolment.start, enrolment.end, first, last):
-            known = members.get(student.id)
-            start = known.enrolled_on if known else enrolment.start
-            members[student.id] = InClass(student, start, enrolment.end)  # a return to the class joins up
-    for student in db.session.scalars(select(Student).where(Student.class_id == class_id)):
-        if student.id not in with_rows and enrolled(student.enrolled_on, student.left_on, first, last):
-            members[student.id] = InClass(student, student.enrolled_on, student.left_on)
-    return list(members.values())
+    return members([class_id], first, last)
+
+
+def in_year(school_class: SchoolClass) -> list[InClass]:
+    """Every student who was in the class at some time in its own school year."""
+    year = db.session.get(AcademicYear, school_class.year_id)
+    assert year is not None
+    return members([school_class.id], year.start, year.end)
+
+
+def student_ids(class_ids: Collection[str], first: dt.date, last: dt.date | None = None) -> list[str]:
+    """The ids of `members()`, each once."""
+    return list(dict.fromkeys(m.student.id for m in members(class_ids, first, last)))
 
 
 def current(student: Student) -> Enrolment:

@@ -2,12 +2,17 @@
 
 Every key is declared once in SCHEMA with its help text; docs/configuration.md must mention each one
 (a test checks it). A wrong file raises ConfigError with one message naming the key and the line.
+
+Keys added after the first release carry their default here (`Spec.default`, the one place for defaults):
+an older config.yaml without them still starts, with these values; a section whose every key has a default
+may be left out whole. A key the schema does not know (a typo) still stops start-up, naming it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import ipaddress
 import re
 import socket
@@ -26,6 +31,9 @@ class ConfigError(Exception):
     """The configuration file is wrong; the message names the key and the line."""
 
 
+NO_DEFAULT: Any = object()  # a key that must be written in config.yaml
+
+
 @dataclass(frozen=True)
 class Spec:
     """One setting: its kind, help text and, for lists of records, the record's own keys."""
@@ -34,7 +42,7 @@ class Spec:
     help: str
     choices: tuple[str, ...] = ()
     item: dict[str, Spec] | None = None
-    default: Any = None  # an optional key's value when the file leaves it out (None: the key is required)
+    default: Any = NO_DEFAULT  # the value when the key is left out (keys added after the first release)
 
 
 def _records(help_text: str, **item: Spec) -> Spec:
@@ -93,7 +101,7 @@ SCHEMA: dict[str, Any] = {
         "written_work_days": Spec("int", "Days to mark written work."),
         "test_days": Spec("int", "Days to mark a test."),
         "period_marks_days": Spec("int", "Days after the period ends to enter period marks."),
-        "plan_ahead_days": Spec("int", "Days ahead a lesson may be planned (topic, homework, cancelled)."),
+        "plan_ahead_days": Spec("int", "Days ahead a lesson may be planned (topic, homework, cancelled).", default=14),
     },
     "corrections": {
         "approval_after_days": Spec("int", "Days after the lesson after which a mark change is held."),
@@ -105,53 +113,64 @@ SCHEMA: dict[str, Any] = {
         "max_clock_skew_seconds": Spec("int", "Allowed lead of an op's HLC over the hub clock, seconds."),
         "max_pull_limit": Spec("int", "Most changes in one pull page."),
         "gap_alert_hours": Spec("int", "Hours a seq gap may stay open before the device is flagged."),
-        "allow_unplanned_substitutions": Spec("bool", "Accept substitutions the deputy did not plan (else held)."),
-        "retain_days": Spec("int", "Days classroom machines keep acknowledged ops, to resend them after a restore."),
+        "allow_unplanned_substitutions": Spec("bool", "Accept substitutions the deputy did not plan (else held).",
+                                              default=False),
+        "retain_days": Spec("int", "Days classroom machines keep acknowledged ops, to resend them after a restore.",
+                            default=60),
     },
     "backup": {
-        "keep_daily": Spec("int", "Backups kept in each destination: the newest of each of this many recent days."),
-        "keep_monthly": Spec("int", "Also kept: the newest backup of each of this many recent months."),
+        "keep_daily": Spec("int", "Backups kept in each destination: the newest of each of this many recent days.",
+                           default=14),
+        "keep_monthly": Spec("int", "Also kept: the newest backup of each of this many recent months.", default=12),
     },
     "server": {
-        "proxy_count": Spec("int", "Reverse proxies in front of the hub whose X-Forwarded-* headers are trusted."),
+        "proxy_count": Spec("int", "Reverse proxies in front of the hub whose X-Forwarded-* headers are trusted.",
+                            default=0),
     },
     "site": {
         "output_dir": Spec("str", "Folder the family site is written to."),
         "base_url": Spec("str", "Public address of the family site."),
+        "keep_last_year": Spec("bool", "At `year close`, keep each family's pages of the year readable (read-only) "
+                               "at d/<token>/<year>/ under the same link; false: they go.", default=True),
     },
     "paper": {
         "qr_on_slips": Spec("bool", "Print a QR code of the family's link on weekly slips (families with consent)."),
     },
     "access": {
-        "decision_days": Spec("int", "Working days to decide a guardian's access request (002 reg. §2.9)."),
-        "director": Spec("str", "The director's name, printed under refusal decisions and on the forms."),
-        "student_min_age": Spec("int", "Age from which a student may get a link to their own diary (optional).",
-                                default=14),
-        "code_hours": Spec("int", "Hours an invitation code read out by phone stays valid (optional).", default=72),
+        "decision_days": Spec("int", "Working days to decide a guardian's access request (002 reg. §2.9).", default=2),
+        "director": Spec("str", "The director's name, printed under refusal decisions and on the forms.", default=""),
+        "student_min_age": Spec("int", "Age from which a student may get a link to their own diary.", default=14),
+        "code_hours": Spec("int", "Hours an invitation code read out by phone stays valid.", default=72),
     },
     "notify": {
-        "hub_url": Spec("str", "Public address of the hub, for unsubscribe links in e-mails."),
-        "body_days": Spec("int", "Days a sent or failed message's text is kept; the send log stays."),
-        "max_attempts": Spec("int", "Tries before a message is given up as failed."),
-        "retry_seconds": Spec("int", "Wait before the first retry; doubled after each further failure."),
-        "lease_seconds": Spec("int", "A message claimed longer ago than this (a crashed worker) is tried again."),
-        "sms_stop_word": Spec("str", "The word a guardian replies by SMS to stop SMS messages."),
+        "hub_url": Spec("str", "Public address of the hub, for unsubscribe links in e-mails.",
+                        default="http://127.0.0.1:5000"),
+        "body_days": Spec("int", "Days a sent or failed message's text is kept; the send log stays.", default=30),
+        "max_attempts": Spec("int", "Tries before a message is given up as failed.", default=5),
+        "retry_seconds": Spec("int", "Wait before the first retry; doubled after each further failure.", default=60),
+        "lease_seconds": Spec("int", "A message claimed longer ago than this (a crashed worker) is tried again.",
+                              default=300),
+        "sms_stop_word": Spec("str", "The word a guardian replies by SMS to stop SMS messages.", default="СТОП"),
         "email": {
-            "host": Spec("str", "SMTP server host."),
-            "port": Spec("int", "SMTP server port."),
-            "security": Spec("enum", "Connection security.", choices=("none", "starttls", "tls")),
-            "username_env": Spec("str", "Environment variable holding the SMTP user name (unset: no login)."),
-            "password_env": Spec("str", "Environment variable holding the SMTP password."),
-            "sender": Spec("str", "From address of every e-mail."),
-            "per_minute": Spec("int", "Most e-mails handed to the server per minute."),
-            "timeout_seconds": Spec("int", "Seconds to wait for the SMTP server."),
+            "host": Spec("str", "SMTP server host.", default="127.0.0.1"),
+            "port": Spec("int", "SMTP server port.", default=25),
+            "security": Spec("enum", "Connection security.", choices=("none", "starttls", "tls"), default="none"),
+            "username_env": Spec("str", "Environment variable holding the SMTP user name (unset: no login).",
+                                 default="TETRAD_SMTP_USER"),
+            "password_env": Spec("str", "Environment variable holding the SMTP password.",
+                                 default="TETRAD_SMTP_PASSWORD"),
+            "sender": Spec("str", "From address of every e-mail.", default="Tetrad <diary@localhost>"),
+            "per_minute": Spec("int", "Most e-mails handed to the server per minute.", default=60),
+            "timeout_seconds": Spec("int", "Seconds to wait for the SMTP server.", default=20),
         },
         "sms": {
-            "url": Spec("str", "The SMS gateway's send address (JSON POST)."),
-            "token_env": Spec("str", "Environment variable holding the gateway's API token."),
-            "sender": Spec("str", "Sender name shown on the phone."),
-            "per_minute": Spec("int", "Most SMS handed to the gateway per minute."),
-            "timeout_seconds": Spec("int", "Seconds to wait for the gateway's answer."),
+            "url": Spec("str", "The SMS gateway's send address (JSON POST).",
+                        default="http://127.0.0.1:9090/v1/messages"),
+            "token_env": Spec("str", "Environment variable holding the gateway's API token.",
+                              default="TETRAD_SMS_TOKEN"),
+            "sender": Spec("str", "Sender name shown on the phone.", default="TETRAD"),
+            "per_minute": Spec("int", "Most SMS handed to the gateway per minute.", default=30),
+            "timeout_seconds": Spec("int", "Seconds to wait for the gateway's answer.", default=10),
         },
     },
 }
@@ -234,6 +253,7 @@ class Settings:
     source: Path = field(default=Path("config.yaml"))
     notify: dict[str, Any] = field(default_factory=dict)  # read by app.notify.config
     proxy_count: int = 0
+    site_keep_last_year: bool = True
 
     def work_type(self, code: str) -> WorkType | None:
         """The work type with this code, or None."""
@@ -372,17 +392,24 @@ def _mapping(prefix: str, schema: dict[str, Any], node: yaml.MappingNode) -> dic
         name = str(key_node.value)
         key = f"{prefix}.{name}" if prefix else name
         if name not in schema:
-            raise _fail(key, key_node, "unknown key")
+            close = difflib.get_close_matches(name, list(schema), n=1)
+            hint = f": может быть, {close[0]}?" if close else f": здесь бывают {', '.join(schema)}"
+            raise ConfigError(f"config: неизвестный ключ {key} (строка {key_node.start_mark.line + 1}){hint}")
         if name in result:
             raise _fail(key, key_node, "key given twice")
         result[name] = _validate(key, schema[name], value_node)
     for name, spec in schema.items():
-        if name not in result:
-            if isinstance(spec, Spec) and spec.default is not None:
-                result[name] = spec.default
-                continue
-            key = f"{prefix}.{name}" if prefix else name
-            raise _fail(key, node, "missing key")
+        if name in result:
+            continue
+        key = f"{prefix}.{name}" if prefix else name
+        if isinstance(spec, dict):  # a section left out: its defaults, or the first key it must have
+            result[name] = _mapping(key, spec, yaml.MappingNode("tag:yaml.org,2002:map", [], node.start_mark,
+                                                                 node.end_mark))
+        elif spec.default is not NO_DEFAULT:
+            result[name] = spec.default
+        else:
+            raise ConfigError(f"config: нет обязательного ключа {key} (раздел со строки {node.start_mark.line + 1}); "
+                              "см. docs/configuration.md")
     return result
 
 
@@ -467,6 +494,7 @@ def _typed(data: dict[str, Any], path: Path) -> Settings:
         backup=data["backup"],
         site_output_dir=output if output.is_absolute() else (path.parent / output).resolve(),
         site_base_url=data["site"]["base_url"].rstrip("/"),
+        site_keep_last_year=data["site"]["keep_last_year"],
         paper_qr_on_slips=data["paper"]["qr_on_slips"],
         access_decision_days=data["access"]["decision_days"],
         director=data["access"]["director"],

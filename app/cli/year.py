@@ -21,12 +21,13 @@ from typing import Any
 import click
 from sqlalchemy import Table, select
 
-from app.base import settings, signed_manifest
+from app.base import enrolment, settings, signed_manifest
 from app.base.extensions import db
 from app.base.journal_store import chunks
 from app.base.models import (
     AcademicYear,
     Attendance,
+    Enrolment,
     Lesson,
     Mark,
     OpLog,
@@ -130,13 +131,14 @@ def year_export(year: AcademicYear) -> dict[str, Any]:
     """The year's records as plain rows by table, sorted by id, with the op log of those records."""
     classes = list(db.session.scalars(select(SchoolClass.id).where(SchoolClass.year_id == year.id)))
     periods = list(db.session.scalars(select(Period.id).where(Period.year_id == year.id)))
-    students = _ids(Student, Student.class_id, classes)
+    students = enrolment.student_ids(classes, year.start, year.end)  # who was in them, moved or not
     lessons = _ids(Lesson, Lesson.class_id, classes)
     tables = {
         "academic_year": _rows(AcademicYear, AcademicYear.id, [year.id]),
         "period": _rows(Period, Period.id, periods),
         "class": _rows(SchoolClass, SchoolClass.id, classes),
         "student": _rows(Student, Student.id, students),
+        "enrolment": _rows(Enrolment, Enrolment.class_id, classes),
         "teacher": _rows(Teacher, None, []),
         "subject": _rows(Subject, None, []),
         "lesson": _rows(Lesson, Lesson.id, lessons),

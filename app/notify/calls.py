@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.base import enrolment
 from app.base.extensions import db
 from app.base.journal_store import chunks
-from app.base.models import Family, Student, WeekAck, WeekView, family_student
+from app.base.models import Family, WeekAck, WeekView, family_student
 from app.base.text import aware
 from static_site.access import family_access
 
@@ -30,7 +31,7 @@ class SilentFamily:
 def _sightings(class_id: str, today: dt.date, now: dt.datetime) -> list[SilentFamily]:
     """Every family of the class's children with a live link, with its last view or confirmation (or the
     moment its first live link was issued, when nothing was seen of it yet)."""
-    student_ids = list(db.session.scalars(select(Student.id).where(Student.class_id == class_id)))
+    student_ids = enrolment.student_ids([class_id], today)
     family_ids: set[str] = set()
     for part in chunks(student_ids):
         family_ids |= set(db.session.scalars(select(family_student.c.family_id)

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.base import settings
+from app.base import enrolment, settings
 from app.base.extensions import db
 from app.base.models import Family, Guardian, Student, new_id
 from app.base.rebuild_queue import mark_families_dirty
@@ -100,7 +100,7 @@ def _family(family_id: str) -> Family:
     return family
 
 
-def families_of(student: Student) -> list[Family]:
+def families_of(student: enrolment.Member) -> list[Family]:
     """The families a student belongs to."""
     return list(db.session.scalars(select(Family).where(Family.students.any(Student.id == student.id))))
 
@@ -118,7 +118,7 @@ def index() -> str:
     if class_id is None:
         return render_template("staff/classlist_index.html", classes=classes)
     school_class = family_class(class_id)
-    students = sorted(db.session.scalars(select(Student).where(Student.class_id == school_class.id)),
+    students = sorted(enrolment.in_year(school_class),
                       key=lambda s: (s.left_on is not None, s.last_name, s.first_name, s.file_no))
     return render_template("staff/classlist.html", school_class=school_class, classes=classes, students=students,
                            families={s.id: families_of(s) for s in students})

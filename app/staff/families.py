@@ -17,7 +17,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.base import settings
+from app.base import enrolment, settings
 from app.base.extensions import db
 from app.base.journal_store import chunks
 from app.base.models import (
@@ -81,7 +81,7 @@ def index() -> str:
         abort(403)
     conf, now = settings(), clock.now()
     today = conf.today(now)
-    student_ids = list(db.session.scalars(select(Student.id).where(Student.class_id == class_id)))
+    student_ids = [s.id for s in enrolment.in_year(school_class)]
     family_ids: set[str] = set()
     for part in chunks(student_ids):
         family_ids |= set(db.session.scalars(select(family_student.c.family_id)

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from app.base import enrolment
 from app.base.extensions import db
 from app.base.forecast import NOT_ENOUGH, forecast, marks_needed
 from app.base.journal_store import chunks
@@ -42,7 +43,6 @@ from app.base.models import (
     Mark,
     OpLog,
     SchoolClass,
-    Student,
     Subject,
     Teacher,
     TimetableEntry,
@@ -66,7 +66,7 @@ class Course:
     subject: Subject
     teachers: tuple[str, ...]
     hours: float
-    students: tuple[Student, ...]
+    students: tuple[enrolment.Member, ...]
 
     @property
     def key(self) -> tuple[str, str]:
@@ -111,7 +111,7 @@ def courses(class_id: str, day: dt.date, subject_id: str | None = None) -> list[
     by_subject: dict[str, list[Assignment]] = defaultdict(list)
     for assignment in db.session.scalars(query):
         by_subject[assignment.subject_id].append(assignment)
-    roster = [s for s in db.session.scalars(select(Student).where(Student.class_id == class_id)) if s.active_on(day)]
+    roster = enrolment.roster(class_id, day, day)
     result = []
     for subj_id, assignments in by_subject.items():
         subject = db.session.get(Subject, subj_id)
@@ -222,7 +222,7 @@ def missing_lessons(course: Course, conf: Settings, period: Period, today: dt.da
 class StudentMarks:
     """One student's marks in a course: how many, against what is required, and the forecast."""
 
-    student: Student
+    student: enrolment.Member
     marks: tuple[tuple[str, str], ...]  # (value, work type) in lesson order
     count: int
     required_now: int

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.base import settings
+from app.base import enrolment, settings
 from app.base.calendar import week_id
 from app.base.extensions import db
 from app.base.models import AcademicYear, Period, SchoolClass, StaffJob, Student
@@ -70,11 +70,10 @@ def _page(form: dict[str, Any] | None = None, status: int = 200) -> tuple[str, i
                                       .order_by(Period.number))) if year_id else []
     period_now = conf.period_on(today)
     current = period_now.number if period_now else None
-    students: list[Student] = []
+    students: list[enrolment.InClass] = []
     guardians: dict[str, list[Any]] = {}
     if chosen is not None:
-        students = sorted(db.session.scalars(select(Student).where(Student.class_id == chosen.id)),
-                          key=lambda s: (s.full_name, s.file_no))
+        students = sorted(enrolment.in_year(chosen), key=lambda s: (s.full_name, s.file_no))
         families = student_families([s.id for s in students])
         for student in students:
             found = {g.id: g for f in families.get(student.id, []) for g in f.guardians}

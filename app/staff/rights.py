@@ -51,6 +51,7 @@ RIGHTS: dict[str, frozenset[str]] = {
     "access.record": frozenset({ADMIN, CLASS_TEACHER}),
     "access.decide": frozenset({ADMIN}),
     "imports.run": frozenset({ADMIN}),
+    "year.manage": frozenset({ADMIN}),  # close the year, roll over to the next
     "classlist.view": LEADERS | {CLASS_TEACHER},
     "classlist.edit": frozenset({ADMIN, CLASS_TEACHER}),
     "notify.view": LEADERS,

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from app.base import enrolment
 from app.base.calendar import monday, week_id
 from app.base.extensions import db
 from app.base.journal_store import chunks
-from app.base.models import Family, Student, WeekAck, WeekView, family_student
+from app.base.models import Family, WeekAck, WeekView, family_student
 from app.base.settings import Period, Settings
 from app.base.text import aware
 
@@ -33,7 +34,6 @@ from app.notify.calls import LinkedFamilies as LinkedFamilies
 from app.notify.calls import SilentFamily as SilentFamily
 from app.notify.calls import linked_families as linked_families
 from app.notify.calls import silent_families as silent_families
-from sync.enrolment import enrolled
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Cell:
 class StudentRow:
     """A student's line: the cells and the counts."""
 
-    student: Student
+    student: enrolment.Member
     channels: set[str] = field(default_factory=set)
     cells: list[Cell] = field(default_factory=list)
 
@@ -89,8 +89,7 @@ class StudentRow:
 def class_table(conf: Settings, class_id: str, weeks: list[Week], today: dt.date) -> list[StudentRow]:
     """Every student of the class enrolled during the weeks, with a cell per week."""
     first, last = weeks[0].monday, weeks[-1].saturday
-    students = [s for s in db.session.scalars(select(Student).where(Student.class_id == class_id))
-                if enrolled(s.enrolled_on, s.left_on, first, last)]
+    students = enrolment.roster(class_id, first, last)
     students.sort(key=lambda s: (s.last_name, s.first_name, s.middle_name, s.id))
     families: dict[str, set[str]] = defaultdict(set)  # student → families
     for part in chunks([s.id for s in students]):

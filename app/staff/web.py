@@ -35,6 +35,7 @@ from app.staff import (
     review,
     select_locale,
     timetable,
+    year,
 )
 from app.staff.access import can, check_access, public, requires
 from app.staff.i18n import N_, role_label
@@ -43,7 +44,7 @@ from app.staff.rights import allowed
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static")
 for child in (auth.bp, dashboard.bp, review.bp, devices.bp, families.bp, monitoring.bp, reports.bp, printing.bp,
               accounts.bp, jobs.bp, consent.bp, imports.bp,
-              classlist.bp, notify.bp, timetable.bp, calendar_page.bp):
+              classlist.bp, notify.bp, timetable.bp, calendar_page.bp, year.bp):
     bp.register_blueprint(child)
 
 # The menu: (endpoint, action that shows it, label). Labels are translated when the page is drawn.
@@ -60,6 +61,7 @@ MENU = (
     ("staff.reports.index", "reports.view", N_("Reports")),
     ("staff.printing.index", "printing.view", N_("Printing")),
     ("staff.imports.index", "imports.run", N_("Import")),
+    ("staff.year.index", "year.manage", N_("School year")),
     ("staff.accounts.index", "accounts.view", N_("Accounts")),
     ("staff.accounts.audit", "audit.view", N_("Audit log")),
     ("staff.notify.index", "notify.view", N_("Send log")),

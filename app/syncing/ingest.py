@@ -112,15 +112,17 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
         raise BatchRejected("device_revoked")
     current_epoch = epoch.current()
     acked_seq = int(locked.acked_seq)
-    if batch.rebase is not None:
-        acked_seq = _rebase(device_id, batch.rebase, acked_seq, current_epoch.epoch, current_epoch.reason, now)
+    queued = _queued(device_id)
     applier = new_applier(
         device_id, now_ms,
         acked_seq=acked_seq,
         known=_known([op.op for op in batch.ops]),
         seq_owners=_seq_owners(device_id, [op.seq for op in batch.ops if op.seq is not None]),
-        queued=_queued(device_id),
+        queued=queued,
     )
+    if batch.rebase is not None:
+        applier.skip_through = _rebase(device_id, batch.rebase, acked_seq, current_epoch.epoch,
+                                       current_epoch.reason, now, {op.seq for op in queued})
     applier.last_clamped = locked.last_hlc
     applied = applier.run(batch.ops)
     _persist(device_id, applied, applier, now)
@@ -134,17 +136,25 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
     return answer
 
 
-def _rebase(device_id: str, rebase: Rebase, acked_seq: int, current: str, reason: str, now: dt.datetime) -> int:
-    """After a restore, skip the seqs a machine no longer holds: its acked_seq moves to `from_seq - 1`.
+def _rebase(device_id: str, rebase: Rebase, acked_seq: int, current: str, reason: str, now: dt.datetime,
+            held: set[int | None]) -> int:
+    """After a restore, the seq up to which the applier skips what nobody holds (0: no rebase).
 
     Only for the hub's current epoch, and only when that epoch began with a restore; a rebase that is
-    already in effect (the answer to it was lost and the batch comes again) changes nothing. The skipped
-    range is recorded (`device_rebase`) for staff: those ops were acknowledged once and are gone.
+    already in effect (the answer to it was lost and the batch comes again) changes nothing. Ops of the range
+    the restored hub holds as `queued` (they came before a gap that the lost state filled) are applied in
+    their seq turn, not left queued; the seqs nobody holds are recorded (`device_rebase`, one row per run)
+    for staff: those ops were acknowledged once and are gone.
     """
     if rebase.epoch != current or reason != "restore" or rebase.from_seq <= acked_seq + 1:
-        return acked_seq
-    db.session.add(DeviceRebase(device_id=device_id, epoch=current, first_seq=acked_seq + 1,
-                                last_seq=rebase.from_seq - 1, at=now))
+        return 0
+    first: int | None = None
+    for seq in range(acked_seq + 1, rebase.from_seq + 1):
+        if seq not in held and seq < rebase.from_seq:
+            first = seq if first is None else first
+        elif first is not None:
+            db.session.add(DeviceRebase(device_id=device_id, epoch=current, first_seq=first, last_seq=seq - 1, at=now))
+            first = None
     return rebase.from_seq - 1
 
 

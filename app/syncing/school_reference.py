@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import threading
 
 from sqlalchemy import func, select, union_all
@@ -10,6 +11,7 @@ from sqlalchemy import func, select, union_all
 from app.base.extensions import db
 from app.base.models import (
     Assignment,
+    Enrolment,
     Group,
     Period,
     SchoolClass,
@@ -28,15 +30,22 @@ _TRACKED = (Teacher, Subject, SchoolClass, Group, Student, Period, Assignment, T
 def _version() -> tuple[object, ...]:
     """Changes whenever a reference row is added, changed or removed."""
     parts = [select(func.max(m.rev), func.count(), func.max(m.id)).select_from(m) for m in _TRACKED]
+    parts.append(select(func.count(Enrolment.end), func.count(), func.max(Enrolment.id)))  # moves, no rev
     return tuple(tuple(row) for row in db.session.execute(union_all(*parts)))
 
 
 def _load() -> ReferenceSnapshot:
     classes = {c.id: c.grade for c in db.session.scalars(select(SchoolClass))}
-    students = {
-        s.id: StudentInfo(s.class_id, classes[s.class_id], s.enrolled_on, s.left_on)
-        for s in db.session.scalars(select(Student))
-    }
+    history: dict[str, list[tuple[str, dt.date, dt.date | None]]] = {}
+    for row in db.session.execute(select(Enrolment.student_id, Enrolment.class_id, Enrolment.start, Enrolment.end)
+                                  .order_by(Enrolment.start)):
+        history.setdefault(row.student_id, []).append((row.class_id, row.start, row.end))
+    students = {}
+    for s in db.session.scalars(select(Student)):
+        rows = history.get(s.id, [])
+        here = next((start for c, start, end in rows if c == s.class_id and end is None), s.enrolled_on)
+        before = tuple((c, start, end) for c, start, end in rows if end is not None)
+        students[s.id] = StudentInfo(s.class_id, classes[s.class_id], here, s.left_on, before)
     assignments = db.session.execute(select(Assignment.teacher_id, Assignment.class_id, Assignment.subject_id)).all()
     return ReferenceSnapshot(
         teachers=frozenset(db.session.scalars(select(Teacher.id))),

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.base import enrolment
 from app.base.extensions import db
 from app.base.journal_store import chunks
 from app.base.models import Family, Guardian, Student, family_student
@@ -53,11 +54,10 @@ def student_families(student_ids: Collection[str]) -> dict[str, list[Family]]:
     return result
 
 
-def slip_students(class_ids: Collection[str], week: dt.date, conf: Settings, everyone: bool) -> list[Student]:
+def slip_students(class_ids: Collection[str], week: dt.date, conf: Settings, everyone: bool) -> list[enrolment.InClass]:
     """The students of these classes who get a slip for the week, by class then surname."""
     last = week + dt.timedelta(days=conf.school_days - 1)
-    students = [s for part in chunks(class_ids) for s in db.session.scalars(
-        select(Student).where(Student.class_id.in_(part))) if enrolled_during(s, week, last)]
+    students = enrolment.members(class_ids, week, last)
     if not everyone:
         families = student_families([s.id for s in students])
         students = [s for s in students if age_on(s.birth_date, week) < ADULT_AGE
@@ -73,7 +73,8 @@ class QrLink:
     guardian: str
 
 
-def qr_links(conf: Settings, students: list[Student], today: dt.date, now: dt.datetime) -> dict[str, QrLink]:
+def qr_links(conf: Settings, students: Sequence[enrolment.Member], today: dt.date,
+             now: dt.datetime) -> dict[str, QrLink]:
     """Student id → the earliest live link of a family that may see the student today (rule 3)."""
     families = student_families([s.id for s in students])
     accesses = family_access({f.id for fs in families.values() for f in fs}, today, now)

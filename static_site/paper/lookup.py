@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.base.calendar import monday, week_monday
+from app.base.classes import LATIN_LOOKALIKES as LATIN_LOOKALIKES
 from app.base.classes import sorted_classes
 from app.base.extensions import db
 from app.base.models import AcademicYear, Period, SchoolClass
@@ -21,7 +22,6 @@ from app.base.settings import Settings
 
 CLASS_NAME = re.compile(r"^\s*(\d{1,2})\s*[-\s«\"]?\s*(\w{1,4})\s*[»\"]?\s*$")
 WEEK_ID = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
-LATIN_LOOKALIKES = str.maketrans("ABEKMHOPCTXY", "АВЕКМНОРСТХУ")
 
 
 class PaperError(Exception):

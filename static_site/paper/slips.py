@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import segno
 from flask import current_app
 
 from app.base.calendar import week_id
+from app.base.enrolment import Member
 from app.base.models import SchoolClass, Student
 from app.base.text import format_date, week_label
 from static_site.pages import ABSENCE, GRADE_STATUS, RowView, common_context, family_content
@@ -68,11 +70,13 @@ def qr_svg(url: str) -> str:
     return str(segno.make(url, error="m").svg_data_uri(border=2, dark="#000"))
 
 
-def make_slips(snap: WeekSnapshot, students: list[Student], qr: dict[str, QrLink], first_number: int = 1) -> list[Slip]:
+def make_slips(snap: WeekSnapshot, students: Sequence[Member], qr: dict[str, QrLink],
+               first_number: int = 1) -> list[Slip]:
     """A slip per student, in the given order; the students' class journals are read once."""
     slips = []
     for number, student in enumerate(students, start=first_number):
-        slips.append(make_slip(snap, student, number, qr.get(student.id)))
+        # A member of a class reads as its student, with that class and dates (app/base/enrolment.py).
+        slips.append(make_slip(snap, cast(Student, student), number, qr.get(student.id)))
     return slips
 
 
