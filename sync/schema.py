@@ -43,6 +43,7 @@ class Op:
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     problem: Rejection | None = None
     log_id: int | None = None  # the hub's op log row of an op queued by an earlier batch
+    text: str | None = field(repr=False, default=None)  # the op's JSON as sent, when the body showed it
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ The same function serves the HTTP endpoint and the USB file import, so both give
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection
 from typing import Any
@@ -345,16 +346,22 @@ def _write_log(device_id: str, log: list[LogEntry], now: dt.datetime) -> None:
             "device_id": device_id,
             "seq": op.seq if entry.keep_seq else None,
             "hlc": op.hlc, "applied_hlc": entry.applied_hlc, "author_id": op.author, "entity": op.entity,
-            "record_id": op.id, "action": op.action or "?", "payload": op.raw, "status": entry.status,
+            "record_id": op.id, "action": op.action or "?", "payload": op_text(op), "status": entry.status,
             "code": code, "substitute": entry.substitute, "received_at": now,
             "decided_at": now if entry.status in FINAL else None,
         })
     log_table = OpLog.__table__
-    bulk.insert(log_table, rows)
+    bulk.insert(log_table, rows, json_text=("payload",))
     bulk.update(log_table, "id", [
         {"id": e.op.log_id, "status": e.status, "code": e.code, "applied_hlc": e.applied_hlc,
          "substitute": e.substitute, "decided_at": now} for e in log if e.update
     ])
+
+
+def op_text(op: Op) -> str:
+    """The op as it was sent: its original JSON text, or (when only its data came: a file, the demo) that data as
+    JSON."""
+    return op.text if op.text is not None else json.dumps(op.raw)
 
 
 def _write_conflicts(applier: BatchApplier, now: dt.datetime) -> None:
