@@ -78,15 +78,16 @@ def insert(table: Table, rows: Sequence[dict[str, Any]], json_text: Collection[s
     db.session.connection().exec_driver_sql(sql, _tuples(rows, columns, _processors(table, columns, json_text)))
 
 
-def update(table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
-    """UPDATE each row's other columns WHERE `key` matches (all rows carry the same keys)."""
+def update(table: Table, key: str, rows: Sequence[dict[str, Any]], json_text: Collection[str] = ()) -> None:
+    """UPDATE each row's other columns WHERE `key` matches (all rows carry the same keys); `json_text` as for
+    `insert`."""
     if not rows:
         return
     columns = [c for c in rows[0] if c != key] + [key]
     mark = _placeholder()
     sets = ", ".join(f"{name} = {mark}" for name in _quoted(columns[:-1]))
     sql = f'UPDATE "{table.name}" SET {sets} WHERE {_quoted([key])[0]} = {mark}'
-    db.session.connection().exec_driver_sql(sql, _tuples(rows, columns, _processors(table, columns)))
+    db.session.connection().exec_driver_sql(sql, _tuples(rows, columns, _processors(table, columns, json_text)))
 
 
 def _quoted(names: Sequence[str]) -> list[str]:
