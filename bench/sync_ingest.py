@@ -11,6 +11,7 @@ import gzip
 import http.client
 import json
 import os
+import random
 import sqlite3
 import tempfile
 import time
@@ -31,7 +32,7 @@ from app.demo import DEFAULT_SEED
 from app.demo.school import build_school, write_school
 from app.syncing.devices import register
 from bench.workload import generate
-from sync import clock
+from sync import clock, ids
 from tests.databases import postgres_server
 from tests.hub_process import HubProcess
 
@@ -53,8 +54,9 @@ def prepare(url: str, var: Path, total: int) -> tuple[dict[str, str], dict[str, 
         for name in workload:
             device, token = register(f"Ноутбук {name}")
             tokens[name] = token
+            prefix = ids.op_prefix(random.Random(name))  # op ids as the client makes them (sync.ids.op_id)
             for seq, op in enumerate(workload[name], start=1):
-                op["seq"] = seq
+                op["seq"], op["op"] = seq, ids.op_id(prefix, seq, op["hlc"])
             workload[name] = [dict(op, _device=device.id) for op in workload[name]]
         db.session.commit()
         db.engine.dispose()

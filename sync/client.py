@@ -37,7 +37,7 @@ from sync import clock, files, hlc, retention
 from sync.answers import Change, SyncAnswer, check_status, check_sync
 from sync.check import check_op
 from sync.errors import BadAnswer, BatchRejected, Busy, NotConnected, RecordRefused, SyncError, TransportError
-from sync.ids import attendance_id, lesson_id, period_grade_id
+from sync.ids import attendance_id, lesson_id, op_id, op_prefix, period_grade_id
 from sync.merge import Record
 from sync.outbox import Outcome, Store
 from sync.pacing import FIRST_BATCH, FIRST_PAGE, TARGET_SECONDS, Link, Pace
@@ -205,8 +205,9 @@ class SyncClient:
                 # Only what changes goes on the wire (and into the merge: a field left as it was keeps its writer).
                 fields = {k: v for k, v in fields.items() if k not in current.clock or current.values.get(k) != v} \
                     or fields
+            seq = self.store.take_seq()
             raw: dict[str, Any] = {
-                "op": str(uuid.uuid4()), "seq": self.store.take_seq(), "hlc": stamp, "author": author,
+                "op": op_id(self._op_prefix(), seq, stamp), "seq": seq, "hlc": stamp, "author": author,
                 "entity": entity, "id": record_id, "action": action, "fields": fields,
                 "base": current.rev if current is not None and current.rev else None,
             }
@@ -221,6 +222,14 @@ class SyncClient:
             self.store.append(raw)
             self.store.put("hlc", clock.last)
         return Recorded(record_id, raw["op"], raw["seq"], verdict.held)
+
+    def _op_prefix(self) -> str:
+        """This outbox's op id prefix (`sync.ids.op_id`), made with its first op."""
+        prefix = self.store.get("op_prefix")
+        if not isinstance(prefix, str):
+            prefix = op_prefix()
+            self.store.put("op_prefix", prefix)
+        return prefix
 
     def _school(self) -> ReferenceSnapshot:
         generation = int(self.store.get("reference_generation", 0))
