@@ -83,3 +83,16 @@ def test_more_ops_than_allowed_go_to_the_general_path_which_refuses_them():
     with pytest.raises(BatchRejected) as refused:
         parse_batch(decode_json(raw), 1, 5000)
     assert refused.value.code == "too_large"
+
+
+def test_fewer_collections_inside_and_the_thresholds_as_they_were_after():
+    import gc
+
+    from app.base.gcpause import fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections(50_000):
+        with fewer_collections(10):
+            assert gc.get_threshold()[0] == max(before[0], 50_000)
+        assert gc.get_threshold()[0] == max(before[0], 50_000)
+    assert gc.get_threshold() == before

@@ -14,6 +14,7 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllo
 
 from app.base import epoch, settings
 from app.base.extensions import db
+from app.base.gcpause import fewer_collections
 from app.syncing.devices import authenticate, bound_classes
 from app.syncing.ingest import apply_batch
 from app.syncing.school_reference import served_teachers
@@ -194,10 +195,11 @@ def sync() -> Response:
     device_id = device.id
     db.session.rollback()  # end the read transaction before the batch takes its locks
     raw = read_body(conf.sync["max_body_bytes"], conf.sync["max_inflated_bytes"])
-    batch = read_batch(raw, conf.sync["max_ops_per_batch"], conf.sync["max_pull_limit"])
-    if batch.device != device_id:
-        raise BatchRejected("wrong_device")
-    return json_response(apply_batch(device_id, batch))
+    with fewer_collections():
+        batch = read_batch(raw, conf.sync["max_ops_per_batch"], conf.sync["max_pull_limit"])
+        if batch.device != device_id:
+            raise BatchRejected("wrong_device")
+        return json_response(apply_batch(device_id, batch))
 
 
 @bp.get("/status")

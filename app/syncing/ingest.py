@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.base import bulk, epoch, settings
 from app.base.extensions import db
+from app.base.gcpause import fewer_collections
 from app.base.journal_store import chunks, load, write
 from app.base.models import Conflict, Device, DeviceRebase, OpLog, Student, family_student
 from app.base.models.base import lock_revs, take_revs
@@ -82,7 +83,8 @@ def apply_in_batches(device_id: str, batch: Batch, progress: Callable[[int], Non
     outcomes: Counter[str] = Counter()
     for start in range(0, max(len(batch.ops), 1), limit):
         part = Batch(batch.device, batch.ops[start:start + limit], None, batch.rebase if start == 0 else None)
-        answer = apply_batch(device_id, part)
+        with fewer_collections():
+            answer = apply_batch(device_id, part)
         outcomes.update(r["status"] for r in answer["results"])
         outcomes["acked_seq"] = answer["acked_seq"]
         progress(len(part.ops))
