@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
@@ -113,11 +114,16 @@ def clock_text(record: Record) -> str:
     for name, w in record.clock.items():
         text = encoded.get(w)
         if text is None:
-            text = encoded[w] = _dumps([w.hlc, w.device, w.op, w.author, rev if w.rev == THIS_BATCH else w.rev])
-        key = _KEYS.get(name) or _dumps(name)
-        parts.append(f"{key}:{text}")
+            strings = ",".join(_json_string(v) for v in (w.hlc, w.device, w.op, w.author))
+            text = encoded[w] = f"[{strings},{int(rev if w.rev == THIS_BATCH else w.rev)}]"
+        parts.append(f"{_json_string(name)}:{text}")
     return "{" + ",".join(parts) + "}"
 
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
-_KEYS = {name: _dumps(name) for fields in JOURNAL.values() for name in [*fields, "deleted"]}
+_SAFE = re.compile(r"[A-Za-z0-9_.:\- ]*")  # nothing to escape in a JSON string
+
+
+def _json_string(value: str) -> str:
+    """`value` as a JSON string: quoted as it is when it holds nothing to escape (HLCs, op and field names)."""
+    return f'"{value}"' if _SAFE.fullmatch(value) else _dumps(value)
