@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, DateTime, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
 from app.base.extensions import db
 
@@ -72,10 +73,29 @@ def insert(table: Table, rows: Sequence[dict[str, Any]], json_text: Collection[s
     if not rows:
         return
     columns = list(rows[0])
+    tuples = _tuples(rows, columns, _processors(table, columns, json_text))
+    if db.session.get_bind().dialect.name == "postgresql":
+        _copy(table, columns, tuples)
+        return
     mark = _placeholder()
     sql = (f'INSERT INTO "{table.name}" ({", ".join(f"{c!s}" for c in _quoted(columns))}) '
            f'VALUES ({", ".join(mark for _ in columns)})')
-    db.session.connection().exec_driver_sql(sql, _tuples(rows, columns, _processors(table, columns, json_text)))
+    db.session.connection().exec_driver_sql(sql, tuples)
+
+
+def _copy(table: Table, columns: Sequence[str], tuples: list[Row]) -> None:
+    """PostgreSQL: the rows as one COPY FROM STDIN in the session's transaction (constraints, foreign keys and
+    triggers apply as to INSERT); the driver's errors come out as SQLAlchemy's, as from `exec_driver_sql`."""
+    import psycopg
+
+    connection = db.session.connection()
+    sql = f'COPY "{table.name}" ({", ".join(_quoted(columns))}) FROM STDIN'
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in tuples:
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
 
 def update(table: Table, key: str, rows: Sequence[dict[str, Any]], json_text: Collection[str] = ()) -> None:
