@@ -131,7 +131,8 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
                               "acked_seq": applied.acked_seq, "results": applied.results}
     if batch.short_results:
         answer["ops_digest"] = ops_digest(r["op"] for r in applied.results)
-        answer["results"] = [{k: v for k, v in r.items() if k != "op"} for r in applied.results]
+        for result in applied.results:  # each a dict of its own, made for this answer
+            del result["op"]
     return answer
 
 
