@@ -54,9 +54,13 @@ def prepare(url: str, var: Path, total: int) -> tuple[dict[str, str], dict[str, 
         for name in workload:
             device, token = register(f"Ноутбук {name}")
             tokens[name] = token
-            prefix = ids.op_prefix(random.Random(name))  # op ids as the client makes them (sync.ids.op_id)
+            # Op ids as the client makes them (sync.ids.op_id); a new mark takes its creating op's id as the client
+            # gives it (the correction of a mark then names that id).
+            prefix, marks = ids.op_prefix(random.Random(name)), {}
             for seq, op in enumerate(workload[name], start=1):
                 op["seq"], op["op"] = seq, ids.op_id(prefix, seq, op["hlc"])
+                if op["entity"] == "mark":
+                    op["id"] = marks.setdefault(op["id"], op["op"])
             workload[name] = [dict(op, _device=device.id) for op in workload[name]]
         db.session.commit()
         db.engine.dispose()

@@ -176,10 +176,12 @@ def test_seq_runs_without_gaps_and_is_never_reused_after_reopening(app, client, 
 
 def test_op_ids_are_the_outboxs_prefix_seq_and_hlc_and_a_reopened_outbox_keeps_its_prefix(app, client, school,
                                                                                            tmp_path):
+    """A new mark, remark or test plan takes its creating op's id (a derived id is kept for the other three)."""
     lesson = record_lesson(client, school)
-    record_mark(client, school, lesson)
+    mark = record_mark(client, school, lesson)
     sent = client.store.pending()
     prefix = sent[0]["op"].split(".")[0]
+    assert sent[0]["id"] == lesson and mark == sent[1]["id"] == sent[1]["op"]  # a new mark: its op's id
     assert re.fullmatch(r"[a-z0-9]{10}", prefix)
     assert [op["op"] for op in sent] == [f"{prefix}.{op['seq']}.{op['hlc']}" for op in sent]
     assert client.sync().ok
