@@ -88,10 +88,11 @@ def _copy(table: Table, columns: Sequence[str], tuples: list[Row]) -> None:
     triggers apply as to INSERT); the driver's errors come out as SQLAlchemy's, as from `exec_driver_sql`."""
     import psycopg
 
-    connection = db.session.connection()
+    driver = db.session.connection().connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
     sql = f'COPY "{table.name}" ({", ".join(_quoted(columns))}) FROM STDIN'
     try:
-        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
             for row in tuples:
                 copy.write_row(row)
     except psycopg.Error as exc:

@@ -64,11 +64,11 @@ def _to_columns(entity: str, values: dict[str, Any]) -> dict[str, Any]:
     columns: dict[str, Any] = {"deleted": bool(values.get("deleted", False))}
     for name, column, kind in _COLUMNS[entity]:
         value = values.get(name)
-        if kind and (value is not None or kind != "date"):
-            if kind == "date":
+        if kind == "date":
+            if value is not None:
                 value = dt.date.fromisoformat(value)
-            elif value is None:
-                value = "" if kind == "text" else False
+        elif kind and value is None:
+            value = "" if kind == "text" else False
         columns[column] = value
     return columns
 
