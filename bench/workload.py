@@ -79,6 +79,6 @@ def generate(conf: Settings, total: int, seed: int = 7) -> dict[str, list[dict[s
 
 
 def _op(rng: random.Random, ms: int, author: str, entity: str, record: str, fields: dict[str, Any]) -> dict[str, Any]:
-    op_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))  # from the seed: the same workload every run
+    op_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))  # replaced by the client's form once seqs are set
     return {"op": op_id, "seq": 0, "hlc": hlc.make(ms), "author": author, "entity": entity,
             "id": record, "action": "upsert", "fields": fields, "base": None}

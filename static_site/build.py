@@ -28,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import Row, and_, bindparam, delete, or_, select, update
 
 from app.base.extensions import db
+from app.base.gcpause import fewer_collections
 from app.base.journal_store import chunks
 from app.base.models import DirtyFamily, Family, FamilyLink, Guardian, WeekAck
 from app.base.permissions import private_dir
@@ -36,7 +37,6 @@ from app.base.settings import Settings
 from app.base.text import aware
 from static_site import publish
 from static_site.access import FamilyAccess, family_access
-from static_site.collect import few_collections
 from static_site.data import Snapshot
 from static_site.pages import Confirmation, common_context, family_content, link_pages
 from static_site.render import freeze
@@ -96,7 +96,7 @@ def site_lock(root: Path, wait: bool = True) -> Iterator[None]:
 def build_families(conf: Settings, family_ids: Collection[str] | None, now: dt.datetime | None = None,
                    progress: Progress | None = None) -> BuildReport:
     """Rebuild the pages of these families (all when None); the caller holds the lock, saves and commits."""
-    with few_collections():  # the build's contexts and rows live until it ends: no full collections over them
+    with fewer_collections():  # the build's contexts and rows live until it ends: no full collections over them
         return _build_families(conf, family_ids, now, progress)
 
 

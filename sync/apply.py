@@ -243,7 +243,8 @@ class BatchApplier:
             self.changed.add(key)
             if op.entity == "lesson":
                 self._lessons.pop(op.id, None)
-        self.conflicts += [(op.entity, op.id, c) for c in outcome.conflicts]
+        if outcome.conflicts:
+            self.conflicts += [(op.entity, op.id, c) for c in outcome.conflicts]
         return LogEntry(op, outcome.status, None, applied_hlc, verdict.substitute)
 
 

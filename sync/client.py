@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import random as random_module
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -37,7 +36,7 @@ from sync import clock, files, hlc, notices, retention
 from sync.answers import Change, SyncAnswer, check_status, check_sync
 from sync.check import check_op
 from sync.errors import BadAnswer, BatchRejected, Busy, NotConnected, RecordRefused, SyncError, TransportError
-from sync.ids import attendance_id, lesson_id, period_grade_id
+from sync.ids import attendance_id, lesson_id, op_id, op_prefix, period_grade_id
 from sync.merge import Record
 from sync.outbox import Outcome, Store
 from sync.pacing import FIRST_BATCH, FIRST_PAGE, TARGET_SECONDS, Link, Pace
@@ -188,7 +187,7 @@ class SyncClient:
                 return period_grade_id(fields["student"], fields["subject"], fields["period"])
         except (KeyError, TypeError, ValueError) as exc:
             raise RecordRefused("missing_field", str(exc).strip("'")) from None
-        return str(uuid.uuid4())
+        return ""  # a new mark, remark or test plan takes the id of the op that creates it (`_write`)
 
     def _write(self, entity: str, record_id: str, action: str, fields: dict[str, Any], author: str) -> Recorded:
         status = self.store.get("status")
@@ -198,13 +197,16 @@ class SyncClient:
         with self.store.transaction():
             clock = self._clock()
             stamp = clock.tick()
+            seq = self.store.take_seq()
+            new_op = op_id(self._op_prefix(), seq, stamp)
+            record_id = record_id or new_op  # unique as the op id is, and gzipped beside it a few bytes, not 18
             current = self.replica.view(entity, record_id)
             if action == "upsert" and current is not None and not current.deleted and entity in JOURNAL:
                 # Only what changes goes on the wire (and into the merge: a field left as it was keeps its writer).
                 fields = {k: v for k, v in fields.items() if k not in current.clock or current.values.get(k) != v} \
                     or fields
             raw: dict[str, Any] = {
-                "op": str(uuid.uuid4()), "seq": self.store.take_seq(), "hlc": stamp, "author": author,
+                "op": new_op, "seq": seq, "hlc": stamp, "author": author,
                 "entity": entity, "id": record_id, "action": action, "fields": fields,
                 "base": current.rev if current is not None and current.rev else None,
             }
@@ -219,6 +221,14 @@ class SyncClient:
             self.store.append(raw)
             self.store.put("hlc", clock.last)
         return Recorded(record_id, raw["op"], raw["seq"], verdict.held)
+
+    def _op_prefix(self) -> str:
+        """This outbox's op id prefix (`sync.ids.op_id`), made with its first op."""
+        prefix = self.store.get("op_prefix")
+        if not isinstance(prefix, str):
+            prefix = op_prefix()
+            self.store.put("op_prefix", prefix)
+        return prefix
 
     def _school(self) -> ReferenceSnapshot:
         return shared_reference(self.store)  # per file and process, rebuilt when a pull or the scope changes it

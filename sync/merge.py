@@ -93,16 +93,23 @@ def written_fields(action: str, fields: dict[str, Any]) -> dict[str, Any]:
 def merge(record: Record, action: str, fields: dict[str, Any], write: Write, base: int | None) -> Outcome:
     """Apply one op's writes to `record` in place, field by field; return what happened."""
     outcome = Outcome()
+    stamp = write.stamp()
+    clock, values = record.clock, record.values
     for name, value in written_fields(action, fields).items():
-        current = record.clock.get(name)
-        wins = current is None or write.stamp() > current.stamp()
-        if current is not None and _concurrent(current, write, base) and record.values.get(name) != value:
+        current = clock.get(name)
+        if current is None:  # the field's first write (a new record: every field)
+            values[name] = value
+            clock[name] = write
+            outcome.won.append(name)
+            continue
+        wins = stamp > current.stamp()
+        if _concurrent(current, write, base) and values.get(name) != value:
             winner, loser = (write, current) if wins else (current, write)
-            winner_value, loser_value = (value, record.values.get(name)) if wins else (record.values.get(name), value)
+            winner_value, loser_value = (value, values.get(name)) if wins else (values.get(name), value)
             outcome.conflicts.append(FieldConflict(name, winner, loser, winner_value, loser_value))
         if wins:
-            record.values[name] = value
-            record.clock[name] = write
+            values[name] = value
+            clock[name] = write
             outcome.won.append(name)
         else:
             outcome.lost.append(name)

@@ -43,6 +43,7 @@ class Op:
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     problem: Rejection | None = None
     log_id: int | None = None  # the hub's op log row of an op queued by an earlier batch
+    text: str | None = field(repr=False, default=None)  # the op's JSON as sent, when the body showed it
 
 
 @dataclass(frozen=True)
@@ -141,10 +142,12 @@ def parse_op(raw: dict[str, Any]) -> Op:
     seq = seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq < 2**62 else None
     base = raw.get("base")
     fields = raw.get("fields")
+    stamp = raw.get("hlc")
+    valid_hlc = hlc.is_valid(stamp)
     op = Op(
         op=raw["op"],
         seq=seq,
-        hlc=str(raw["hlc"]) if hlc.is_valid(raw.get("hlc")) else hlc.ZERO,
+        hlc=str(stamp) if valid_hlc else hlc.ZERO,
         author=_text(raw.get("author")) or "",
         entity=_text(raw.get("entity"), 30) or "",
         id=_text(raw.get("id")) or "",
@@ -153,14 +156,14 @@ def parse_op(raw: dict[str, Any]) -> Op:
         base=base if isinstance(base, int) and not isinstance(base, bool) and base >= 0 else None,
         raw=raw,
     )
-    op.problem = _shape_problem(op, raw)
+    op.problem = _shape_problem(op, raw, valid_hlc)
     return op
 
 
-def _shape_problem(op: Op, raw: dict[str, Any]) -> Rejection | None:
+def _shape_problem(op: Op, raw: dict[str, Any], valid_hlc: bool) -> Rejection | None:
     if op.seq is None:
         return Rejection("bad_seq")
-    if not hlc.is_valid(raw.get("hlc")):
+    if not valid_hlc:
         return Rejection("bad_hlc")
     if not op.author or not op.id:
         return Rejection("bad_op")
@@ -182,17 +185,24 @@ def _shape_problem(op: Op, raw: dict[str, Any]) -> Rejection | None:
 
 def check_fields(op: Op, vocabulary: Vocabulary, creating: bool) -> Rejection | None:
     """Check an upsert's field names and value types; a creating upsert must carry every required field."""
-    spec = JOURNAL[op.entity]
+    spec = _SPECS[op.entity]
     for name, value in op.fields.items():
-        if name not in spec:
+        field_spec = spec.get(name)
+        if field_spec is None:
             return Rejection("bad_field", name)
-        if not _value_ok(spec[name].kind, spec[name].nullable, spec[name].choices, value, vocabulary):
+        if not _value_ok(*field_spec, value, vocabulary):
             return Rejection("bad_value", name)
     if creating:
-        for name, fspec in spec.items():
-            if fspec.required and name not in op.fields:
+        for name in _REQUIRED[op.entity]:
+            if name not in op.fields:
                 return Rejection("missing_field", name)
     return None
+
+
+# Per entity, looked up once: each field's (kind, nullable, choices), and the fields a creating upsert carries.
+_SPECS = {entity: {name: (f.kind, f.nullable, f.choices) for name, f in fields.items()}
+          for entity, fields in JOURNAL.items()}
+_REQUIRED = {entity: [name for name, f in fields.items() if f.required] for entity, fields in JOURNAL.items()}
 
 
 def _value_ok(kind: str, nullable: bool, choices: tuple[str, ...], value: Any, vocab: Vocabulary) -> bool:

@@ -41,8 +41,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """Start a throwaway PostgreSQL server; yield a URL of an empty database on it."""
+def postgres_server(durable: bool = False) -> Iterator[str]:
+    """Start a throwaway PostgreSQL server; yield a URL of an empty database on it. Tests run it without fsync;
+    `durable` (the benchmarks) keeps PostgreSQL's defaults: a commit is on disk when it returns."""
     if os.environ.get("TETRAD_TEST_PG_URL"):
         yield os.environ["TETRAD_TEST_PG_URL"]
         return
@@ -55,7 +56,9 @@ def postgres_server() -> Iterator[str]:
         as_user = ["runuser", "-u", "postgres", "--"]
     run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True)  # noqa: E731
     run(_pg_bin("initdb"), "-D", str(data), "-U", "tetrad", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c full_page_writes=off"
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root}"
+    if not durable:
+        options += " -c fsync=off -c full_page_writes=off"
     run(_pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
     try:
         run(_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "tetrad", "tetrad_test")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -171,6 +172,35 @@ def test_seq_runs_without_gaps_and_is_never_reused_after_reopening(app, client, 
         assert sorted(db.session.scalars(select(OpLog.seq))) == [1, 2, 3]
     finally:
         reopened.close()
+
+
+def test_op_ids_are_the_outboxs_prefix_seq_and_hlc_and_a_reopened_outbox_keeps_its_prefix(app, client, school,
+                                                                                           tmp_path):
+    """A new mark, remark or test plan takes its creating op's id (a derived id is kept for the other three)."""
+    lesson = record_lesson(client, school)
+    mark = record_mark(client, school, lesson)
+    sent = client.store.pending()
+    prefix = sent[0]["op"].split(".")[0]
+    assert sent[0]["id"] == lesson and mark == sent[1]["id"] == sent[1]["op"]  # a new mark: its op's id
+    assert re.fullmatch(r"[a-z0-9]{10}", prefix)
+    assert [op["op"] for op in sent] == [f"{prefix}.{op['seq']}.{op['hlc']}" for op in sent]
+    assert client.sync().ok
+    path = client.store.path
+    client.close()
+    reopened = SyncClient(path, transport=WsgiTransport(app), sleep=lambda _: None)
+    other = new_client(app, tmp_path / "other.db")
+    try:
+        third = reopened.record("mark", {"lesson": lesson, "student": school["st_smirnov"], "value": "3",
+                                         "work_type": "oral"}, author=school["t_petrova"])
+        assert third.op.startswith(f"{prefix}.3.")
+        assert other.sync().ok
+        assert not other.record("mark", {"lesson": lesson, "student": school["st_ivanova"], "value": "4",
+                                         "work_type": "oral"}, author=school["t_petrova"]).op.startswith(prefix)
+        assert reopened.sync().ok and other.sync().ok
+        assert sorted(db.session.scalars(select(OpLog.status))) == ["applied"] * 4
+    finally:
+        reopened.close()
+        other.close()
 
 
 def test_the_hlc_moves_forward_from_the_hubs_answers_even_on_a_slow_clock(app, school, tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
@@ -50,17 +52,24 @@ def _to_wire(entity: str, row: Any) -> dict[str, Any]:
     return values
 
 
+# Per entity: (field, column, kind) with kind "date", "text", "bool" or "" (stored as it is), looked up once.
+_COLUMNS = {
+    entity: [(name, column_of(name), spec.kind if spec.kind in ("date", "text", "bool") else "")
+             for name, spec in fields.items()]
+    for entity, fields in JOURNAL.items()
+}
+
+
 def _to_columns(entity: str, values: dict[str, Any]) -> dict[str, Any]:
     columns: dict[str, Any] = {"deleted": bool(values.get("deleted", False))}
-    for name, spec in JOURNAL[entity].items():
+    for name, column, kind in _COLUMNS[entity]:
         value = values.get(name)
-        if spec.kind == "date" and value is not None:
-            value = dt.date.fromisoformat(value)
-        elif value is None and spec.kind == "text":
-            value = ""
-        elif value is None and spec.kind == "bool":
-            value = False
-        columns[column_of(name)] = value
+        if kind == "date":
+            if value is not None:
+                value = dt.date.fromisoformat(value)
+        elif kind and value is None:
+            value = "" if kind == "text" else False
+        columns[column] = value
     return columns
 
 
@@ -87,16 +96,34 @@ def write(entity: str, new: Iterable[NewRecord], changed: Iterable[tuple[str, Re
     """Insert new records (with their creation metadata) and update changed ones, in bulk."""
     t = table(entity)
     bulk.insert(t, [
-        {"id": rid, **_to_columns(entity, rec.values), "clock": _clock(rec), "rev": rec.rev, **meta}
+        {"id": rid, **_to_columns(entity, rec.values), "clock": clock_text(rec), "rev": rec.rev, **meta}
         for rid, rec, meta in new
-    ])
+    ], json_text=("clock",))
     bulk.update(t, "id", [
-        {"id": rid, **_to_columns(entity, rec.values), "clock": _clock(rec), "rev": rec.rev} for rid, rec in changed
-    ])
+        {"id": rid, **_to_columns(entity, rec.values), "clock": clock_text(rec), "rev": rec.rev}
+        for rid, rec in changed
+    ], json_text=("clock",))
 
 
-def _clock(record: Record) -> dict[str, list[Any]]:
-    """The clock as stored: writes made in this batch get the record's new rev."""
+def clock_text(record: Record) -> str:
+    """The clock as stored, as JSON text: `{field: [hlc, device, op, author, rev]}`, writes made in this batch
+    with the record's new rev. Each distinct write is encoded once (a record's fields mostly share one)."""
     rev = record.rev
-    return {name: [w.hlc, w.device, w.op, w.author, rev if w.rev == THIS_BATCH else w.rev]
-            for name, w in record.clock.items()}
+    encoded: dict[Write, str] = {}
+    parts = []
+    for name, w in record.clock.items():
+        text = encoded.get(w)
+        if text is None:
+            strings = ",".join(_json_string(v) for v in (w.hlc, w.device, w.op, w.author))
+            text = encoded[w] = f"[{strings},{int(rev if w.rev == THIS_BATCH else w.rev)}]"
+        parts.append(f"{_json_string(name)}:{text}")
+    return "{" + ",".join(parts) + "}"
+
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+_SAFE = re.compile(r"[A-Za-z0-9_.:\- ]*")  # nothing to escape in a JSON string
+
+
+def _json_string(value: str) -> str:
+    """`value` as a JSON string: quoted as it is when it holds nothing to escape (HLCs, op and field names)."""
+    return f'"{value}"' if _SAFE.fullmatch(value) else _dumps(value)

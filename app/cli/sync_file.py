@@ -19,14 +19,14 @@ import click
 from app.base import settings
 from app.base.extensions import db
 from app.base.models import Device
-from app.syncing.api import decode_json, inflate
+from app.syncing.api import inflate, read_batch
 from app.syncing.devices import bound_classes
 from app.syncing.ingest import apply_batch
 from app.syncing.pull import changes_since, conflicts_for
 from sync import hlc
 from sync.errors import BatchRejected
 from sync.protocol import VERSION
-from sync.schema import Batch, parse_batch
+from sync.schema import Batch
 
 sync_group = click.Group("sync", help="Пакеты с компьютеров классов без связи (batch files).")
 ALL = 10**9
@@ -59,7 +59,7 @@ def import_command(path: Path, no_answer: bool) -> None:
     try:
         if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
             data = inflate(data, conf.sync["max_inflated_bytes"])
-        batch = parse_batch(decode_json(data), max_ops=10**9, max_pull=ALL)
+        batch = read_batch(data, max_ops=10**9, max_pull=ALL)  # each op logged with the text it came as
         device = db.session.get(Device, batch.device)
         if device is None:
             raise BatchRejected("unauthorized", f"Устройство {batch.device} не зарегистрировано на этом сервере.")

@@ -6,6 +6,7 @@ The same function serves the HTTP endpoint and the USB file import, so both give
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.base import bulk, epoch, settings
 from app.base.extensions import db
+from app.base.gcpause import fewer_collections
 from app.base.journal_store import chunks, load, write
 from app.base.models import Conflict, Device, DeviceRebase, OpLog, family_student
 from app.base.models.base import lock_revs, take_revs
@@ -83,7 +85,8 @@ def apply_in_batches(device_id: str, batch: Batch, progress: Callable[[int], Non
     outcomes: Counter[str] = Counter()
     for start in range(0, max(len(batch.ops), 1), limit):
         part = Batch(batch.device, batch.ops[start:start + limit], None, batch.rebase if start == 0 else None)
-        answer = apply_batch(device_id, part)
+        with fewer_collections():
+            answer = apply_batch(device_id, part)
         outcomes.update(r["status"] for r in answer["results"])
         outcomes["acked_seq"] = answer["acked_seq"]
         progress(len(part.ops))
@@ -132,7 +135,8 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
                               "acked_seq": applied.acked_seq, "results": applied.results}
     if batch.short_results:
         answer["ops_digest"] = ops_digest(r["op"] for r in applied.results)
-        answer["results"] = [{k: v for k, v in r.items() if k != "op"} for r in applied.results]
+        for result in applied.results:  # each a dict of its own, made for this answer
+            del result["op"]
     return answer
 
 
@@ -357,16 +361,22 @@ def _write_log(device_id: str, log: list[LogEntry], now: dt.datetime) -> None:
             "device_id": device_id,
             "seq": op.seq if entry.keep_seq else None,
             "hlc": op.hlc, "applied_hlc": entry.applied_hlc, "author_id": op.author, "entity": op.entity,
-            "record_id": op.id, "action": op.action or "?", "payload": op.raw, "status": entry.status,
+            "record_id": op.id, "action": op.action or "?", "payload": op_text(op), "status": entry.status,
             "code": code, "substitute": entry.substitute, "received_at": now,
             "decided_at": now if entry.status in FINAL else None,
         })
     log_table = OpLog.__table__
-    bulk.insert(log_table, rows)
+    bulk.insert(log_table, rows, json_text=("payload",))
     bulk.update(log_table, "id", [
         {"id": e.op.log_id, "status": e.status, "code": e.code, "applied_hlc": e.applied_hlc,
          "substitute": e.substitute, "decided_at": now} for e in log if e.update
     ])
+
+
+def op_text(op: Op) -> str:
+    """The op as it was sent: its original JSON text, or (when only its data came: a file, the demo) that data as
+    JSON."""
+    return op.text if op.text is not None else json.dumps(op.raw)
 
 
 def _write_conflicts(applier: BatchApplier, now: dt.datetime) -> None:

@@ -12,7 +12,7 @@ SPEED: a document holds many slips (a class's, or a whole journal copy), and the
 once per process and shared by every document, so fonts are looked up once and combined documents embed one
 set of font subsets. Layout makes millions of small objects that live as long as the document; Python's
 default collector thresholds would walk all of them again and again in full collections (about 15 % of a
-class's slips), so collections are made rarer while a document is laid out or written (`static_site.collect`).
+class's slips), so collections are made rarer while a document is laid out or written (`app.base.gcpause`).
 SPEED on several cores (a whole school's week): each class's slips are one document, laid out and written as PDF
 by forked processes a class at a time, and the classes' PDFs joined page after page with pypdf (a well-kept
 pure-Python PDF library: WeasyPrint cannot take pages laid out in another process, and joining PDFs by hand would
@@ -44,8 +44,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from app.base.gcpause import fewer_collections
 from app.base.permissions import private_dir
-from static_site.collect import few_collections
 from static_site.paper.lookup import PaperError, write_private
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -125,13 +125,13 @@ def font_config() -> Any:
 def layout(html: str) -> Any:
     """The laid-out document (WeasyPrint's Document: pages with their anchors)."""
     weasyprint = _weasyprint()
-    with few_collections():
+    with fewer_collections():
         return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render(font_config=font_config())
 
 
 def to_pdf(document: Any) -> bytes:
     """The PDF bytes of a laid-out document."""
-    with few_collections():
+    with fewer_collections():
         data: bytes = document.write_pdf(hinting=True)  # keeping the fonts' hinting skips a slow subsetting step
     return data
 
