@@ -453,23 +453,10 @@ class SyncClient:
                 "link": self.link_report()}
 
     def link_report(self) -> dict[str, Any]:
-        """What the client has learned of its link and what is left to send, for `status` and the classroom app.
-
-        batch_ops / page_records: the learned sizes the next exchanges start from; bytes_per_second: the
-        link's measured throughput (both directions together; None before the first exchange); pending: ops
-        in the outbox; last_good_sync: when a sync last finished (ISO time, None when never).
-        """
-        return {
-            "batch_ops": self.link.push.size,
-            "page_records": self.link.pull.size,
-            "bytes_per_second": round(self.link.throughput) if self.link.throughput else None,
-            "seconds_per_exchange": round(self.link.seconds, 2) if self.link.seconds else None,
-            "seconds_between_cuts": round(self.link.uptime, 1) if self.link.uptime else None,
-            "failures_in_a_row": self.link.failures,
-            "pending": self.store.backlog(),
-            "last_good_sync": (self.store.get("last_good_sync") or {}).get("at"),
-        }
-
+        """What the client has learned of its link (`Link.report`), the ops left to send (`pending`) and when a
+        sync last finished (`last_good_sync`, ISO time, None when never): for `status` and the classroom app."""
+        return {**self.link.report(), "pending": self.store.backlog(),
+                "last_good_sync": (self.store.get("last_good_sync") or {}).get("at")}
 
 def main(argv: list[str] | None = None) -> int:
     """The `tetrad-sync` command."""

@@ -84,6 +84,18 @@ class Link:
         """The form kept in the store."""
         return asdict(self)
 
+    def report(self) -> dict[str, Any]:
+        """What is learned of the link: batch_ops / page_records, the sizes the next exchanges start from;
+        bytes_per_second, the measured throughput (both directions together; None before the first exchange)."""
+        return {
+            "batch_ops": self.push.size,
+            "page_records": self.pull.size,
+            "bytes_per_second": round(self.throughput) if self.throughput else None,
+            "seconds_per_exchange": round(self.seconds, 2) if self.seconds else None,
+            "seconds_between_cuts": round(self.uptime, 1) if self.uptime else None,
+            "failures_in_a_row": self.failures,
+        }
+
     def succeeded(self, pace: Pace, units: int, sent: int, received: int, seconds: float, limit: int,
                   target_seconds: float) -> None:
         """Learn from an exchange that carried `units` ops or records; grow that kind's size a little."""
