@@ -154,6 +154,8 @@ def test_the_administrators_page_closes_the_year_with_the_same_check(school, cli
     client.application.config["STAFF_JOBS_INLINE"] = True
     build_site(runner)
     sign_in(client, "admin")
+    assert 'href="/staff/year/">Закрытие учебного года и перевод учащихся<' in client.get("/staff/calendar/").get_data(
+        as_text=True)  # the way there: from the calendar, not another item in a full menu
     page = client.get("/staff/year/").get_data(as_text=True)
     assert "7А, Иванова Мария Петровна: Математика" in page
     refused = post(client, "/staff/year/close", {})

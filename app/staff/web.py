@@ -61,7 +61,6 @@ MENU = (
     ("staff.reports.index", "reports.view", N_("Reports")),
     ("staff.printing.index", "printing.view", N_("Printing")),
     ("staff.imports.index", "imports.run", N_("Import")),
-    ("staff.year.index", "year.manage", N_("School year")),
     ("staff.accounts.index", "accounts.view", N_("Accounts")),
     ("staff.accounts.audit", "audit.view", N_("Audit log")),
     ("staff.notify.index", "notify.view", N_("Send log")),
