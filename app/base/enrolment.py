@@ -120,8 +120,14 @@ def move(student: Student, class_id: str, on: dt.date, reason: str = "moved", *,
 
 def leave(student: Student, on: dt.date, reason: str = "left", *, queue: bool = True) -> None:
     """The student leaves the school on `on` (the first day no longer enrolled; the caller commits); their
-    families are queued for the site builder unless `queue=False` (see `move`)."""
-    old = current(student)
+    families are queued for the site builder unless `queue=False` (see `move`). A student who left already
+    has the date of their last class's row corrected (no second row)."""
+    old = None
+    if student.left_on is not None:
+        old = db.session.scalars(select(Enrolment).where(Enrolment.student_id == student.id,
+                                                         Enrolment.class_id == student.class_id,
+                                                         Enrolment.end == student.left_on)).first()
+    old = old or current(student)
     old.end = on
     old.reason = reason if old.reason == "enrolled" else old.reason
     student.left_on = on
