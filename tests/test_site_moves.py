@@ -8,14 +8,17 @@ other class, nor his marks.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from app.base import enrolment
+from app.base import enrolment, settings
 from app.base.extensions import db
 from app.base.models import Assignment, DirtyFamily, SchoolClass, Student
+from static_site.build import build_families, site_lock
 from tests import site_helpers
 from tests.school import LESSON_DAY, Machine, attendance_key, build_tiny_school, lesson_fields, ms_at
 from tests.site_helpers import NOW, add_family, build, issue_links, links_of, page, two_families
@@ -170,3 +173,38 @@ def test_leaving_the_school_queues_the_family(site_app):
     enrolment.leave(db.session.get(Student, school["st_kozlov"]), day(4))
     db.session.commit()
     assert queued() == {families["kozlovs"].id}
+
+
+def test_the_old_classes_journals_cost_no_query_per_family(site_app):
+    """The history and the old class's journal are read for the whole build at once: building every family
+    takes as many queries as building the moved child's family alone."""
+    school, families, machine = setup(site_app.test_client())
+    enrolment.move(db.session.get(Student, school["st_smirnov"]), school["c7b"], WEDNESDAY)
+    enrolment.move(db.session.get(Student, school["st_ivanova"]), school["c7b"], WEDNESDAY + dt.timedelta(days=1))
+    db.session.commit()
+    post_the_week(school, machine)
+    conf = settings()
+    counts = []
+    for ids in ([families["smirnovs"].id], [f.id for f in families.values()]):
+        db.session.expire_all()
+        with counted() as statements:
+            with site_lock(conf.site_output_dir):
+                build_families(conf, ids, NOW)
+        db.session.commit()
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+    assert "Тема-А-wed" in page(links_of(families["ivanovs"])[0].token)  # Иванова moved on Thursday
+
+
+@contextlib.contextmanager
+def counted() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
