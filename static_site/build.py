@@ -113,16 +113,17 @@ def _build_families(conf: Settings, family_ids: Collection[str] | None, now: dt.
     acks = _confirmations(list(accesses))
     report = BuildReport(families=len(accesses))
     ordered = sorted(accesses.values(), key=lambda a: min((s.class_id for s in a.children), default=""))
-    users: dict[str, int] = defaultdict(int)  # families still to build per class
+    snap.load_stays([s for access in ordered for s in access.children])  # moves: one query per chunk of students
+    users: dict[str, int] = defaultdict(int)  # families still to build per class (a moved child's old one too)
     for access in ordered:
-        for class_id in {s.class_id for s in access.children}:
+        for class_id in snap.class_ids(access.children):
             users[class_id] += 1
     for start in range(0, len(ordered), BATCH):
         batch = ordered[start:start + BATCH]
         _build_batch(conf, root, snap, common, batch, acks, now, report)
         done = set()
         for access in batch:
-            for class_id in {s.class_id for s in access.children}:
+            for class_id in snap.class_ids(access.children):
                 users[class_id] -= 1
                 if not users[class_id]:
                     done.add(class_id)
@@ -137,7 +138,7 @@ def _build_batch(conf: Settings, root: Path, snap: Snapshot, common: dict[str, o
                  acks: dict[str, list[WeekAck]], now: dt.datetime, report: BuildReport) -> None:
     """Freeze, publish and record one batch of families."""
     # the journals of the whole batch in one load (a few queries per class), not one load per family
-    snap.classes({s.class_id for access in batch if access.live for s in access.children})
+    snap.classes(snap.class_ids(s for access in batch if access.live for s in access.children))
     pages, contents = {}, {}
     guardians: dict[str, Guardian] = {}
     for access in batch:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
 
 from app.base.calendar import monday
 from app.base.extensions import db
@@ -20,6 +22,7 @@ from app.base.models import (
     Assignment,
     Attendance,
     Device,
+    Enrolment,
     Group,
     Lesson,
     Mark,
@@ -40,6 +43,14 @@ from app.base.text import aware
 from static_site.planned import ahead_end
 
 Row = Any  # a SQLAlchemy Row: attribute access by column name
+
+
+class Stay(NamedTuple):
+    """A student's enrolment in another class than their current one."""
+
+    class_id: str
+    start: dt.date  # the first day in that class
+    end: dt.date | None  # the first day no longer in it (sync.enrolment.enrolled)
 
 
 def shown_period(conf: Settings, today: dt.date) -> tuple[dt.date, dt.date, str]:
@@ -104,6 +115,7 @@ class Snapshot:
         self.weights = {w.code: w.weight for w in conf.work_types}
         self.work_types = {w.code: w for w in conf.work_types}
         self._classes: dict[str, ClassJournal] = {}
+        self._stays: dict[str, list[Stay]] = {}  # student id → enrolments in other classes in the shown range
         self.cache: dict[Any, Any] = {}  # what classmates share (static_site.pages), keyed by class id first
 
     def release(self, class_ids: set[str]) -> None:
@@ -111,6 +123,37 @@ class Snapshot:
         for class_id in class_ids:
             self._classes.pop(class_id, None)
         self.cache = {k: v for k, v in self.cache.items() if k[0] not in class_ids}
+
+    def stays(self, student: Student) -> list[Stay]:
+        """The student's enrolments in classes other than their current one within the shown dates (a move
+        in this year): on those days their pages show that class's lessons (static_site.pages)."""
+        if student.id not in self._stays:
+            self.load_stays([student])
+        return self._stays[student.id]
+
+    def class_ids(self, students: Iterable[Student]) -> set[str]:
+        """The classes whose journals these students' pages need: their current classes and those they were
+        in on a shown day (load the batch's history first with `load_stays`, one query for all)."""
+        students = list(students)
+        self.load_stays(students)
+        return {s.class_id for s in students} | {stay.class_id for s in students for stay in self._stays[s.id]}
+
+    def load_stays(self, students: Iterable[Student]) -> None:
+        """Read the enrolment history of these students in one pass (a query per chunk of students), keeping
+        the rows of other classes of the current class's school year that overlap the shown dates."""
+        missing = sorted({s.id for s in students} - set(self._stays))
+        for part in chunks(missing):
+            for student_id in part:
+                self._stays[student_id] = []
+            other, current = aliased(SchoolClass), aliased(SchoolClass)
+            rows = select(Enrolment.student_id, Enrolment.class_id, Enrolment.start, Enrolment.end).join(
+                Student, Student.id == Enrolment.student_id).join(other, other.id == Enrolment.class_id).join(
+                current, current.id == Student.class_id).where(
+                Enrolment.student_id.in_(part), Enrolment.class_id != Student.class_id,
+                other.year_id == current.year_id, Enrolment.start <= self.end,
+                or_(Enrolment.end.is_(None), Enrolment.end > self.start))
+            for row in db.session.execute(rows.order_by(Enrolment.start)):
+                self._stays[row.student_id].append(Stay(row.class_id, row.start, row.end))
 
     def classes(self, class_ids: set[str]) -> dict[str, ClassJournal]:
         """The journals of these classes, loading those not read yet in one pass."""

@@ -19,7 +19,8 @@ from app.base.forecast import forecast, marks_needed
 from app.base.models import Guardian, Student
 from app.base.text import format_date, format_datetime, format_day, format_decimal, greeting, week_label
 from static_site import planned
-from static_site.data import ClassJournal, Row, Snapshot
+from static_site.data import ClassJournal, Row, Snapshot, Stay
+from sync.enrolment import enrolled
 
 ABSENCE = {"absent_excused": "н (У)", "absent_unexcused": "н (Н)", "ill": "н (Б)", "late": "оп"}
 KINDS = {"remark": "Замечание", "recommendation": "Рекомендация", "praise": "Похвала"}
@@ -36,7 +37,17 @@ class ChildView:
     journal: ClassJournal
     groups: set[str]
     lessons: dict[dt.date, list[Row]] = field(default_factory=lambda: defaultdict(list))
-    marks: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
+    marks: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))  # lesson id → the child's marks
+    attendance: dict[str, Row] = field(default_factory=dict)  # lesson id → the child's absence or lateness
+    stays: list[tuple[Stay, ChildView]] = field(default_factory=list)  # other classes of the shown dates
+
+    def at(self, day: dt.date) -> ChildView:
+        """The child as a member of the class they were in on that day: this view, or the view of the class
+        they were moved from (same child, marks and absences; that class's journal, groups and lessons)."""
+        for stay, part in self.stays:
+            if enrolled(stay.start, stay.end, day):
+                return part
+        return self
 
     @property
     def name(self) -> str:
@@ -61,22 +72,19 @@ class FamilyContent:
 
 def family_content(snap: Snapshot, children: list[Student]) -> FamilyContent:
     """The content of a family's pages from its visible children."""
-    journals = snap.classes({s.class_id for s in children})
+    journals = snap.classes(snap.class_ids(children))
     views = []
     for number, student in enumerate(children, start=1):
         journal = journals[student.class_id]
-        groups = {g for g, members in journal.groups.items() if student.id in members}
-        view = ChildView(number, student, journal, groups)
-        key = (journal.school_class.id, "lessons", frozenset(groups))
-        if key not in snap.cache:  # classmates in the same groups share one index of their lessons
-            by_day: dict[dt.date, list[Row]] = defaultdict(list)
-            for lesson in journal.lessons:
-                if view.sees(lesson.group_id):
-                    by_day[lesson.date].append(lesson)
-            snap.cache[key] = by_day
-        view.lessons = snap.cache[key]
-        for mark in journal.marks.get(student.id, ()):
+        view = _class_view(snap, number, student, journal)
+        for mark in journal.marks.get(student.id, ()):  # the child's marks in every class (data.py)
             view.marks[mark.lesson_id].append(mark)
+        view.attendance = journal.attendance.get(student.id, {})
+        for stay in snap.stays(student):  # a move: the days in the old class show the old class's journal
+            if stay.class_id in journals:
+                part = _class_view(snap, number, student, journals[stay.class_id])
+                part.marks, part.attendance = view.marks, view.attendance
+                view.stays.append((stay, part))
         views.append(view)
     current = monday(snap.today)
     weeks, digests, pages = {}, {}, {}
@@ -99,6 +107,21 @@ def family_content(snap: Snapshot, children: list[Student]) -> FamilyContent:
         when = format_datetime(journal.fresh, snap.conf.timezone) if journal.fresh else None
         fresh.append({"class": journal.school_class.name, "when": when})
     return FamilyContent(child_pages, weeks, digests, fresh, pages)
+
+
+def _class_view(snap: Snapshot, number: int, student: Student, journal: ClassJournal) -> ChildView:
+    """The child in one class's journal: their groups there and the index of the lessons they see."""
+    groups = {g for g, members in journal.groups.items() if student.id in members}
+    view = ChildView(number, student, journal, groups)
+    key = (journal.school_class.id, "lessons", frozenset(groups))
+    if key not in snap.cache:  # classmates in the same groups share one index of their lessons
+        by_day: dict[dt.date, list[Row]] = defaultdict(list)
+        for lesson in journal.lessons:
+            if view.sees(lesson.group_id):
+                by_day[lesson.date].append(lesson)
+        snap.cache[key] = by_day
+    view.lessons = snap.cache[key]
+    return view
 
 
 class MarkView(NamedTuple):
@@ -142,7 +165,8 @@ def _week(snap: Snapshot, views: list[ChildView], start: dt.date, current: bool)
     children = []
     end = start + dt.timedelta(days=6)
     for view in views:
-        days = [_day(snap, view, start + dt.timedelta(days=i), records) for i in range(snap.conf.school_days)]
+        dates = [start + dt.timedelta(days=i) for i in range(snap.conf.school_days)]
+        days = [_day(snap, view.at(day), day, records) for day in dates]  # the class of that day
         days = [d for d in days if d.rows or d.holiday or d.weekday < 5]
         remarks = []
         for remark in view.journal.remarks.get(view.student.id, ()):
@@ -172,13 +196,16 @@ class ClassDayView(NamedTuple):
 
 
 def _day(snap: Snapshot, view: ChildView, day: dt.date, records: list[tuple[str, str, int]]) -> DayView:
-    """One school day of a child: the class's day (shared by classmates) with the child's marks and absences."""
+    """One school day of a child: the class's day (shared by classmates) with the child's marks and absences.
+
+    `view` is the child in the class they were in on that day (`ChildView.at`), so the key names that class.
+    """
     key = (view.journal.school_class.id, frozenset(view.groups), day)
     shared = snap.cache.get(key)
     if shared is None:
         shared = snap.cache[key] = _class_day(snap, view, day)
     records.extend(shared.records)
-    attendance = view.journal.attendance.get(view.student.id, {})
+    attendance = view.attendance
     if not any(lesson_id in view.marks or lesson_id in attendance for lesson_id, _row in shared.rows):
         return shared.plain  # most days of most children: nothing of their own
     rows = []
@@ -267,11 +294,14 @@ def _tests(snap: Snapshot, views: list[ChildView], first: dt.date, last: dt.date
     """Planned tests of the children between two dates."""
     found = []
     for view in views:
-        key = (view.journal.school_class.id, "tests", frozenset(view.groups), first, last)
-        shown = snap.cache.get(key)
-        if shown is None:  # classmates in the same groups share the list
-            shown = snap.cache[key] = _class_tests(snap, view, first, last)
-        found += [{**test, "child": view.name} for test in shown]
+        for part in [view, *(part for _stay, part in view.stays)]:
+            key = (part.journal.school_class.id, "tests", frozenset(part.groups), first, last)
+            shown = snap.cache.get(key)
+            if shown is None:  # classmates in the same groups share the list
+                shown = snap.cache[key] = _class_tests(snap, part, first, last)
+            if view.stays:  # a moved child: each class's tests of the days the child was in it
+                shown = [t for t in shown if view.at(dt.date.fromisoformat(t["sort"])) is part]
+            found += [{**test, "child": view.name} for test in shown]
     return sorted(found, key=lambda t: (t["sort"], t["child"]))
 
 
@@ -322,7 +352,7 @@ def _child_page(snap: Snapshot, view: ChildView) -> dict[str, Any]:
         if any(cells) or final:
             grade_rows.append({"subject": _name(snap, subject_id), "cells": cells, "final": final})
     absences: dict[str, int] = defaultdict(int)
-    for presence in journal.attendance.get(student.id, {}).values():
+    for presence in view.attendance.values():
         absences[presence.status] += 1
     homeroom = snap.teachers.get(journal.school_class.homeroom_teacher_id or "", "")
     return {

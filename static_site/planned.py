@@ -108,7 +108,7 @@ def week_ahead(snap: Snapshot, views: list[ChildView]) -> dt.date | None:
 def _planned(snap: Snapshot, view: ChildView, start: dt.date, end: dt.date) -> bool:
     day = start
     while day <= end:
-        if view.lessons.get(day):
+        if view.at(day).lessons.get(day):  # the class the child is in on that day (a move planned ahead)
             return True
         day += dt.timedelta(days=1)
     for change in class_changes(snap).get(view.journal.school_class.id, ()):

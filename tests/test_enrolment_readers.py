@@ -16,7 +16,7 @@ from app.staff import figures, viewing
 from static_site.paper.audience import slip_students
 from tests.live import new_client
 from tests.school import build_tiny_school, lesson_fields
-from tests.staff_support import make_accounts, sign_in
+from tests.staff_support import make_accounts, post, sign_in
 
 MOVED = dt.date(2027, 3, 10)
 
@@ -114,3 +114,16 @@ def test_the_hub_accepts_marks_of_a_moved_student_for_lessons_in_the_old_class_b
     assert outcome[marks[dt.date(2026, 11, 17)]] == "applied"  # he was in 7А then
     assert (outcome[marks[dt.date(2026, 11, 20)]], codes[marks[dt.date(2026, 11, 20)]]) == \
         ("rejected", "student_not_in_class")  # in 7Б from 19.11
+
+
+def test_a_class_teachers_move_out_of_a_moved_student_ends_their_new_class_too(client, school):
+    """The move-out writes the history: after it the student is in neither class, and a corrected date
+    re-dates the same row."""
+    sign_in(client, "admin")
+    student = school["st_smirnov"]
+    for left_on in ("20.04.2027", "15.04.2027"):
+        done = post(client, f"/staff/classlist/student/{student}/leave", {"left_on": left_on, "left_order": "№ 12-у"})
+        assert done.status_code == 302, done.get_data(as_text=True)
+    assert names(enrolment.roster(school["c7b"], dt.date(2027, 4, 14), dt.date(2027, 4, 14))) == ["Смирнов"]
+    assert names(enrolment.roster(school["c7b"], dt.date(2027, 4, 15), dt.date(2027, 6, 1))) == []
+    assert names(enrolment.roster(school["c7"], dt.date(2027, 4, 15), dt.date(2027, 6, 1))) == ["Иванова"]

@@ -1,5 +1,6 @@
 """Property: across randomly generated small schools, no page of a family ever contains a name, a mark or a
-remark of a child outside that family, whatever the consent, the channel, the enrolment or the age."""
+remark of a child outside that family, whatever the consent, the channel, the enrolment (a move to another
+class included) or the age."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from app.base import enrolment
 from app.base import settings as school_settings
 from app.base.calendar import ensure_calendar
 from app.base.extensions import db
@@ -26,7 +28,7 @@ site_app = site_helpers.site_app  # the fixture: a hub whose site goes to tmp_pa
 
 child = st.fixed_dictionaries({
     "class": st.integers(0, 2),
-    "state": st.sampled_from(["active", "active", "active", "left", "adult", "first_grade"]),
+    "state": st.sampled_from(["active", "active", "active", "left", "adult", "first_grade", "moved"]),
     "mark": st.sampled_from(["5", "4", "3", "2", "зачёт"]),
     "absent": st.booleans(),
 })
@@ -70,6 +72,10 @@ def make_school(plan: dict[str, Any], client: Any) -> tuple[list[Student], list[
         students.append(student)
     db.session.add_all(students)
     db.session.commit()
+    for student, spec in zip(students, plan["children"], strict=True):
+        if spec["state"] == "moved":  # to the other class on the Tuesday: Monday's lesson is the old class's
+            enrolment.move(student, classes[(spec["class"] + 1) % 2].id, LESSON_DAY + dt.timedelta(days=1))
+    db.session.commit()
     families = []
     for index, spec in enumerate(plan["families"]):
         members = sorted({n % len(students) for n in spec["children"]})
@@ -95,7 +101,7 @@ def post_journal(machine: Machine, plan: dict[str, Any], classes: list[SchoolCla
     for number, (student, spec) in enumerate(zip(students, plan["children"], strict=True)):
         if spec["state"] == "left":
             continue  # left before the lesson: the class journal no longer lists the child
-        lesson = lessons[student.class_id]
+        lesson = lessons[(classes[2] if spec["state"] == "first_grade" else classes[spec["class"] % 2]).id]
         if spec["state"] != "first_grade":
             ops.append(machine.op("mark", f"mark-{number}", {"lesson": lesson, "student": student.id,
                                                              "value": spec["mark"], "work_type": "oral",
@@ -133,8 +139,8 @@ def test_no_page_of_a_family_shows_a_child_outside_it(site_app, plan):
         shown = [n for n in members if tag(n)["surname"] in text]
         for number in shown:  # what a family sees of its own child is the child's own record
             spec = plan["children"][number]
-            assert spec["state"] in ("active", "first_grade"), spec
-            if spec["state"] == "active":
+            assert spec["state"] in ("active", "first_grade", "moved"), spec
+            if spec["state"] in ("active", "moved"):  # a moved child: the old class's Monday mark too
                 assert tag(number)["mark"] in text and tag(number)["remark"] in text
         if text:
             assert shown, "a published page set shows at least one of the family's children"

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from app.base.extensions import db
 from app.base.journal_store import chunks
 from app.base.models import AcademicYear, Enrolment, SchoolClass, Student
+from app.base.rebuild_queue import mark_students_dirty
 from sync.enrolment import enrolled
 
 
@@ -95,10 +96,13 @@ def current(student: Student) -> Enrolment:
     return row
 
 
-def move(student: Student, class_id: str, on: dt.date, reason: str = "moved", *, set_class: bool = True) -> None:
+def move(student: Student, class_id: str, on: dt.date, reason: str = "moved", *, set_class: bool = True,
+         queue: bool = True) -> None:
     """The student is in `class_id` from `on`: the old enrolment ends that day (the caller commits).
 
     `set_class=False` writes the history only, for a caller that sets `Student.class_id` itself (the import).
+    The student's families are queued for the site builder (their pages show each class on its own days);
+    `queue=False` for a caller that queues every family at once (the roll-over).
     """
     if class_id == student.class_id:
         return
@@ -110,12 +114,23 @@ def move(student: Student, class_id: str, on: dt.date, reason: str = "moved", *,
     if set_class:
         student.class_id = class_id
     db.session.flush()
+    if queue:
+        mark_students_dirty({student.id})
 
 
-def leave(student: Student, on: dt.date, reason: str = "left") -> None:
-    """The student leaves the school on `on` (the first day no longer enrolled; the caller commits)."""
-    old = current(student)
+def leave(student: Student, on: dt.date, reason: str = "left", *, queue: bool = True) -> None:
+    """The student leaves the school on `on` (the first day no longer enrolled; the caller commits); their
+    families are queued for the site builder unless `queue=False` (see `move`). A student who left already
+    has the date of their last class's row corrected (no second row)."""
+    old = None
+    if student.left_on is not None:
+        old = db.session.scalars(select(Enrolment).where(Enrolment.student_id == student.id,
+                                                         Enrolment.class_id == student.class_id,
+                                                         Enrolment.end == student.left_on)).first()
+    old = old or current(student)
     old.end = on
     old.reason = reason if old.reason == "enrolled" else old.reason
     student.left_on = on
     db.session.flush()
+    if queue:
+        mark_students_dirty({student.id})

@@ -34,3 +34,13 @@ def mark_classes_dirty(class_ids: set[str]) -> None:
     families = class_families(class_ids)
     if families:
         mark_families_dirty(families)
+
+
+def mark_students_dirty(student_ids: set[str]) -> None:
+    """Queue the families of these students (a move to another class, a leave: app.base.enrolment)."""
+    families: set[str] = set()
+    for part in chunks(student_ids):
+        families.update(db.session.scalars(select(family_student.c.family_id)
+                                           .where(family_student.c.student_id.in_(part))))
+    if families:
+        mark_families_dirty(families)

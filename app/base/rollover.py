@@ -252,10 +252,11 @@ def carry_out(the_plan: Plan, conf: Settings, progress: Callable[[int], None] | 
             if step.action in ("promote", "repeat", "change"):
                 assert step.student is not None and step.new_class is not None
                 reason = {"promote": "promoted", "repeat": "repeated", "change": "moved"}[step.action]
-                enrolment.move(step.student, class_named(step.new_class).id, new.start, reason)
+                enrolment.move(step.student, class_named(step.new_class).id, new.start, reason, queue=False)
             elif step.action in ("leave", "graduate"):
                 assert step.student is not None
-                enrolment.leave(step.student, leave_day, "graduated" if step.action == "graduate" else "left")
+                enrolment.leave(step.student, leave_day, "graduated" if step.action == "graduate" else "left",
+                                queue=False)
             else:
                 assert step.birth_date is not None
                 last, first, middle = step.names

@@ -246,7 +246,10 @@ def leave(student_id: str) -> Response | tuple[str, int]:
                               date=values.show_date(student.enrolled_on))
     if errors:
         return _form(title, LEAVE, typed, errors, back, 400)
+    was = student.left_on
     changes = _changes(student, parsed)
+    student.left_on = was  # enrolment.leave closes the class's row of the history (members()) and sets it
+    enrolment.leave(student, parsed["left_on"], queue=False)
     mark_families_dirty({f.id for f in families_of(student)})
     audit("student.leave", f"student:{student.id}", "; ".join(changes))
     db.session.commit()
