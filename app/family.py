@@ -13,6 +13,7 @@ import base64
 import hashlib
 import re
 from functools import cache
+from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 from markupsafe import Markup
@@ -46,12 +47,17 @@ BOTS = ("bot", "crawl", "spider", "preview", "facebookexternalhit", "whatsapp", 
 
 def _page(status: int, title: str, lines: list[str], back: str | None = None,
           links: list[tuple[str, str]] | None = None, cache: str = "no-store") -> Response:
-    """A page of the hub in the family site's look (its stylesheet inlined: the site may not be built yet)."""
-    html = render_template("ack.html", title=title, lines=lines, back=back, links=links or [], css=_css(),
-                           school=settings().school_name)
+    """A notice of the hub in the family site's look: a title, lines, a way back, links."""
+    return hub_page("ack.html", status, cache, title=title, lines=lines, back=back, links=links or [])
+
+
+def hub_page(template: str, status: int = 200, cache: str = "no-store", **context: Any) -> Response:
+    """A page the hub itself answers to families (`ack.html`, `code.html`), in the family site's look, its
+    stylesheet inlined (the site may not be built yet), with the family pages' security headers."""
+    html = render_template(template, css=_css(), school=settings().school_name, **context)
     return Response(html, status=status, mimetype="text/html", headers={
         "Cache-Control": cache, "Content-Security-Policy": ACK_POLICY, "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY"})
+        "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"})
 
 
 @cache

@@ -8,13 +8,13 @@ staff pages, carries `Referrer-Policy: no-referrer`, so the token never leaves i
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, redirect, render_template, request
+from flask import Blueprint, Response, g, redirect, request
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.base import settings
 from app.base.extensions import db
-from app.family import ACK_POLICY, _css
+from app.family import hub_page
 from static_site.invitations import locked_for, redeem, typed
 from static_site.render import TEMPLATES
 from sync import clock
@@ -29,11 +29,7 @@ def fresh_token() -> None:
 
 
 def _form(status: int = 200, error: str = "", value: str = "") -> Response:
-    html = render_template("code.html", css=_css(), school=settings().school_name, error=error, value=value,
-                           csrf_token=generate_csrf())
-    return Response(html, status=status, mimetype="text/html", headers={
-        "Cache-Control": "no-store", "Content-Security-Policy": ACK_POLICY, "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"})
+    return hub_page("code.html", status, error=error, value=value, csrf_token=generate_csrf())
 
 
 @bp.get("/code")
