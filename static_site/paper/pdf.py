@@ -39,7 +39,7 @@ import os
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -145,14 +145,15 @@ def combine(documents: Sequence[Any]) -> bytes:
 
 
 PartTask = Callable[[], tuple[bytes, int]]  # makes one part: its PDF bytes and its pages
-_tasks: list[PartTask] = []  # the parts of the run in progress, inherited by the forked processes
+T = TypeVar("T")
+_tasks: list[Callable[[], Any]] = []  # the parts of the run in progress, inherited by the forked processes
 
 
-def _part(index: int) -> tuple[bytes, int]:
+def _part(index: int) -> Any:
     return _tasks[index]()
 
 
-def in_processes(tasks: Sequence[PartTask], processes: int) -> list[tuple[bytes, int]]:
+def in_processes(tasks: Sequence[Callable[[], T]], processes: int) -> list[T]:
     """Make each part, in forked processes (at most `processes` at once, a part at a time) when there are
     several; the parts in order. Only from a process without threads (a command, not the threaded web server)."""
     if processes <= 1 or len(tasks) <= 1:
@@ -163,6 +164,16 @@ def in_processes(tasks: Sequence[PartTask], processes: int) -> list[tuple[bytes,
             return pool.map(_part, range(len(tasks)), chunksize=1)
     finally:
         _tasks.clear()
+
+
+def slip_boxes(page: Any) -> list[Any]:
+    """The boxes of the slips (`<section class="slip">`) on a laid-out page, top to bottom."""
+    found = []
+    for box in page._page_box.descendants():  # noqa: SLF001 (WeasyPrint's documented page box)
+        element = getattr(box, "element", None)
+        if box.element_tag == "section" and element is not None and "slip" in element.get("class", "").split():
+            found.append(box)
+    return found
 
 
 def join(pdfs: Sequence[bytes]) -> bytes:
