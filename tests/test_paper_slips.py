@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
+import subprocess
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,10 +14,12 @@ from sqlalchemy import select
 from app.base import settings
 from app.base.extensions import db
 from app.base.forecast import weighted_average
-from app.base.models import Consent, Family, Lesson, Mark, Student
+from app.base.models import Consent, Family, Lesson, Mark, SchoolClass, Student
 from static_site.links import link_url
 from static_site.paper import pdf
-from static_site.paper.slips import qr_svg
+from static_site.paper.slips import batches_pdf, class_batch, qr_svg
+from static_site.paper.snapshots import WeekSnapshot
+from sync import clock
 from tests.paper_support import (
     LONG_HOMEWORK,
     PaperSchool,
@@ -316,3 +319,26 @@ def test_the_class_document_cache_forgets_entries_unused_for_sixty_days(tmp_path
     cache.put("b" * 64, b"%PDF-new", 2)
     assert not old.exists() and cache.get("b" * 64) == (b"%PDF-new", 2) and cache.get("a" * 64) is None
     assert cache.hits == 1
+
+
+def _pngs(path: Path, folder: Path) -> list[bytes]:
+    """Every page of the PDF rendered at 60 dpi, as PNG bytes."""
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(path), str(folder / path.stem)], check=True)
+    return [p.read_bytes() for p in sorted(folder.glob(f"{path.stem}-*.png"))]
+
+
+@needs_pdf
+def test_a_class_laid_out_in_halves_prints_exactly_the_whole_documents_pages(app, client, tmp_path):
+    school = PaperSchool(client)
+    school.week_47()
+    snap = WeekSnapshot(settings(), day(0))
+    seven = db.session.scalars(select(SchoolClass).where(SchoolClass.grade == 7)).one()
+    batch = class_batch(snap, seven, True, False, clock.now())
+    batch.slips = [dataclasses.replace(batch.slips[i % len(batch.slips)], number=i + 1) for i in range(11)]
+    whole, pages = batches_pdf(snap, [batch], 1)
+    halves, split_pages = batches_pdf(snap, [batch], 2)
+    assert halves != whole and split_pages == pages  # two documents joined (their own font subsets), same pages
+    (tmp_path / "whole.pdf").write_bytes(whole)
+    (tmp_path / "halves.pdf").write_bytes(halves)
+    assert _pngs(tmp_path / "halves.pdf", tmp_path) == _pngs(tmp_path / "whole.pdf", tmp_path)
+    assert f"стр. {pages} из {pages}" in pdf_text(tmp_path / "halves.pdf", pages)
