@@ -23,7 +23,8 @@ Its PDF is kept in a private folder of the hub (var/paper-cache) under the SHA-2
 made from: the HTML laid out first (the journal's content, the type levels guessed, the stylesheet inline) and
 the versions of WeasyPrint, pydyf and Pango. WeasyPrint writes the same bytes for the same input (no date or
 random id in the file), so a PDF from the cache is byte for byte the one a new layout would write
-(tests/test_paper_slips.py checks it). Entries unused for CACHE_DAYS are deleted; deleting the folder is safe.
+(tests/test_paper_slips.py checks it; a class laid out in halves, static_site.paper.slips SPLIT, is stored as
+joined, the same pages). Entries unused for CACHE_DAYS are deleted; deleting the folder is safe.
 WeasyPrint needs pango and harfbuzz from the system. Without them the HTML still works and the PDF
 commands say, in Russian, what to install (INSTALL).
 """

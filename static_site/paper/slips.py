@@ -272,8 +272,10 @@ def _part_layout(snap: WeekSnapshot, batch: SlipBatch, part: Part, pages: int) -
     """Lay out a part; its PDF only when it has the `pages` guessed (its footers are then right)."""
     document = batch_document(snap, batch, part)
     boxes = [pdf.slip_boxes(page) for page in document.pages]
-    first, last = boxes[0][0], boxes[-1][-1]
     page_box = document.pages[-1]._page_box
+    if not boxes[0] or not boxes[-1]:  # a page without a slip where a slip was expected: never joined
+        return PartLayout(None, len(document.pages), True, 0.0, 0.0, 0.0)
+    first, last = boxes[0][0], boxes[-1][-1]
     return PartLayout(
         data=pdf.to_pdf(document) if len(document.pages) == pages else None, pages=len(document.pages),
         last_resort=any("level-3" in box.element.get("class", "") for page in boxes for box in page),
@@ -289,7 +291,7 @@ def _joins(front: PartLayout, back: PartLayout) -> bool:
     """Whether the two parts joined are the whole document's pages: the back's first slip would not have fitted
     on the front's last page (so the whole document starts a page with it too; a hair's breadth counts as
     fitting), and no slip of the back depends on the side of the sheet its page falls on."""
-    if back.last_resort and front.pages % 2:
+    if (back.last_resort and front.pages % 2) or not front.page_bottom or not back.page_bottom:
         return False
     return front.last_bottom + GAP + back.first_height > front.page_bottom + 1.0
 
