@@ -87,7 +87,7 @@ def test_the_slips_column_heads_start_below_the_qr_block(app, client, runner, tm
     boxes = [b for b in pages[number][2] if b[1] >= min(q[1] for q in pages[number][2] if q[4] == "интернете:") - 40]
     # Смирнов's slip, with the QR code of his father's link (the slips before it on the page left out)
     qr_text = [b for b in boxes if b[4] == "интернете:"]
-    heads = [b for b in boxes if b[4] in ("Отметки,", "Пропуск")]
+    heads = [b for b in boxes if b[4] in ("Отметки,", "пропуск", "Пропуск")]  # the column head, its words
     assert qr_text and heads, "the slip has its QR block and its column heads"
     qr_left, qr_top = min(q[0] for q in qr_text), min(q[1] for q in qr_text)
     qr_words = [b for b in boxes if b[0] >= qr_left - 1 and qr_top - 1 <= b[1] <= qr_top + 40 and b not in heads]

@@ -23,7 +23,8 @@ Its PDF is kept in a private folder of the hub (var/paper-cache) under the SHA-2
 made from: the HTML laid out first (the journal's content, the type levels guessed, the stylesheet inline) and
 the versions of WeasyPrint, pydyf and Pango. WeasyPrint writes the same bytes for the same input (no date or
 random id in the file), so a PDF from the cache is byte for byte the one a new layout would write
-(tests/test_paper_slips.py checks it). Entries unused for CACHE_DAYS are deleted; deleting the folder is safe.
+(tests/test_paper_slips.py checks it; a class laid out in halves, static_site.paper.slips SPLIT, is stored as
+joined, the same pages). Entries unused for CACHE_DAYS are deleted; deleting the folder is safe.
 WeasyPrint needs pango and harfbuzz from the system. Without them the HTML still works and the PDF
 commands say, in Russian, what to install (INSTALL).
 """
@@ -39,7 +40,7 @@ import os
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -145,14 +146,15 @@ def combine(documents: Sequence[Any]) -> bytes:
 
 
 PartTask = Callable[[], tuple[bytes, int]]  # makes one part: its PDF bytes and its pages
-_tasks: list[PartTask] = []  # the parts of the run in progress, inherited by the forked processes
+T = TypeVar("T")
+_tasks: list[Callable[[], Any]] = []  # the parts of the run in progress, inherited by the forked processes
 
 
-def _part(index: int) -> tuple[bytes, int]:
+def _part(index: int) -> Any:
     return _tasks[index]()
 
 
-def in_processes(tasks: Sequence[PartTask], processes: int) -> list[tuple[bytes, int]]:
+def in_processes(tasks: Sequence[Callable[[], T]], processes: int) -> list[T]:
     """Make each part, in forked processes (at most `processes` at once, a part at a time) when there are
     several; the parts in order. Only from a process without threads (a command, not the threaded web server)."""
     if processes <= 1 or len(tasks) <= 1:
@@ -163,6 +165,16 @@ def in_processes(tasks: Sequence[PartTask], processes: int) -> list[tuple[bytes,
             return pool.map(_part, range(len(tasks)), chunksize=1)
     finally:
         _tasks.clear()
+
+
+def slip_boxes(page: Any) -> list[Any]:
+    """The boxes of the slips (`<section class="slip">`) on a laid-out page, top to bottom."""
+    found = []
+    for box in page._page_box.descendants():  # noqa: SLF001 (WeasyPrint's documented page box)
+        element = getattr(box, "element", None)
+        if box.element_tag == "section" and element is not None and "slip" in element.get("class", "").split():
+            found.append(box)
+    return found
 
 
 def join(pdfs: Sequence[bytes]) -> bytes:

@@ -4,13 +4,26 @@ The content comes from static_site.pages.family_content called with the one stud
 the same days, lessons, marks, absences, remarks and forecasts as the site, and nothing of anyone else.
 Paper adds the week's absences counted, next week's tests, the signature lines and, where allowed, a QR
 code of the family's link (static_site.paper.audience).
+
+SPLIT (one class on several cores, `flask slips --class` on a machine with 2 cores or more): a class's slips are
+one WeasyPrint layout, one core. When fewer classes than processes are to be laid out, each is laid out in two
+halves at once in forked processes and the halves' PDFs joined (pdf.join). The halves are the whole document's
+pages when the second half's first slip starts a page in the whole document too: the first half's last slip
+ends too low for it to fit (checked on the laid-out boxes; a hair's breadth counts as fitting) and no slip of the
+second half takes the last resort (level 3 depends on the side of the sheet) unless its first page is a front.
+The footers «стр. N из M» cannot count pages across the halves, so each half states them: its first page number
+by `counter-increment` of its first page and M as text, first guessed as a page per slip (a usual week); when
+the guess was wrong the halves are laid out once more with the counts found (the footers change no layout).
+When the halves do not join, the class is laid out whole. The first slip of the second half carries the dashed
+line of a slip that follows another (`.continued`), so every page looks as in the whole document
+(tests/test_paper_slips.py compares them page by page).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -35,6 +48,7 @@ STATUS_OF = {text: status for status, text in ABSENCE.items()}
 LEVELS = 4  # 0 roomy … 2 small type; 3: smallest type, starting on the front of a sheet (printed on both sides)
 LEVEL_TYPE = ((8.5, 1.25), (7.8, 1.25), (7.0, 1.18))  # type size (pt) and leading of levels 0–2 (paper.css)
 CHARS_PER_LINE = 95  # characters of a lesson line in the roomiest type
+SPLIT_MIN = 4  # a class of fewer than twice this many slips is laid out whole (two processes cost more)
 PAGE_LINES = 64  # lines of the roomiest type that surely fit a page (about 70 do): a second layout costs more
 
 
@@ -199,13 +213,19 @@ def class_batch(snap: WeekSnapshot, school_class: SchoolClass, everyone: bool, q
     return SlipBatch(school_class.name, snap.week, make_slips(snap, students, links))
 
 
-def batch_html(snap: WeekSnapshot, batch: SlipBatch, levels: dict[int, int] | None = None) -> str:
-    """The batch as one printable HTML page (A4, each slip whole, two to a sheet when they fit)."""
+def batch_html(snap: WeekSnapshot, batch: SlipBatch, levels: dict[int, int] | None = None,
+               part: Part | None = None) -> str:
+    """The batch as one printable HTML page (A4, each slip whole, two to a sheet when they fit); with `part`,
+    only the slips of that part, their pages numbered as in the whole batch (SPLIT)."""
     common = common_context(snap, "", clock.now())
     label = week_label(batch.week)
     levels = levels if levels is not None else {s.number: estimate_level(s) for s in batch.slips}
+    shown = batch.slips[part.start:part.stop] if part else batch.slips
+    context = None if part is None else {
+        "first_page": part.first_page, "pages": part.pages,
+        "before": batch.slips[part.start - 1] if part.start else None}
     return render_html("slips.html", school=snap.conf.school_name, title=batch.title, week=label,
-                       slips=batch.slips, levels=levels, legend=common["legend"], rule=common["rule"],
+                       slips=shown, levels=levels, legend=common["legend"], rule=common["rule"], part=context,
                        footer=f"{batch.title} · неделя {label} · выписки из дневника · стр. ")
 
 
@@ -217,10 +237,63 @@ def batches_html(snap: WeekSnapshot, title: str, batches: list[SlipBatch]) -> st
     return batch_html(snap, merged)
 
 
-def batch_document(snap: WeekSnapshot, batch: SlipBatch) -> Any:
-    """The batch laid out by WeasyPrint with no slip split across pages."""
-    levels = {s.number: estimate_level(s) for s in batch.slips}
-    return kept_whole(lambda current: batch_html(snap, batch, current), levels, LEVELS - 1)
+def batch_document(snap: WeekSnapshot, batch: SlipBatch, part: Part | None = None) -> Any:
+    """The batch (or one part of it) laid out by WeasyPrint with no slip split across pages."""
+    shown = batch.slips[part.start:part.stop] if part else batch.slips
+    levels = {s.number: estimate_level(s) for s in shown}
+    return kept_whole(lambda current: batch_html(snap, batch, current, part), levels, LEVELS - 1)
+
+
+@dataclass(frozen=True)
+class Part:
+    """Slips start…stop of a batch laid out as their own document, as pages first_page + 1… of `pages` in all."""
+
+    start: int
+    stop: int
+    first_page: int
+    pages: int
+
+
+@dataclass
+class PartLayout:
+    """What laying out a part found: its PDF (None when its page count was not the one guessed), its pages,
+    whether a slip takes the last resort (level 3, which depends on the side of the sheet), where its last slip
+    ends and how tall its first one is (CSS px: see `_joins`)."""
+
+    data: bytes | None
+    pages: int
+    last_resort: bool
+    last_bottom: float
+    page_bottom: float
+    first_height: float
+
+
+def _part_layout(snap: WeekSnapshot, batch: SlipBatch, part: Part, pages: int) -> PartLayout:
+    """Lay out a part; its PDF only when it has the `pages` guessed (its footers are then right)."""
+    document = batch_document(snap, batch, part)
+    boxes = [pdf.slip_boxes(page) for page in document.pages]
+    page_box = document.pages[-1]._page_box
+    if not boxes[0] or not boxes[-1]:  # a page without a slip where a slip was expected: never joined
+        return PartLayout(None, len(document.pages), True, 0.0, 0.0, 0.0)
+    first, last = boxes[0][0], boxes[-1][-1]
+    return PartLayout(
+        data=pdf.to_pdf(document) if len(document.pages) == pages else None, pages=len(document.pages),
+        last_resort=any("level-3" in box.element.get("class", "") for page in boxes for box in page),
+        last_bottom=last.position_y + last.margin_height(),
+        page_bottom=page_box.content_box_y() + page_box.height,
+        first_height=first.margin_height())
+
+
+GAP = 2 * 96 / 25.4  # the margin above a slip that follows another on its page (2 mm in CSS px, paper.css)
+
+
+def _joins(front: PartLayout, back: PartLayout) -> bool:
+    """Whether the two parts joined are the whole document's pages: the back's first slip would not have fitted
+    on the front's last page (so the whole document starts a page with it too; a hair's breadth counts as
+    fitting), and no slip of the back depends on the side of the sheet its page falls on."""
+    if (back.last_resort and front.pages % 2) or not front.page_bottom or not back.page_bottom:
+        return False
+    return front.last_bottom + GAP + back.first_height > front.page_bottom + 1.0
 
 
 def paper_cache() -> pdf.PartCache:
@@ -232,12 +305,20 @@ def batches_pdf(snap: WeekSnapshot, batches: list[SlipBatch], processes: int = 1
                 cache: pdf.PartCache | None = None) -> tuple[bytes, int]:
     """Several classes' slips as one PDF, each class its own document (its own page numbers), joined in order;
     the PDF and its pages. A class whose HTML is in the cache is taken from it (pdf.PartCache); the others are
-    laid out, with `processes` > 1 by that many forked processes, a class at a time (pdf.in_processes)."""
+    laid out, with `processes` > 1 by that many forked processes, a class at a time (pdf.in_processes), or,
+    when fewer classes than processes are left, each class in halves (SPLIT)."""
     cache = cache or pdf.PartCache(None)
     batches = [b for b in batches if b.slips]
     keys = [pdf.PartCache.key(batch_html(snap, b)) for b in batches]
     found = [cache.get(key) for key in keys]
     missing = [i for i, hit in enumerate(found) if hit is None]
+    if 0 < len(missing) < processes:
+        for index in list(missing):
+            part = split_pdf(snap, batches[index], processes)
+            if part is not None:
+                cache.put(keys[index], *part)
+                found[index] = part
+                missing.remove(index)
 
     def task(index: int) -> pdf.PartTask:
         def make() -> tuple[bytes, int]:
@@ -252,3 +333,31 @@ def batches_pdf(snap: WeekSnapshot, batches: list[SlipBatch], processes: int = 1
         found[index] = part
     parts = [part for part in found if part is not None]
     return pdf.join([data for data, _ in parts]), sum(pages for _, pages in parts)
+
+
+def split_pdf(snap: WeekSnapshot, batch: SlipBatch, processes: int) -> tuple[bytes, int] | None:
+    """One class's slips laid out in two halves at once and joined (SPLIT), or None when the halves would not
+    be the whole document's pages (the caller then lays it out whole)."""
+    count = len(batch.slips)
+    if processes < 2 or count < 2 * SPLIT_MIN:
+        return None
+    half = (count + 1) // 2
+    guess = (Part(0, half, 0, count), Part(half, count, half, count))  # a page per slip, the usual week
+    front, back = _halves(snap, batch, guess)
+    if not _joins(front, back):
+        return None
+    if front.data is None or back.data is None or front.pages + back.pages != count:  # guessed wrong: again,
+        total = front.pages + back.pages  # now with the page numbers known (the footers change no layout)
+        front, back = _halves(snap, batch, (Part(0, half, 0, total), Part(half, count, front.pages, total)))
+        if front.data is None or back.data is None or not _joins(front, back):
+            return None
+    return pdf.join([front.data, back.data]), front.pages + back.pages
+
+
+def _halves(snap: WeekSnapshot, batch: SlipBatch, parts: tuple[Part, Part]) -> tuple[PartLayout, PartLayout]:
+    """Both halves laid out at once, each in its own process; each expected to fill the pages its numbers say."""
+    front, back = parts
+    tasks: list[Callable[[], PartLayout]] = [lambda: _part_layout(snap, batch, front, back.first_page),
+                                             lambda: _part_layout(snap, batch, back, back.pages - back.first_page)]
+    made = pdf.in_processes(tasks, 2)
+    return made[0], made[1]
