@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.base.classes import sorted_classes
 from app.base.extensions import db
-from app.base.models import AcademicYear, AuditEntry, SchoolClass, StaffUser
+from app.base.models import AcademicYear, AuditEntry, Family, SchoolClass, StaffUser
 from app.staff.rights import Scope, allowed, scope_for
 from sync import clock
 
@@ -88,6 +88,13 @@ def family_class(class_id: str | None) -> SchoolClass:
     if not current_scope().sees_families(school_class.id):
         abort(403)
     return school_class
+
+
+def family_in_scope(family: Family) -> None:
+    """403 unless one of the family's children is in a class whose families the account sees."""
+    scope = current_scope()
+    if not any(scope.sees_families(s.class_id) for s in family.students):
+        abort(403)
 
 
 def class_url(endpoint: str, class_id: str) -> str:

@@ -31,7 +31,7 @@ from app.base.consent import (
 )
 from app.base.extensions import db
 from app.base.models import AccessRequest, Family, FamilyLink, Guardian
-from app.staff.access import audit, current_scope, current_user, requires
+from app.staff.access import audit, current_scope, current_user, family_in_scope, requires
 from static_site.links import LinkRefused, link_url
 from static_site.paper import access_forms, pdf
 from static_site.paper.lookup import PaperError, parse_day
@@ -41,18 +41,11 @@ from sync import clock
 bp = Blueprint("access", __name__, url_prefix="/access")
 
 
-def _in_scope(family: Family) -> None:
-    """403 unless the account sees the families of one of the family's children's classes."""
-    scope = current_scope()
-    if not any(scope.sees_families(s.class_id) for s in family.students):
-        abort(403)
-
-
 def _family(family_id: str) -> Family:
     family = db.session.get(Family, family_id)
     if family is None:
         abort(404)
-    _in_scope(family)
+    family_in_scope(family)
     return family
 
 
