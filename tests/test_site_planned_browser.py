@@ -9,7 +9,7 @@ from app.base.extensions import db
 from app.base.timetable_changes import plan
 from tests.school import build_tiny_school
 from tests.site_helpers import NOW, build, issue_links, links_of, post_week, two_families
-from tests.test_site_browser import ARTIFACTS, browser, hub  # noqa: F401 - the fixtures
+from tests.test_site_browser import ARTIFACTS, browser, hub, wait_for  # noqa: F401 - the fixtures
 
 MONDAY = dt.date(2026, 11, 23)
 
@@ -29,8 +29,13 @@ def test_a_parent_reads_next_weeks_substitution_and_moved_lesson_on_a_phone(hub,
     token = links_of(families["ivanovs"])[0].token
     browser.get(f"{server.url}/d/{token}/index.html")
     browser.find_element("link text", "23.11–28.11").click()
-    body = browser.find_element("tag name", "body").text
-    assert "Неделя 23–28 ноября 2026" in body
+
+    def week_ahead() -> str | None:  # the week ahead's page, not the one before it still being replaced
+        text: str = browser.find_element("tag name", "body").text
+        return text if "Неделя 23–28 ноября 2026" in text else None
+
+    body = wait_for(week_ahead)
+    assert body, "the week ahead's page did not open"
     assert "Замена: Орлов И. С." in body and "Урок перенесён на 25.11.2026, 3-й урок" in body
     assert "Перенесён с 24.11.2026, 3-й урок" in body
     assert not browser.find_elements("css selector", ".ack button")  # not to be confirmed before it begins
