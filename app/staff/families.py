@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections import defaultdict
+from collections.abc import Callable
 
 import segno
 from flask import Blueprint, abort, flash, redirect, render_template, request
@@ -122,18 +123,9 @@ def issue_link(family_id: str) -> Response:
     guardian = db.session.get(Guardian, request.form.get("guardian", ""))
     if guardian is None:
         abort(404)
-    try:
-        link = issue(access, guardian, now)
-    except LinkRefused as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _back(access.family)
-    db.session.flush()
-    audit("link.issue", f"family_link:{link.id}", f"{access.family.name}: {guardian.full_name}")
-    db.session.commit()
-    flash(_("A link is issued to %(name)s; it works after the next build of the site.", name=guardian.full_name),
-          "info")
-    return _back(access.family)
+    return _issued(access, lambda: issue(access, guardian, now), "link.issue", guardian.full_name,
+                   _("A link is issued to %(name)s; it works after the next build of the site.",
+                     name=guardian.full_name))
 
 
 @bp.route("/<family_id>/student-links", methods=["POST"])
@@ -144,17 +136,24 @@ def issue_student_link(family_id: str) -> Response:
     student = db.session.get(Student, request.form.get("student", ""))
     if student is None:
         abort(404)
+    return _issued(access, lambda: issue_student(access, student, now, today, settings().student_min_age),
+                   "link.issue_student", student.full_name,
+                   _("A link of their own is issued to %(name)s; it shows only their diary after the next build "
+                     "of the site.", name=student.full_name))
+
+
+def _issued(access: FamilyAccess, make: Callable[[], FamilyLink], action: str, holder: str, done: str) -> Response:
+    """Issue a link by `make`: a refusal flashed with nothing changed, else audited, committed and flashed."""
     try:
-        link = issue_student(access, student, now, today, settings().student_min_age)
+        link = make()
     except LinkRefused as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return _back(access.family)
     db.session.flush()
-    audit("link.issue_student", f"family_link:{link.id}", f"{access.family.name}: {student.full_name}")
+    audit(action, f"family_link:{link.id}", f"{access.family.name}: {holder}")
     db.session.commit()
-    flash(_("A link of their own is issued to %(name)s; it shows only their diary after the next build of the site.",
-            name=student.full_name), "info")
+    flash(done, "info")
     return _back(access.family)
 
 
