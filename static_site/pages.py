@@ -35,7 +35,7 @@ class ChildView:
     number: int
     student: Student
     journal: ClassJournal
-    groups: set[str]
+    groups: frozenset[str]  # frozen: the keys of what classmates share (snap.cache) take it as it is
     lessons: dict[dt.date, list[Row]] = field(default_factory=lambda: defaultdict(list))
     marks: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))  # lesson id → the child's marks
     attendance: dict[str, Row] = field(default_factory=dict)  # lesson id → the child's absence or lateness
@@ -111,9 +111,9 @@ def family_content(snap: Snapshot, children: list[Student]) -> FamilyContent:
 
 def _class_view(snap: Snapshot, number: int, student: Student, journal: ClassJournal) -> ChildView:
     """The child in one class's journal: their groups there and the index of the lessons they see."""
-    groups = {g for g, members in journal.groups.items() if student.id in members}
+    groups = frozenset(g for g, members in journal.groups.items() if student.id in members)
     view = ChildView(number, student, journal, groups)
-    key = (journal.school_class.id, "lessons", frozenset(groups))
+    key = (journal.school_class.id, "lessons", groups)
     if key not in snap.cache:  # classmates in the same groups share one index of their lessons
         by_day: dict[dt.date, list[Row]] = defaultdict(list)
         for lesson in journal.lessons:
@@ -164,8 +164,8 @@ def _week(snap: Snapshot, views: list[ChildView], start: dt.date, current: bool)
     records: list[tuple[str, str, int]] = []
     children = []
     end = start + dt.timedelta(days=6)
+    wid, label, dates, holidays = _week_frame(snap, start)
     for view in views:
-        dates = [start + dt.timedelta(days=i) for i in range(snap.conf.school_days)]
         days = [_day(snap, view.at(day), day, records) for day in dates]  # the class of that day
         days = [d for d in days if d.rows or d.holiday or d.weekday < 5]
         remarks = []
@@ -179,12 +179,23 @@ def _week(snap: Snapshot, views: list[ChildView], start: dt.date, current: bool)
                          "no_marks": view.journal.school_class.grade in snap.conf.no_marks_grades})
     horizon = (snap.today, snap.today + dt.timedelta(days=14)) if current else (start, end)
     tests = _tests(snap, views, *horizon)
-    holidays = [{"name": h.name, "dates": f"{format_date(h.start)} – {format_date(h.end)}"}
-                for h in snap.conf.holidays if h.end >= start and h.start <= start + dt.timedelta(days=27)]
-    body = {"id": week_id(start), "label": week_label(start), "current": current, "ahead": False,
+    body = {"id": wid, "label": label, "current": current, "ahead": False,
             "children": children, "tests": tests, "holidays": holidays}
     text = "\n".join(f"{kind}:{rid}:{rev}" for kind, rid, rev in sorted(set(records)))
     return body, hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _week_frame(snap: Snapshot, start: dt.date) -> tuple[str, str, list[dt.date], list[dict[str, str]]]:
+    """What a week shows alike for every family: its id, label, school days and the holidays near it (made
+    once per week in a build; the pages only read it)."""
+    key = ("", "week", start)  # no class id first: kept for the whole build (Snapshot.release)
+    frame = snap.cache.get(key)
+    if frame is None:
+        dates = [start + dt.timedelta(days=i) for i in range(snap.conf.school_days)]
+        holidays = [{"name": h.name, "dates": f"{format_date(h.start)} – {format_date(h.end)}"}
+                    for h in snap.conf.holidays if h.end >= start and h.start <= start + dt.timedelta(days=27)]
+        frame = snap.cache[key] = (week_id(start), week_label(start), dates, holidays)
+    return frame
 
 
 class ClassDayView(NamedTuple):
@@ -200,7 +211,7 @@ def _day(snap: Snapshot, view: ChildView, day: dt.date, records: list[tuple[str,
 
     `view` is the child in the class they were in on that day (`ChildView.at`), so the key names that class.
     """
-    key = (view.journal.school_class.id, frozenset(view.groups), day)
+    key = (view.journal.school_class.id, view.groups, day)
     shared = snap.cache.get(key)
     if shared is None:
         shared = snap.cache[key] = _class_day(snap, view, day)
@@ -295,7 +306,7 @@ def _tests(snap: Snapshot, views: list[ChildView], first: dt.date, last: dt.date
     found = []
     for view in views:
         for part in [view, *(part for _stay, part in view.stays)]:
-            key = (part.journal.school_class.id, "tests", frozenset(part.groups), first, last)
+            key = (part.journal.school_class.id, "tests", part.groups, first, last)
             shown = snap.cache.get(key)
             if shown is None:  # classmates in the same groups share the list
                 shown = snap.cache[key] = _class_tests(snap, part, first, last)
@@ -321,7 +332,7 @@ def _class_tests(snap: Snapshot, view: ChildView, first: dt.date, last: dt.date)
 def _child_page(snap: Snapshot, view: ChildView) -> dict[str, Any]:
     """A child's subjects with the period's marks, average and forecast, period marks, tests and teachers."""
     conf, journal, student = snap.conf, view.journal, view.student
-    key = (journal.school_class.id, "staff", frozenset(view.groups))
+    key = (journal.school_class.id, "staff", view.groups)
     if key not in snap.cache:
         snap.cache[key] = _class_staff(snap, view)
     hours, teacher_rows = snap.cache[key]

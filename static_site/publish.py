@@ -94,13 +94,19 @@ def is_published(root: Path, token: str) -> bool:
 
 
 def _retire(root: Path, link: Path) -> None:
-    """Mark the page set a link pointed to as superseded now (garbage collection waits GRACE from here)."""
+    """Mark the page set a link pointed to as superseded now (garbage collection waits GRACE from here).
+
+    Only a link as `publish` makes it (../.pages/<version>) names a page set: read as text, without
+    resolving each component of the path (that cost more than the publication's own system calls)."""
     try:
-        target = (link.parent / os.readlink(link)).resolve()
+        target = os.readlink(link)
     except OSError:
         return
-    if target.parent == (root / PAGES).resolve() and target.is_dir():
-        os.utime(target)
+    prefix, _, version = target.rpartition("/")
+    if prefix == f"../{PAGES}" and version not in ("", ".", ".."):
+        folder = os.path.join(root, PAGES, version)
+        if os.path.isdir(folder) and not os.path.islink(folder):
+            os.utime(folder)
 
 
 def publish(root: Path, token: str, staged: Path) -> None:

@@ -48,9 +48,17 @@ class PageFreezer(Freezer):  # type: ignore[misc]
     the URL generators; only the WSGI round trip is left out. An unknown URL raises, as a 404 does in
     Frozen-Flask (FREEZER_IGNORE_404_NOT_FOUND is off)."""
 
+    adapter: Any = None  # the URL map bound once per freeze (freeze())
+    destination: Path | None = None  # FREEZER_DESTINATION as a path, made once per freeze
+
+    @property
+    def root(self) -> Path:
+        """Frozen-Flask's destination (it asks twice a page), made once per freeze."""
+        return self.destination if self.destination is not None else Freezer.root.fget(self)
+
     def _build_one(self, url: str, last_modified: Any = None) -> Path:
         path: Path = self.root / self.urlpath_to_filepath(url)
-        endpoint, values = self.app.url_map.bind("localhost").match(url, method="GET")
+        endpoint, values = self.adapter.match(url, method="GET")
         html = self.app.view_functions[endpoint](**values).encode()
         folders: set[Path] = self.app.extensions[STORE + ".folders"]
         if path.parent not in folders:
@@ -109,8 +117,11 @@ def freeze(pages: dict[str, dict[str, Page]], staging: Path) -> int:
         app.config["FREEZER_DESTINATION"] = str(staging)
         app.extensions[STORE] = pages
         app.extensions[STORE + ".folders"] = set()
+        freezer.destination = Path(app.root_path) / str(staging)  # what Freezer.root makes of the setting
+        freezer.adapter = app.url_map.bind("localhost")
         try:
             return sum(1 for _ in freezer.freeze_yield())
         finally:
             app.extensions[STORE] = {}
             app.extensions[STORE + ".folders"] = set()
+            freezer.destination = freezer.adapter = None
