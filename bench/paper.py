@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,16 @@ def school_week(everyone: bool, into: Samples, cache: Path | None = None) -> tup
         snap = WeekSnapshot(conf, WEEK)
         classes = school_classes(find_year(conf.year_name))
         snap.classes({c.id for c in classes})
-        batches = [b for b in (slips.class_batch(snap, c, everyone, False, now) for c in classes) if b.slips]
-        _data, pages = slips.batches_pdf(snap, batches, cores(), pdf.PartCache(cache))
+        batches: list[slips.SlipBatch] = []
+
+        def made() -> Iterator[slips.SlipBatch]:  # one by one, as `flask slips --school` hands them over
+            for school_class in classes:
+                batch = slips.class_batch(snap, school_class, everyone, False, now)
+                if batch.slips:
+                    batches.append(batch)
+                    yield batch
+
+        _data, pages = slips.batches_pdf(snap, made(), cores(), pdf.PartCache(cache))
     htmls = [_final_html(snap, batch) for batch in batches]
     return sum(len(b.slips) for b in batches), pages, htmls
 

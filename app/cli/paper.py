@@ -8,7 +8,9 @@ any browser prints; .pdf is made on the hub with WeasyPrint.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,23 +93,35 @@ def _write_slips(conf: Settings, classes: list[Any], monday: dt.date, everyone: 
     snap.classes({c.id for c in classes})
     qr = qr_on_slips(conf)
     as_pdf = target.suffix.lower() == ".pdf"
-    batches = []
-    with click.progressbar(classes, label="Выписки по классам", file=sys.stderr,
-                           show_pos=True) if school else _Plain(classes) as bar:
-        for school_class in bar:
-            batch = slips.class_batch(snap, school_class, everyone, qr, now)
-            if batch.slips:
-                batches.append(batch)
-    count = sum(len(b.slips) for b in batches)
-    if not count:
-        return target, 0, 0
+    batches: list[slips.SlipBatch] = []
+
+    def made() -> Iterator[slips.SlipBatch]:  # class by class: the PDF's processes start on the first ones
+        with click.progressbar(classes, label="Выписки по классам", file=sys.stderr,
+                               show_pos=True) if school else _Plain(classes) as bar:
+            for school_class in bar:
+                batch = slips.class_batch(snap, school_class, everyone, qr, now)
+                if batch.slips:
+                    batches.append(batch)
+                    yield batch
+
     pages = [0]
 
     def make_pdf() -> bytes:  # a command has no threads: the classes are laid out on every core
-        data, pages[0] = slips.batches_pdf(snap, batches, cores(), slips.paper_cache())
+        stream = made()
+        first = next(stream, None)
+        if first is None:  # no slips: nothing written
+            return b""
+        data, pages[0] = slips.batches_pdf(snap, itertools.chain([first], stream), cores(), slips.paper_cache())
         return data
 
-    data, _ = pdf.pdf_or_html(make_pdf, lambda: slips.batches_html(snap, title, batches), as_pdf)
+    def make_html() -> str:
+        found = list(made())
+        return slips.batches_html(snap, title, found) if found else ""
+
+    data, _ = pdf.pdf_or_html(make_pdf, make_html, as_pdf)
+    count = sum(len(b.slips) for b in batches)
+    if not count:
+        return target, 0, 0
     lookup.write_private(target, data)
     return target, count, pages[0]
 

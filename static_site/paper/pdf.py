@@ -35,9 +35,10 @@ import contextlib
 import hashlib
 import importlib
 import io
+import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -123,11 +124,29 @@ def font_config() -> Any:
     return importlib.import_module(f"{WEASYPRINT}.text.fonts").FontConfiguration()
 
 
+@cache
+def paper_stylesheet() -> Any:
+    """paper.css parsed by WeasyPrint once per process (about 60 ms a document otherwise: see `layout`)."""
+    return _weasyprint().CSS(string=str(environment().globals["css"]), base_url=str(TEMPLATES),
+                             font_config=font_config())
+
+
 def layout(html: str) -> Any:
-    """The laid-out document (WeasyPrint's Document: pages with their anchors)."""
+    """The laid-out document (WeasyPrint's Document: pages with their anchors).
+
+    Our HTML carries paper.css inline (a file printable anywhere), which WeasyPrint would parse again for every
+    document; it is taken out of the HTML laid out and given as the stylesheet parsed once instead. Given so it
+    is a user stylesheet: it still comes after WeasyPrint's own and before the rules left in the document (the
+    page footers), as where it stood, and no rule of it is !important (the one place the two differ), so the
+    pages are the same (tests/test_paper_slips.py compares the PDFs)."""
     weasyprint = _weasyprint()
+    css = str(environment().globals["css"])
+    sheets = []
+    if css in html:
+        html, sheets = html.replace(css, "", 1), [paper_stylesheet()]
     with fewer_collections():
-        return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render(font_config=font_config())
+        return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render(font_config=font_config(),
+                                                                            stylesheets=sheets)
 
 
 def to_pdf(document: Any) -> bytes:
@@ -177,23 +196,43 @@ def slip_boxes(page: Any) -> list[Any]:
     return found
 
 
-def join(pdfs: Sequence[bytes]) -> bytes:
-    """Several PDFs as one, page after page (pypdf)."""
-    if not pdfs:
+def join(pdfs: Iterable[bytes]) -> bytes:
+    """Several PDFs as one, page after page (pypdf); each is appended as soon as it is there (`pdfs` may be a
+    generator waiting on the processes making them), so joining overlaps making the next ones."""
+    parts = iter(pdfs)
+    first = next(parts, None)
+    if first is None:
         raise PaperError("Нечего печатать: документ пуст.")
-    if len(pdfs) == 1:
-        return pdfs[0]
+    second = next(parts, None)
+    if second is None:
+        return first
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
-    for data in pdfs:
+    for data in itertools.chain((first, second), parts):
         writer.append(io.BytesIO(data))
-    metadata = PdfReader(io.BytesIO(pdfs[0])).metadata
+    metadata = PdfReader(io.BytesIO(first)).metadata
     if metadata:
         writer.add_metadata(dict(metadata))  # the document's title and producer, as one document would have
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+@contextlib.contextmanager
+def forked_pool(processes: int) -> Iterator[Any]:
+    """A pool of `processes` processes forked now (they see what this process holds now, and work on what is
+    sent to them pickled); closed and waited for at the end, ended at once on an error. Only from a process
+    without threads (a command, not the threaded web server)."""
+    pool = multiprocessing.get_context("fork").Pool(processes)
+    try:
+        yield pool
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
 
 
 class PartCache:

@@ -21,10 +21,13 @@ line of a slip that follows another (`.continued`), so every page looks as in th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any, cast
 
@@ -301,38 +304,73 @@ def paper_cache() -> pdf.PartCache:
     return pdf.PartCache(Path(current_app.config["VAR_DIR"]) / "paper-cache")
 
 
-def batches_pdf(snap: WeekSnapshot, batches: list[SlipBatch], processes: int = 1,
+def batches_pdf(snap: WeekSnapshot, batches: Iterable[SlipBatch], processes: int = 1,
                 cache: pdf.PartCache | None = None) -> tuple[bytes, int]:
     """Several classes' slips as one PDF, each class its own document (its own page numbers), joined in order;
     the PDF and its pages. A class whose HTML is in the cache is taken from it (pdf.PartCache); the others are
-    laid out, with `processes` > 1 by that many forked processes, a class at a time (pdf.in_processes), or,
-    when fewer classes than processes are left, each class in halves (SPLIT)."""
+    laid out, with `processes` > 1 by that many forked processes, a class at a time, or, when fewer classes than
+    processes are left, each class in halves (SPLIT).
+
+    SPEED: `batches` may be a generator making the classes' slips one by one: as soon as `processes` classes are
+    to be laid out, the processes are forked and lay them out while the next classes' slips are made (each
+    class sent to them pickled), and the PDFs are joined as they come back, in order, while the last ones are
+    still being laid out. With fewer classes to lay out than processes nothing is forked until the end (SPLIT)."""
     cache = cache or pdf.PartCache(None)
-    batches = [b for b in batches if b.slips]
-    keys = [pdf.PartCache.key(batch_html(snap, b)) for b in batches]
-    found = [cache.get(key) for key in keys]
-    missing = [i for i, hit in enumerate(found) if hit is None]
-    if 0 < len(missing) < processes:
-        for index in list(missing):
-            part = split_pdf(snap, batches[index], processes)
-            if part is not None:
-                cache.put(keys[index], *part)
-                found[index] = part
-                missing.remove(index)
+    found: list[tuple[bytes, int] | AsyncResult[tuple[bytes, int]] | None] = []
+    missing: list[tuple[int, SlipBatch, str]] = []  # classes to lay out, not yet sent to the processes
+    with contextlib.ExitStack() as stack:
+        pool: Any = None
+        for batch in batches:
+            if not batch.slips:
+                continue
+            key = pdf.PartCache.key(batch_html(snap, batch))
+            found.append(cache.get(key))
+            if found[-1] is None:
+                missing.append((len(found) - 1, batch, key))
+            if pool is None and processes > 1 and len(missing) >= processes:
+                _made_with[:] = [(snap, cache)]  # inherited by the processes forked now
+                pool = stack.enter_context(pdf.forked_pool(processes))
+            if pool is not None:
+                for index, waiting, waiting_key in missing:
+                    found[index] = pool.apply_async(_class_pdf, (waiting, waiting_key))
+                missing.clear()
+        if 0 < len(missing) < processes:
+            for index, batch, key in list(missing):
+                part = split_pdf(snap, batch, processes)
+                if part is not None:
+                    cache.put(key, *part)
+                    found[index] = part
+                    missing.remove((index, batch, key))
+        _made_with[:] = [(snap, cache)]
+        try:
+            made = pdf.in_processes([partial(_class_pdf, batch, key) for _, batch, key in missing], processes)
+        finally:
+            _made_with.clear()
+        for (index, _, _), part in zip(missing, made, strict=True):
+            found[index] = part
+        pages = [0]
 
-    def task(index: int) -> pdf.PartTask:
-        def make() -> tuple[bytes, int]:
-            document = batch_document(snap, batches[index])
-            data, pages = pdf.to_pdf(document), len(document.pages)
-            cache.put(keys[index], data, pages)
-            return data, pages
-        return make
+        def in_order() -> Iterator[bytes]:
+            for item in found:
+                part = item.get() if isinstance(item, AsyncResult) else item
+                assert part is not None
+                pages[0] += part[1]
+                yield part[0]
 
-    made = pdf.in_processes([task(i) for i in missing], processes) if missing else []
-    for index, part in zip(missing, made, strict=True):
-        found[index] = part
-    parts = [part for part in found if part is not None]
-    return pdf.join([data for data, _ in parts]), sum(pages for _, pages in parts)
+        data = pdf.join(in_order())
+    return data, pages[0]
+
+
+_made_with: list[tuple[WeekSnapshot, pdf.PartCache]] = []  # what the forked processes lay classes out with
+
+
+def _class_pdf(batch: SlipBatch, key: str) -> tuple[bytes, int]:
+    """Lay out one class's slips and write them as PDF (in a forked process or this one), kept in the cache."""
+    snap, cache = _made_with[0]
+    document = batch_document(snap, batch)
+    data, pages = pdf.to_pdf(document), len(document.pages)
+    cache.put(key, data, pages)
+    return data, pages
 
 
 def split_pdf(snap: WeekSnapshot, batch: SlipBatch, processes: int) -> tuple[bytes, int] | None:
