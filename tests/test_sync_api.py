@@ -430,3 +430,30 @@ def test_the_op_log_keeps_each_op_as_the_bytes_it_was_sent_as(client, machine, s
     stored = db.session.execute(select(OpLog.op_id, cast(OpLog.payload, Text)).order_by(OpLog.id)).all()
     assert [(ops[0]["op"], texts[0]), (ops[1]["op"], texts[1])] == [tuple(row) for row in stored]
     assert db.session.get(Mark, "m-1").comment == "Мolodets"
+
+
+def test_stored_clocks_keep_one_entry_per_write_and_survive_the_migration_both_ways(machine, school):
+    """A record's clock is stored as one entry per distinct write with its fields; the migration that brought this
+    form reads the old one ({field: write}) and writes it back on downgrade, the merge seeing the same clock."""
+    from flask_migrate import downgrade, upgrade
+
+    from app.base.journal_store import load
+
+    lesson, fields = lesson_fields(school)
+    author = school["t_petrova"]
+    assert statuses(machine.post([machine.op("lesson", lesson, fields, author=author)])) == ["applied"]
+    assert statuses(machine.post([machine.op("lesson", lesson, {"topic": "Дроби"}, author=author)])) == ["applied"]
+    before = load("lesson", [lesson])[lesson]
+    stored = db.session.scalar(select(Lesson.clock).where(Lesson.id == lesson))
+    assert len(stored) == 2 and stored[1][5:] == ["topic", "deleted"]  # the creating write, then the second upsert's
+    assert {name for entry in stored for name in entry[5:]} == set(fields) | {"deleted"}
+    db.session.commit()
+
+    downgrade(revision="b7c4e2a9d310")
+    db.session.expire_all()
+    old = db.session.scalar(select(Lesson.clock).where(Lesson.id == lesson))
+    assert old["topic"] == list(before.clock["topic"]) and old["date"] == list(before.clock["date"])
+    db.session.commit()
+    upgrade()
+    db.session.expire_all()
+    assert load("lesson", [lesson])[lesson] == before

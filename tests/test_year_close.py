@@ -85,7 +85,7 @@ def give_final_marks(school) -> None:
             select(Student.id, Assignment.subject_id).join(Assignment, Assignment.class_id == Student.class_id)
             .where(Student.class_id == ids["c7"]))):
         db.session.add(PeriodGrade(id=new_id(), rev=1000 + n, device_id="hub", author_id=ids["t_petrova"],
-                                   entered_hlc=hlc.make(clock.wall_ms()), scope_class_id=ids["c7"], clock={},
+                                   entered_hlc=hlc.make(clock.wall_ms()), scope_class_id=ids["c7"], clock=[],
                                    student_id=student, subject_id=subject, period_id=last.id, value="5",
                                    status="graded"))
     db.session.commit()

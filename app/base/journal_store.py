@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
+import msgspec
 from sqlalchemy import Table, select
 
 from app.base import bulk
@@ -75,8 +74,17 @@ def _to_columns(entity: str, values: dict[str, Any]) -> dict[str, Any]:
 
 def record_of(entity: str, row: Any) -> Record:
     """A database row as the merge sees it."""
-    clock = {name: Write.from_json(entry) for name, entry in (row.clock or {}).items()}
-    return Record(values=_to_wire(entity, row), clock=clock, rev=row.rev)
+    return Record(values=_to_wire(entity, row), clock=clock_of(row.clock or []), rev=row.rev)
+
+
+def clock_of(stored: list[list[Any]]) -> dict[str, Write]:
+    """A stored clock as the merge's `{field: winning write}`."""
+    clock: dict[str, Write] = {}
+    for entry in stored:
+        write = Write(str(entry[0]), str(entry[1]), str(entry[2]), str(entry[3]), int(entry[4]))
+        for name in entry[5:]:
+            clock[name] = write
+    return clock
 
 
 def load(entity: str, ids: Collection[str]) -> dict[str, Record]:
@@ -106,24 +114,18 @@ def write(entity: str, new: Iterable[NewRecord], changed: Iterable[tuple[str, Re
 
 
 def clock_text(record: Record) -> str:
-    """The clock as stored, as JSON text: `{field: [hlc, device, op, author, rev]}`, writes made in this batch
-    with the record's new rev. Each distinct write is encoded once (a record's fields mostly share one)."""
-    rev = record.rev
-    encoded: dict[Write, str] = {}
-    parts = []
+    """The clock as stored, as JSON text: one entry per distinct write, `[hlc, device, op, author, rev, field…]`
+    (a record's fields mostly share one write: a new mark's five fields are one entry), writes made in this batch
+    with the record's new rev."""
+    fields: dict[Write, list[str]] = {}
     for name, w in record.clock.items():
-        text = encoded.get(w)
-        if text is None:
-            strings = ",".join(_json_string(v) for v in (w.hlc, w.device, w.op, w.author))
-            text = encoded[w] = f"[{strings},{int(rev if w.rev == THIS_BATCH else w.rev)}]"
-        parts.append(f"{_json_string(name)}:{text}")
-    return "{" + ",".join(parts) + "}"
+        names = fields.get(w)
+        if names is None:
+            fields[w] = [name]
+        else:
+            names.append(name)
+    rev = record.rev
+    return _encode([(*w[:4], rev if w.rev == THIS_BATCH else w.rev, *names) for w, names in fields.items()]).decode()
 
 
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-_SAFE = re.compile(r"[A-Za-z0-9_.:\- ]*")  # nothing to escape in a JSON string
-
-
-def _json_string(value: str) -> str:
-    """`value` as a JSON string: quoted as it is when it holds nothing to escape (HLCs, op and field names)."""
-    return f'"{value}"' if _SAFE.fullmatch(value) else _dumps(value)
+_encode = msgspec.json.Encoder().encode

@@ -1,7 +1,8 @@
 """Journal records written by classroom machines, merged field by field.
 
 Each row keeps its resolved values in typed columns (for pages and reports) and, in `clock`, the
-winning write of every field: {field: [hlc, device, op, author]}. `deleted` is itself such a field.
+winning write of every field, one entry per distinct write: [[hlc, device, op, author, rev, field, …], …]
+(`app.base.journal_store.clock_text`). `deleted` is itself such a field.
 `rev` is the hub's change number, `entered_hlc` the first write (timeliness reports).
 """
 
@@ -25,7 +26,7 @@ class JournalRecord(Base):
     __abstract__ = True
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # device-made ids may be up to 64 chars
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    clock: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    clock: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
     rev: Mapped[int] = mapped_column(Integer, index=True)
     device_id: Mapped[str] = mapped_column(String(40))  # the machine that created it
     author_id: Mapped[str] = mapped_column(ID)  # the teacher who created it

@@ -1,0 +1,61 @@
+"""journal clocks stored compactly: one entry per distinct write, [hlc, device, op, author, rev, field, ...]
+
+Revision ID: c3f1a8d2e5b7
+Revises: b7c4e2a9d310
+Create Date: 2026-12-02 16:00:00
+
+A record's fields mostly share one write (a new mark's five fields are one), which the old form,
+{field: [hlc, device, op, author, rev]}, repeated for each field: 668 bytes per mark against about 200.
+Every journal row is rewritten, in chunks; the downgrade writes the old form back.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'c3f1a8d2e5b7'
+down_revision = 'b7c4e2a9d310'
+branch_labels = None
+depends_on = None
+
+TABLES = ('lesson', 'attendance', 'mark', 'remark', 'period_grade', 'test_plan')
+CHUNK = 2000
+
+
+def _compact(clock):
+    if not isinstance(clock, dict):
+        return clock  # already compact
+    entries = {}
+    for name, write in clock.items():
+        entries.setdefault(tuple(write[:5]), []).append(name)
+    return [[*write, *names] for write, names in entries.items()]
+
+
+def _expanded(clock):
+    if isinstance(clock, dict):
+        return clock
+    return {name: list(entry[:5]) for entry in clock or [] for name in entry[5:]}
+
+
+def _rewrite(convert):
+    connection = op.get_bind()
+    for name in TABLES:
+        table = sa.table(name, sa.column('id', sa.String), sa.column('clock', sa.JSON))
+        last = ''
+        while True:
+            rows = connection.execute(sa.select(table.c.id, table.c.clock).where(table.c.id > last)
+                                      .order_by(table.c.id).limit(CHUNK)).all()
+            if not rows:
+                break
+            connection.execute(table.update().where(table.c.id == sa.bindparam('key'))
+                               .values(clock=sa.bindparam('value')),
+                               [{'key': row.id, 'value': convert(row.clock)} for row in rows])
+            last = rows[-1].id
+
+
+def upgrade():
+    _rewrite(_compact)
+
+
+def downgrade():
+    _rewrite(_expanded)
