@@ -93,11 +93,17 @@ def written_fields(action: str, fields: dict[str, Any]) -> dict[str, Any]:
 def merge(record: Record, action: str, fields: dict[str, Any], write: Write, base: int | None) -> Outcome:
     """Apply one op's writes to `record` in place, field by field; return what happened."""
     outcome = Outcome()
-    stamp = write.stamp()
     clock, values = record.clock, record.values
-    for name, value in written_fields(action, fields).items():
+    written = written_fields(action, fields)
+    if not clock:  # a new record: every field is a first write
+        values.update(written)
+        clock.update(dict.fromkeys(written, write))
+        outcome.won = list(written)
+        return outcome
+    stamp = write.stamp()
+    for name, value in written.items():
         current = clock.get(name)
-        if current is None:  # the field's first write (a new record: every field)
+        if current is None:  # the field's first write
             values[name] = value
             clock[name] = write
             outcome.won.append(name)

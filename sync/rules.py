@@ -8,9 +8,10 @@ rules themselves are the same code on both sides.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from sync import hlc
@@ -156,8 +157,25 @@ class Calendar:
 
     def local_date(self, stamp: str) -> dt.date:
         """The school-local calendar day of an HLC."""
-        ms, _ = hlc.parse(stamp)
-        return dt.datetime.fromtimestamp(ms / 1000, tz=self.timezone).date()
+        return local_day(hlc.parse(stamp)[0], self.timezone)
+
+
+QUARTER_HOUR_MS = 900_000
+
+
+def local_day(ms: int, timezone: ZoneInfo) -> dt.date:
+    """The calendar day in `timezone` of a moment in unix milliseconds.
+
+    Looked up by the quarter hour it falls in: local midnight is on a quarter hour of UTC in every time zone in
+    use (their offsets are whole quarter hours), so a quarter hour never holds two days, and a batch's thousands
+    of stamps cost a few conversions.
+    """
+    return _quarter_day(ms // QUARTER_HOUR_MS, timezone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _quarter_day(quarter: int, timezone: ZoneInfo) -> dt.date:
+    return dt.datetime.fromtimestamp(quarter * (QUARTER_HOUR_MS // 1000), tz=timezone).date()
 
 
 @dataclass(frozen=True)
@@ -170,11 +188,12 @@ class Verdict:
 
 
 ALLOW = Verdict()
+AS_SUBSTITUTE = Verdict(substitute=True)
 
 
-@dataclass(frozen=True)
-class Context:
-    """What one judgement may consult: the school, its lessons, its calendar and the clocks."""
+class Context(NamedTuple):
+    """What one judgement may consult: the school, its lessons, its calendar and the clocks (a tuple: made for
+    every op)."""
 
     ref: Reference
     lessons: Lessons
@@ -233,7 +252,7 @@ def _check_key(op: Op, expected: str) -> Verdict | None:
 
 def _today(cal: Calendar, now_ms: int) -> dt.date:
     """The school's day now, allowing for the clock skew the hub tolerates."""
-    return dt.datetime.fromtimestamp((now_ms + cal.max_skew_ms) / 1000, tz=cal.timezone).date()
+    return local_day(now_ms + cal.max_skew_ms, cal.timezone)
 
 
 def _dated(day: dt.date, cal: Calendar, now_ms: int, future_ok: bool = False, ahead_days: int = 0) -> Verdict | None:
@@ -272,10 +291,10 @@ def _lesson_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
     if c.ref.teaches(op.author, m["class"], m["subject"]):
         return ALLOW
     if m["teacher"] == op.author and c.ref.planned_substitute(op.author, m["class"], m.get("group"), day, m["slot"]):
-        return Verdict(substitute=True)
+        return AS_SUBSTITUTE
     if m.get("substitute") and m["teacher"] == op.author:
         if c.cal.allow_unplanned_substitutions:
-            return Verdict(substitute=True)
+            return AS_SUBSTITUTE
         return Verdict(held="unplanned_substitution", substitute=True)
     return _reject("not_your_class")
 
@@ -283,7 +302,7 @@ def _lesson_rule(op: Op, m: dict[str, Any], c: Context) -> Verdict:
 def _lesson_writer(op: Op, lesson: LessonInfo, ref: Reference) -> Verdict | None:
     """A teacher writes a lesson's rows when it is theirs, they substituted it, or they teach that subject there."""
     if lesson.teacher_id == op.author:
-        return Verdict(substitute=lesson.substitute)
+        return AS_SUBSTITUTE if lesson.substitute else ALLOW
     if ref.teaches(op.author, lesson.class_id, lesson.subject_id):
         return None
     return _reject("not_your_class")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,7 +190,8 @@ def check_fields(op: Op, vocabulary: Vocabulary, creating: bool) -> Rejection | 
         field_spec = spec.get(name)
         if field_spec is None:
             return Rejection("bad_field", name)
-        if not _value_ok(*field_spec, value, vocabulary):
+        nullable, fits = field_spec
+        if not (nullable if value is None else fits(value, vocabulary)):
             return Rejection("bad_value", name)
     if creating:
         for name in _REQUIRED[op.entity]:
@@ -199,32 +200,50 @@ def check_fields(op: Op, vocabulary: Vocabulary, creating: bool) -> Rejection | 
     return None
 
 
-# Per entity, looked up once: each field's (kind, nullable, choices), and the fields a creating upsert carries.
-_SPECS = {entity: {name: (f.kind, f.nullable, f.choices) for name, f in fields.items()}
+Fits = Callable[[Any, "Vocabulary"], bool]  # whether a value (not None) fits a field of one kind
+
+
+def _is_bool(value: Any, _vocab: Vocabulary) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_small_int(value: Any, _vocab: Vocabulary) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 12
+
+
+def _is_date(value: Any, _vocab: Vocabulary) -> bool:
+    return parse_date(value) is not None
+
+
+def _is_text(value: Any, _vocab: Vocabulary) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_TEXT
+
+
+def _is_ref(value: Any, _vocab: Vocabulary) -> bool:
+    return _text(value) is not None
+
+
+def _is_mark(value: Any, vocab: Vocabulary) -> bool:
+    return isinstance(value, str) and value in vocab.mark_values
+
+
+def _is_work_type(value: Any, vocab: Vocabulary) -> bool:
+    return isinstance(value, str) and value in vocab.work_types
+
+
+def _fits(kind: str, choices: tuple[str, ...]) -> Fits:
+    """The check of a field's kind; an enum's is its choices'."""
+    if kind == "enum":
+        return lambda value, _vocab: value in choices
+    kinds: dict[str, Fits] = {"bool": _is_bool, "int": _is_small_int, "date": _is_date, "text": _is_text,
+                              "mark": _is_mark, "work_type": _is_work_type}
+    return _is_ref if kind.startswith("ref:") else kinds[kind]
+
+
+# Per entity, made once: each field's (nullable, the check of its kind), and the fields a creating upsert carries.
+_SPECS = {entity: {name: (f.nullable, _fits(f.kind, f.choices)) for name, f in fields.items()}
           for entity, fields in JOURNAL.items()}
 _REQUIRED = {entity: [name for name, f in fields.items() if f.required] for entity, fields in JOURNAL.items()}
-
-
-def _value_ok(kind: str, nullable: bool, choices: tuple[str, ...], value: Any, vocab: Vocabulary) -> bool:
-    if value is None:
-        return nullable
-    if kind == "bool":
-        return isinstance(value, bool)
-    if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 12
-    if kind == "date":
-        return parse_date(value) is not None
-    if kind == "text":
-        return isinstance(value, str) and len(value) <= MAX_TEXT
-    if kind.startswith("ref:"):
-        return _text(value) is not None
-    if kind == "enum":
-        return value in choices
-    if kind == "mark":
-        return isinstance(value, str) and value in vocab.mark_values
-    if kind == "work_type":
-        return isinstance(value, str) and value in vocab.work_types
-    raise AssertionError(kind)
 
 
 def parse_date(value: Any) -> dt.date | None:

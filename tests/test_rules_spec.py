@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import uuid
 from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sync import hlc
 from sync.apply import Applied, BatchApplier, Known
-from sync.ids import attendance_id, lesson_id, period_grade_id
+from sync.ids import NAMESPACE, attendance_id, derived, lesson_id, period_grade_id
 from sync.merge import Record
-from sync.rules import Calendar, ReferenceSnapshot, StudentInfo
+from sync.rules import Calendar, ReferenceSnapshot, StudentInfo, local_day
 from sync.schema import Vocabulary, parse_op
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -363,3 +366,18 @@ def test_an_op_id_owned_by_another_device_is_rejected_in_its_turn(hub: Hub, mach
     thief = Machine(hub, "dev-b")
     stolen = {**op, "seq": 1}
     assert status(thief.send(stolen)[0]) == ("rejected", "op_id_taken") and hub.acked["dev-b"] == 1
+
+
+@given(st.text(max_size=200))
+def test_a_derived_id_is_the_uuid5_of_its_key_name(name: str) -> None:
+    """Both sides derive lesson, attendance and period-mark ids as RFC 4122 uuid5 of the protocol namespace."""
+    assert derived(name) == str(uuid.uuid5(NAMESPACE, name))
+
+
+@given(st.integers(min_value=0, max_value=4_102_444_800_000),
+       st.sampled_from(["Europe/Moscow", "Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns", "Europe/Berlin",
+                        "Australia/Lord_Howe", "Pacific/Chatham"]))
+def test_the_school_day_of_a_moment_is_its_calendar_date_in_the_school_zone(ms: int, zone: str) -> None:
+    """Looked up by the quarter hour, the day is the one the time zone database gives, DST and half hours too."""
+    timezone = ZoneInfo(zone)
+    assert local_day(ms, timezone) == dt.datetime.fromtimestamp(ms / 1000, tz=timezone).date()

@@ -3,15 +3,15 @@
 SQLAlchemy's executemany builds a parameter dict per row and runs type processors through layers of
 calls; here each column's bind processor (the dialect's own: dates, JSON, booleans) is looked up once
 and applied column by column (`map` in C; a processor of hashable values such as dates and flags runs once
-per distinct value), and rows go to the DBAPI as tuples. Same SQL, same stored values. A JSON column named in
-`json_text` takes text that already is JSON (an op as it was sent), stored as it is, not serialised again.
+per distinct value); callers give rows as tuples of the columns they name, which go to the DBAPI as they are.
+Same SQL, same stored values. A JSON column named in `json_text` takes text that already is JSON (an op as it was
+sent), stored as it is, not serialised again.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Sequence
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Table
@@ -60,30 +60,32 @@ def _processors(table: Table, columns: Sequence[str], json_text: Collection[str]
 Row = tuple[Any, ...]
 
 
-def _tuples(rows: Sequence[dict[str, Any]], columns: Sequence[str], processors: list[Processor]) -> list[Row]:
-    values = []
-    for name, processor in zip(columns, processors, strict=True):
-        column = map(itemgetter(name), rows)
-        values.append(list(map(processor, column)) if processor else list(column))
-    return list(zip(*values, strict=True))
+def _processed(rows: Sequence[Row], processors: list[Processor]) -> Sequence[Row]:
+    """The rows with each column's processor applied (column by column, `map` in C); as they are when none has one."""
+    if not any(processors):
+        return rows
+    columns: list[Any] = list(zip(*rows, strict=True))
+    for index, processor in enumerate(processors):
+        if processor is not None:
+            columns[index] = map(processor, columns[index])
+    return list(zip(*columns, strict=True))
 
 
-def insert(table: Table, rows: Sequence[dict[str, Any]], json_text: Collection[str] = ()) -> None:
-    """INSERT every row (all rows carry the same keys); `json_text`: JSON columns given as JSON text."""
+def insert(table: Table, columns: Sequence[str], rows: Sequence[Row], json_text: Collection[str] = ()) -> None:
+    """INSERT every row (a tuple of `columns`' values); `json_text`: JSON columns given as JSON text."""
     if not rows:
         return
-    columns = list(rows[0])
-    tuples = _tuples(rows, columns, _processors(table, columns, json_text))
+    rows = _processed(rows, _processors(table, columns, json_text))
     if db.session.get_bind().dialect.name == "postgresql":
-        _copy(table, columns, tuples)
+        _copy(table, columns, rows)
         return
     mark = _placeholder()
     sql = (f'INSERT INTO "{table.name}" ({", ".join(f"{c!s}" for c in _quoted(columns))}) '
            f'VALUES ({", ".join(mark for _ in columns)})')
-    db.session.connection().exec_driver_sql(sql, tuples)
+    db.session.connection().exec_driver_sql(sql, rows)
 
 
-def _copy(table: Table, columns: Sequence[str], tuples: list[Row]) -> None:
+def _copy(table: Table, columns: Sequence[str], rows: Sequence[Row]) -> None:
     """PostgreSQL: the rows as one COPY FROM STDIN in the session's transaction (constraints, foreign keys and
     triggers apply as to INSERT); the driver's errors come out as SQLAlchemy's, as from `exec_driver_sql`."""
     import psycopg
@@ -93,22 +95,21 @@ def _copy(table: Table, columns: Sequence[str], tuples: list[Row]) -> None:
     sql = f'COPY "{table.name}" ({", ".join(_quoted(columns))}) FROM STDIN'
     try:
         with driver.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in tuples:
+            for row in rows:
                 copy.write_row(row)
     except psycopg.Error as exc:
         raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
 
-def update(table: Table, key: str, rows: Sequence[dict[str, Any]], json_text: Collection[str] = ()) -> None:
-    """UPDATE each row's other columns WHERE `key` matches (all rows carry the same keys); `json_text` as for
-    `insert`."""
+def update(table: Table, columns: Sequence[str], rows: Sequence[Row], json_text: Collection[str] = ()) -> None:
+    """UPDATE each row's columns WHERE the last column (the key) matches; `json_text` as for `insert`."""
     if not rows:
         return
-    columns = [c for c in rows[0] if c != key] + [key]
     mark = _placeholder()
-    sets = ", ".join(f"{name} = {mark}" for name in _quoted(columns[:-1]))
-    sql = f'UPDATE "{table.name}" SET {sets} WHERE {_quoted([key])[0]} = {mark}'
-    db.session.connection().exec_driver_sql(sql, _tuples(rows, columns, _processors(table, columns, json_text)))
+    names = _quoted(columns)
+    sets = ", ".join(f"{name} = {mark}" for name in names[:-1])
+    sql = f'UPDATE "{table.name}" SET {sets} WHERE {names[-1]} = {mark}'
+    db.session.connection().exec_driver_sql(sql, _processed(rows, _processors(table, columns, json_text)))
 
 
 def _quoted(names: Sequence[str]) -> list[str]:

@@ -51,25 +51,31 @@ def _to_wire(entity: str, row: Any) -> dict[str, Any]:
     return values
 
 
-# Per entity: (field, column, kind) with kind "date", "text", "bool" or "" (stored as it is), looked up once.
-_COLUMNS = {
-    entity: [(name, column_of(name), spec.kind if spec.kind in ("date", "text", "bool") else "")
-             for name, spec in fields.items()]
+# Per entity: (field, kind) with kind "date", "text", "bool" or "" (stored as it is), and the columns a write
+# sets, in the order `_row` gives them; looked up once.
+_FIELDS = {
+    entity: [(name, spec.kind if spec.kind in ("date", "text", "bool") else "") for name, spec in fields.items()]
     for entity, fields in JOURNAL.items()
 }
+_WRITTEN = {entity: ("deleted", *(column_of(name) for name in fields), "clock", "rev")
+            for entity, fields in JOURNAL.items()}
+CREATION = ("device_id", "author_id", "entered_hlc", "scope_class_id")  # set when a record is made
 
 
-def _to_columns(entity: str, values: dict[str, Any]) -> dict[str, Any]:
-    columns: dict[str, Any] = {"deleted": bool(values.get("deleted", False))}
-    for name, column, kind in _COLUMNS[entity]:
+def _row(entity: str, record: Record) -> tuple[Any, ...]:
+    """A record's values for the columns `_WRITTEN[entity]` names."""
+    values = record.values
+    row: list[Any] = [bool(values.get("deleted", False))]
+    for name, kind in _FIELDS[entity]:
         value = values.get(name)
         if kind == "date":
             if value is not None:
                 value = dt.date.fromisoformat(value)
         elif kind and value is None:
             value = "" if kind == "text" else False
-        columns[column] = value
-    return columns
+        row.append(value)
+    row += (clock_text(record), record.rev)
+    return tuple(row)
 
 
 def record_of(entity: str, row: Any) -> Record:
@@ -97,20 +103,15 @@ def load(entity: str, ids: Collection[str]) -> dict[str, Record]:
     return found
 
 
-NewRecord = tuple[str, Record, dict[str, Any]]
+NewRecord = tuple[str, Record, tuple[str, str, str, str]]  # id, record, the values of CREATION
 
 
 def write(entity: str, new: Iterable[NewRecord], changed: Iterable[tuple[str, Record]]) -> None:
     """Insert new records (with their creation metadata) and update changed ones, in bulk."""
-    t = table(entity)
-    bulk.insert(t, [
-        {"id": rid, **_to_columns(entity, rec.values), "clock": clock_text(rec), "rev": rec.rev, **meta}
-        for rid, rec, meta in new
-    ], json_text=("clock",))
-    bulk.update(t, "id", [
-        {"id": rid, **_to_columns(entity, rec.values), "clock": clock_text(rec), "rev": rec.rev}
-        for rid, rec in changed
-    ], json_text=("clock",))
+    t, columns = table(entity), _WRITTEN[entity]
+    bulk.insert(t, ("id", *columns, *CREATION), [(rid, *_row(entity, rec), *made) for rid, rec, made in new],
+                json_text=("clock",))
+    bulk.update(t, (*columns, "id"), [(*_row(entity, rec), rid) for rid, rec in changed], json_text=("clock",))
 
 
 def clock_text(record: Record) -> str:

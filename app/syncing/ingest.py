@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from app.base import bulk, epoch, settings
 from app.base.extensions import db
 from app.base.gcpause import fewer_collections
-from app.base.journal_store import chunks, load, write
+from app.base.journal_store import NewRecord, chunks, load, write
 from app.base.models import Conflict, Device, DeviceRebase, OpLog, family_student
 from app.base.models.base import lock_revs, take_revs
 from app.base.rebuild_queue import class_families, mark_families_dirty
@@ -319,17 +319,16 @@ def _write_records(device_id: str, applier: BatchApplier) -> None:
     if not changed:
         return
     first = take_revs(db.session, len(changed))
-    new: dict[str, list[tuple[str, Record, dict[str, Any]]]] = defaultdict(list)
+    new: dict[str, list[NewRecord]] = defaultdict(list)
     updated: dict[str, list[tuple[str, Record]]] = defaultdict(list)
     for offset, key in enumerate(changed):
         record = applier.records[key]
         record.rev = first + offset
         entity, record_id = key
         if key in applier.created:
-            creator = applier.creators[key]
-            meta = {"device_id": device_id, "author_id": creator.author, "entered_hlc": creator.hlc,
-                    "scope_class_id": _scope_class(entity, record, applier)}
-            new[entity].append((record_id, record, meta))
+            creator = applier.creators[key]  # the values of journal_store.CREATION
+            made = (device_id, creator.author, creator.hlc, _scope_class(entity, record, applier))
+            new[entity].append((record_id, record, made))
         else:
             updated[entity].append((record_id, record))
     # Lessons first: marks and attendance refer to them.
@@ -348,6 +347,11 @@ def _scope_class(entity: str, record: Record, applier: BatchApplier) -> str:
     return student.class_id
 
 
+LOGGED = ("op_id", "device_id", "seq", "hlc", "applied_hlc", "author_id", "entity", "record_id", "action", "payload",
+          "status", "code", "substitute", "received_at", "decided_at")  # an op log row, as `_write_log` gives it
+DECIDED = ("status", "code", "applied_hlc", "substitute", "decided_at", "id")  # a queued op's outcome, by row id
+
+
 def _write_log(device_id: str, log: list[LogEntry], now: dt.datetime) -> None:
     rows = []
     for entry in log:
@@ -356,21 +360,13 @@ def _write_log(device_id: str, log: list[LogEntry], now: dt.datetime) -> None:
         op = entry.op
         code = entry.code or (op.problem.code if op.problem else None)
         taken = code == "op_id_taken" or (op.problem is not None and op.problem.code == "op_id_taken")
-        rows.append({
-            "op_id": None if taken else op.op,
-            "device_id": device_id,
-            "seq": op.seq if entry.keep_seq else None,
-            "hlc": op.hlc, "applied_hlc": entry.applied_hlc, "author_id": op.author, "entity": op.entity,
-            "record_id": op.id, "action": op.action or "?", "payload": op_text(op), "status": entry.status,
-            "code": code, "substitute": entry.substitute, "received_at": now,
-            "decided_at": now if entry.status in FINAL else None,
-        })
+        rows.append((None if taken else op.op, device_id, op.seq if entry.keep_seq else None, op.hlc,
+                     entry.applied_hlc, op.author, op.entity, op.id, op.action or "?", op_text(op), entry.status,
+                     code, entry.substitute, now, now if entry.status in FINAL else None))
     log_table = OpLog.__table__
-    bulk.insert(log_table, rows, json_text=("payload",))
-    bulk.update(log_table, "id", [
-        {"id": e.op.log_id, "status": e.status, "code": e.code, "applied_hlc": e.applied_hlc,
-         "substitute": e.substitute, "decided_at": now} for e in log if e.update
-    ])
+    bulk.insert(log_table, LOGGED, rows, json_text=("payload",))
+    bulk.update(log_table, DECIDED, [(e.status, e.code, e.applied_hlc, e.substitute, now, e.op.log_id)
+                                     for e in log if e.update])
 
 
 def op_text(op: Op) -> str:
