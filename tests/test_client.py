@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.base.extensions import db
+from app.base.journal_store import load
 from app.base.models import Device, Lesson, Mark, OpLog, Student
 from app.syncing.devices import register, revoke
 from app.syncing.ingest import apply_batch
@@ -234,9 +235,8 @@ def test_a_clock_far_ahead_is_clamped_by_the_hub_and_the_replica_keeps_the_clamp
 
 def hub_clock(lesson):
     """The HLC of the topic's winning write on the hub."""
-    row = db.session.get(Lesson, lesson)
-    db.session.refresh(row)
-    return row.clock["topic"][0]
+    db.session.expire_all()
+    return load("lesson", [lesson])[lesson].clock["topic"].hlc
 
 
 @pytest.mark.parametrize("damage", ["captive", "cut_answer", "missing_result", "wrong_op", "protocol_2",

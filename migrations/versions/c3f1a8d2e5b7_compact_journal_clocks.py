@@ -1,4 +1,5 @@
-"""journal clocks stored compactly: one entry per distinct write, [hlc, device, op, author, rev, field, ...]
+"""journal clocks stored compactly: one entry per distinct write, [hlc, device, op, author, rev, field, ...]; journal
+rows indexed by (scope_class_id, rev) for class-bound pulls
 
 Revision ID: c3f1a8d2e5b7
 Revises: b7c4e2a9d310
@@ -7,6 +8,10 @@ Create Date: 2026-12-02 16:00:00
 A record's fields mostly share one write (a new mark's five fields are one), which the old form,
 {field: [hlc, device, op, author, rev]}, repeated for each field: 668 bytes per mark against about 200.
 Every journal row is rewritten, in chunks; the downgrade writes the old form back.
+
+A class-bound machine's pull (changes of its classes after its cursor, in rev order) read every row its classes
+ever had through the scope_class_id index and sorted them; by (scope_class_id, rev) it reads the changes after the
+cursor only.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -55,7 +60,15 @@ def _rewrite(convert):
 
 def upgrade():
     _rewrite(_compact)
+    for name in TABLES:
+        with op.batch_alter_table(name, schema=None) as batch_op:
+            batch_op.drop_index(f'ix_{name}_scope_class_id')
+            batch_op.create_index(f'ix_{name}_scope_class_id_rev', ['scope_class_id', 'rev'], unique=False)
 
 
 def downgrade():
+    for name in TABLES:
+        with op.batch_alter_table(name, schema=None) as batch_op:
+            batch_op.drop_index(f'ix_{name}_scope_class_id_rev')
+            batch_op.create_index(f'ix_{name}_scope_class_id', ['scope_class_id'], unique=False)
     _rewrite(_expanded)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base.models.base import Base
@@ -31,7 +31,7 @@ class JournalRecord(Base):
     device_id: Mapped[str] = mapped_column(String(40))  # the machine that created it
     author_id: Mapped[str] = mapped_column(ID)  # the teacher who created it
     entered_hlc: Mapped[str] = mapped_column(HLC)
-    scope_class_id: Mapped[str] = mapped_column(ForeignKey("class.id"), index=True)  # whose machines see it
+    scope_class_id: Mapped[str] = mapped_column(ForeignKey("class.id"))  # whose machines see it (indexed below)
 
 
 class Lesson(JournalRecord):
@@ -112,3 +112,8 @@ JOURNAL_MODELS: dict[str, type[JournalRecord]] = {
     "period_grade": PeriodGrade,
     "test_plan": TestPlan,
 }
+
+# A class-bound machine's pull reads its classes' changes after its cursor in rev order
+# (`app.syncing.pull`): by class and rev, not every row its classes ever had, sorted.
+for _model in JOURNAL_MODELS.values():
+    Index(f"ix_{_model.__tablename__}_scope_class_id_rev", _model.__table__.c.scope_class_id, _model.__table__.c.rev)
