@@ -166,16 +166,21 @@ QUARTER_HOUR_MS = 900_000
 def local_day(ms: int, timezone: ZoneInfo) -> dt.date:
     """The calendar day in `timezone` of a moment in unix milliseconds.
 
-    Looked up by the quarter hour it falls in: local midnight is on a quarter hour of UTC in every time zone in
-    use (their offsets are whole quarter hours), so a quarter hour never holds two days, and a batch's thousands
-    of stamps cost a few conversions.
+    Looked up by the quarter hour of UTC it falls in, so a batch's thousands of stamps cost a few conversions: a
+    quarter hour whose first and last millisecond have the same day and the same UTC offset holds one day (local
+    midnights and clock changes are whole quarter hours in today's zones); any other quarter hour (a clock change
+    at 00:01, an offset in seconds) is converted stamp by stamp.
     """
-    return _quarter_day(ms // QUARTER_HOUR_MS, timezone)
+    day = _quarter_day(ms // QUARTER_HOUR_MS, timezone)
+    return day if day is not None else dt.datetime.fromtimestamp(ms / 1000, tz=timezone).date()
 
 
 @functools.lru_cache(maxsize=4096)
-def _quarter_day(quarter: int, timezone: ZoneInfo) -> dt.date:
-    return dt.datetime.fromtimestamp(quarter * (QUARTER_HOUR_MS // 1000), tz=timezone).date()
+def _quarter_day(quarter: int, timezone: ZoneInfo) -> dt.date | None:
+    first = dt.datetime.fromtimestamp(quarter * QUARTER_HOUR_MS / 1000, tz=timezone)
+    last = dt.datetime.fromtimestamp(((quarter + 1) * QUARTER_HOUR_MS - 1) / 1000, tz=timezone)
+    same = first.date() == last.date() and first.utcoffset() == last.utcoffset()
+    return first.date() if same else None
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,18 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from app.base import settings, signed_manifest
 from app.base.calendar import ensure_calendar
 from app.base.extensions import db
+from app.base.journal_store import load
 from app.base.keys import load_signing_key
-from app.base.models import HubEpoch, SchoolClass, Student, Teacher
+from app.base.models import HubEpoch, Lesson, SchoolClass, Student, Teacher
 from tests.databases import engine_name
+from tests.school import Machine, build_tiny_school, lesson_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "database.sqlite3" if engine_name() == "sqlite" else "database.dump"
@@ -291,3 +294,30 @@ def test_the_public_key_is_printed_and_checks_a_copy_alone_without_the_hub(schoo
 def test_backup_without_a_destination_shows_the_commands(runner):
     result = runner.invoke(args=["backup"])
     assert "verify" in result.output and "public-key" in result.output
+
+
+def test_a_copy_taken_before_a_migration_restores_and_matches_its_report(app, client, runner, make_app, tmp_path,
+                                                                         db_url):
+    """A school upgrades the hub, then restores last week's copy: restore migrates it, and the report signed in the
+    copy still matches, though the migration (c3f1a8d2e5b7) rewrote how every journal row's clock is stored."""
+    school = build_tiny_school()
+    machine = Machine(client)
+    lesson, fields = lesson_fields(school)
+    author = school["t_petrova"]
+    answer = machine.post([machine.op("lesson", lesson, fields, author=author),
+                           machine.op("lesson", lesson, {"topic": "Дроби"}, author=author)])
+    assert [r["status"] for r in answer.get_json()["results"]] == ["applied", "applied"]
+    db.session.commit()
+    downgrade(revision="b7c4e2a9d310")
+    try:
+        (copy,) = take_backup(runner, tmp_path / "backups")
+    finally:
+        upgrade()
+    restored = make_app(SQLALCHEMY_DATABASE_URI=empty_database(tmp_path, db_url))
+    with restored.app_context():
+        result = restored.test_cli_runner().invoke(args=["restore", str(copy)])
+        assert result.exit_code == 0, result.output
+        assert "Отчёт совпадает с подписанным в копии" in result.output
+        assert db.session.get(Lesson, lesson).topic == "Дроби"
+        assert load("lesson", [lesson])[lesson].clock["topic"].op == answer.get_json()["results"][1]["op"]
+        db.session.remove()

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sync import hlc
@@ -376,8 +376,15 @@ def test_a_derived_id_is_the_uuid5_of_its_key_name(name: str) -> None:
 
 @given(st.integers(min_value=0, max_value=4_102_444_800_000),
        st.sampled_from(["Europe/Moscow", "Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns", "Europe/Berlin",
-                        "Australia/Lord_Howe", "Pacific/Chatham"]))
+                        "Australia/Lord_Howe", "Pacific/Chatham", "Africa/Monrovia"]))
+@example(1162089300000, "America/St_Johns")  # 29.10.2006 02:35 UTC: 23:05 on the 28th, the clocks went back at 00:01
+@example(1162089000000, "America/St_Johns")  # 02:30 UTC: 00:00 on the 29th, a minute before they did
+@example(31538670000, "Africa/Monrovia")  # 01.01.1971 00:00 at an offset of -0:44:30
+@example(31538669999, "Africa/Monrovia")  # and the last millisecond of 1970 there
+@example(1794862800000, "Europe/Moscow")  # 17.11.2026 00:00 Moscow time, to the millisecond
+@example(1794862799999, "Europe/Moscow")  # and the last millisecond of the 16th
 def test_the_school_day_of_a_moment_is_its_calendar_date_in_the_school_zone(ms: int, zone: str) -> None:
-    """Looked up by the quarter hour, the day is the one the time zone database gives, DST and half hours too."""
+    """Looked up by the quarter hour, the day is the one the time zone database gives: DST, half and quarter hours,
+    clock changes a minute after midnight and offsets in seconds too."""
     timezone = ZoneInfo(zone)
     assert local_day(ms, timezone) == dt.datetime.fromtimestamp(ms / 1000, tz=timezone).date()

@@ -11,13 +11,16 @@ sent), stored as it is, not serialised again.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Table
+from sqlalchemy import JSON, Boolean, ColumnElement, Date, DateTime, String, Table, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import QueryableAttribute
 
 from app.base.extensions import db
 
@@ -124,3 +127,13 @@ def upsert(table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], ch
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(table)
     db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes), list(rows))
+
+
+def among(column: ColumnElement[Any] | QueryableAttribute[Any], values: Collection[str]) -> ColumnElement[bool]:
+    """`column IN values` as one bound parameter: an array on PostgreSQL (`= ANY`), a JSON array read by `json_each`
+    on SQLite. One statement however many values, compiled once: a batch looks up thousands of op and record ids,
+    which as `IN (?, ?, …)` cost a statement per 900 and a compilation of each."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    given = func.json_each(bindparam(None, json.dumps(list(values)), type_=String)).table_valued("value")
+    return column.in_(select(given.c.value))

@@ -2,7 +2,8 @@
 
 The same report is written into every backup's manifest, printed after a restore and by `backup report` on
 the live hub, so "the restored hub holds what the copy held" is a comparison of two texts. The epoch table
-is left out: a restore adds its own row there on purpose.
+is left out: a restore adds its own row there on purpose. A journal row's clock is hashed in one form whatever form
+it is stored in (`journal_store.clock_by_field`), so a copy taken before a change of that form still compares.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, inspect, select, text
 
+from app.base.journal_store import clock_by_field
 from app.base.models import JOURNAL_MODELS, Base, OpLog
 
 LEFT_OUT = frozenset({"hub_epoch", "alembic_version"})
@@ -34,8 +36,9 @@ def database_report(conn: Connection) -> dict[str, Any]:
     journal = hashlib.sha256()
     for name in sorted(JOURNAL_MODELS):
         table = JOURNAL_MODELS[name].__table__
+        clock = list(table.c.keys()).index("clock")
         for row in conn.execute(select(table).order_by(*table.primary_key.columns)):
-            journal.update(_line(name, row))
+            journal.update(_line(name, (*row[:clock], clock_by_field(row[clock]), *row[clock + 1:])))
     op_log = hashlib.sha256()
     columns = [OpLog.__table__.c[name] for name in OP_LOG_COLUMNS]
     for row in conn.execute(select(*columns).order_by(OpLog.__table__.c.id)):

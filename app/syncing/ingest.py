@@ -250,16 +250,12 @@ def held_lessons(lesson_ids: Collection[str]) -> dict[str, Record]:
 
 
 def _known(op_ids: list[str]) -> dict[str, Known]:
-    known: dict[str, Known] = {}
-    for part in chunks(set(op_ids)):
-        rows = db.session.execute(
-            select(OpLog.op_id, OpLog.device_id, OpLog.seq, OpLog.status, OpLog.code, OpLog.hlc, OpLog.applied_hlc,
-                   OpLog.substitute).where(OpLog.op_id.in_(part))
-        )
-        for row in rows:
-            result = result_of(row.status, row.code, row.hlc, row.applied_hlc, row.substitute)
-            known[row.op_id] = Known(row.device_id, row.seq, result)
-    return known
+    rows = db.session.execute(
+        select(OpLog.op_id, OpLog.device_id, OpLog.seq, OpLog.status, OpLog.code, OpLog.hlc, OpLog.applied_hlc,
+               OpLog.substitute).where(bulk.among(OpLog.op_id, set(op_ids)))
+    )
+    return {row.op_id: Known(row.device_id, row.seq, result_of(row.status, row.code, row.hlc, row.applied_hlc,
+                                                                row.substitute)) for row in rows}
 
 
 def _seq_owners(device_id: str, seqs: list[int]) -> dict[int, str]:
