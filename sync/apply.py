@@ -184,8 +184,8 @@ class BatchApplier:
             for op in ops if op.problem is None and op.entity in ("mark", "attendance")
             for ref in (op.fields.get("lesson"), self._value(op.entity, op.id, "lesson")) if isinstance(ref, str)
         }
-        self._load({"lesson": lessons - {i for e, i in self.records if e == "lesson"}})
-        missing = lessons - {i for e, i in self.records if e == "lesson"}
+        self._load({"lesson": {i for i in lessons if ("lesson", i) not in self.records}})
+        missing = {i for i in lessons if ("lesson", i) not in self.records}
         if missing:
             self._held.update(self.held_lessons(missing))
 
