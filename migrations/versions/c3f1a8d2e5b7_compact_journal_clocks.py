@@ -1,5 +1,5 @@
 """journal clocks stored compactly: one entry per distinct write, [hlc, device, op, author, rev, field, ...]; journal
-rows indexed by (scope_class_id, rev) for class-bound pulls
+rows indexed by (scope_class_id, rev) for class-bound pulls; conflicts by the losing device
 
 Revision ID: c3f1a8d2e5b7
 Revises: b7c4e2a9d310
@@ -11,7 +11,8 @@ Every journal row is rewritten, in chunks; the downgrade writes the old form bac
 
 A class-bound machine's pull (changes of its classes after its cursor, in rev order) read every row its classes
 ever had through the scope_class_id index and sorted them; by (scope_class_id, rev) it reads the changes after the
-cursor only.
+cursor only. The last page of every pull lists the device's conflicts: by an index on conflict.loser_device, not
+a scan of every conflict.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -60,6 +61,8 @@ def _rewrite(convert):
 
 def upgrade():
     _rewrite(_compact)
+    with op.batch_alter_table('conflict', schema=None) as batch_op:
+        batch_op.create_index('ix_conflict_loser_device', ['loser_device'], unique=False)
     for name in TABLES:
         with op.batch_alter_table(name, schema=None) as batch_op:
             batch_op.drop_index(f'ix_{name}_scope_class_id')
@@ -67,6 +70,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('conflict', schema=None) as batch_op:
+        batch_op.drop_index('ix_conflict_loser_device')
     for name in TABLES:
         with op.batch_alter_table(name, schema=None) as batch_op:
             batch_op.drop_index(f'ix_{name}_scope_class_id_rev')

@@ -106,7 +106,7 @@ class Conflict(Base):
     winner_author: Mapped[str] = mapped_column(String(64))
     loser_author: Mapped[str] = mapped_column(String(64))
     winner_device: Mapped[str] = mapped_column(String(40))
-    loser_device: Mapped[str] = mapped_column(String(40))
+    loser_device: Mapped[str] = mapped_column(String(40), index=True)  # each sync's notices: the device's conflicts
     winner_value: Mapped[Any] = mapped_column(JSON)
     loser_value: Mapped[Any] = mapped_column(JSON)
     detected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
