@@ -11,10 +11,10 @@ sent), stored as it is, not serialised again.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
+import msgspec
 from sqlalchemy import JSON, Boolean, ColumnElement, Date, DateTime, String, Table, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -135,5 +135,6 @@ def among(column: ColumnElement[Any] | QueryableAttribute[Any], values: Collecti
     which as `IN (?, ?, …)` cost a statement per 900 and a compilation of each."""
     if db.session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
-    given = func.json_each(bindparam(None, json.dumps(list(values)), type_=String)).table_valued("value")
+    array = msgspec.json.encode(list(values)).decode()
+    given = func.json_each(bindparam(None, array, type_=String)).table_valued("value")
     return column.in_(select(given.c.value))
