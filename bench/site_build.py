@@ -8,6 +8,15 @@ serves them) measured in the same run, with the ratio of rates: a full rebuild i
 updated pages, the full rebuild of 10,000 families extrapolated (not built: the demo school's CPU seconds
 per family in one process times 10,000, divided by the cores, and the parallel run's wall-clock seconds per
 family times 10,000); then the size budget figures.
+
+Nothing is deleted between the timed runs: neither the page sets a rebuild supersedes (a hub's garbage
+collection deletes them 10–40 s later) nor the baseline's pages; all go when the benchmark ends. Keeping them
+costs a build nothing measurable, but this machine's ext4 creates files about twice as slowly for a while
+after many were deleted (most likely its allocator passing over inodes freed in the last 30 s), so a deletion
+just before a timed run, of either kind, charges that run for it: when the baseline deleted its pages after
+each run, the one-process rebuild that followed it measured 0.50–0.57 of the baseline; when every build's
+superseded sets were deleted too, 0.86–1.43; with no deletion in between, 0.72–0.82 (docs/benchmarks.md,
+2 December 2026, fourth round).
 """
 
 from __future__ import annotations
@@ -161,8 +170,7 @@ def run() -> None:
 
         def raw(index: int) -> None:
             with measure(base):
-                counts["base"] = baseline(everything, folder / f"baseline-{index}")
-            shutil.rmtree(folder / f"baseline-{index}")
+                counts["base"] = baseline(everything, folder / f"baseline-{index}")  # kept: see the docstring
 
         def full(processes: int, into: Samples) -> Any:
             def step(_index: int) -> None:
@@ -186,7 +194,6 @@ def run() -> None:
             some = contexts(app, families)
             with measure(inc_base):
                 counts["inc_base"] = baseline(some, folder / f"inc-baseline-{round_}")
-            shutil.rmtree(folder / f"inc-baseline-{round_}")
         inc = reports["incremental"]
         print(f"  {one.families} families, {one.links} links, {one.pages} pages; baseline: the same "
               f"{counts['base']} page contexts rendered with Jinja and written atomically with the .gz twin")

@@ -14,12 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from app.base.calendar import monday, week_id, week_monday
+from app.base.calendar import monday, week_id
 from app.base.forecast import forecast, marks_needed
 from app.base.models import Guardian, Student
-from app.base.text import format_date, format_datetime, format_day, format_decimal, greeting, week_label
+from app.base.text import format_date, format_datetime, format_day, format_decimal, greeting
 from static_site import planned
 from static_site.data import ClassJournal, Row, Snapshot, Stay
+from static_site.weeks import nav_label, week_frame
 from sync.enrolment import enrolled
 
 ABSENCE = {"absent_excused": "н (У)", "absent_unexcused": "н (Н)", "ill": "н (Б)", "late": "оп"}
@@ -40,6 +41,7 @@ class ChildView:
     marks: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))  # lesson id → the child's marks
     attendance: dict[str, Row] = field(default_factory=dict)  # lesson id → the child's absence or lateness
     stays: list[tuple[Stay, ChildView]] = field(default_factory=list)  # other classes of the shown dates
+    own: frozenset[str] = frozenset()  # the lessons with a mark or an absence of the child's (`marks`, `attendance`)
 
     def at(self, day: dt.date) -> ChildView:
         """The child as a member of the class they were in on that day: this view, or the view of the class
@@ -80,10 +82,11 @@ def family_content(snap: Snapshot, children: list[Student]) -> FamilyContent:
         for mark in journal.marks.get(student.id, ()):  # the child's marks in every class (data.py)
             view.marks[mark.lesson_id].append(mark)
         view.attendance = journal.attendance.get(student.id, {})
+        view.own = frozenset(view.marks).union(view.attendance)
         for stay in snap.stays(student):  # a move: the days in the old class show the old class's journal
             if stay.class_id in journals:
                 part = _class_view(snap, number, student, journals[stay.class_id])
-                part.marks, part.attendance = view.marks, view.attendance
+                part.marks, part.attendance, part.own = view.marks, view.attendance, view.own
                 view.stays.append((stay, part))
         views.append(view)
     current = monday(snap.today)
@@ -164,7 +167,7 @@ def _week(snap: Snapshot, views: list[ChildView], start: dt.date, current: bool)
     records: list[tuple[str, str, int]] = []
     children = []
     end = start + dt.timedelta(days=6)
-    wid, label, dates, holidays = _week_frame(snap, start)
+    wid, label, dates, holidays = week_frame(snap, start)
     for view in views:
         days = [_day(snap, view.at(day), day, records) for day in dates]  # the class of that day
         days = [d for d in days if d.rows or d.holiday or d.weekday < 5]
@@ -185,25 +188,13 @@ def _week(snap: Snapshot, views: list[ChildView], start: dt.date, current: bool)
     return body, hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _week_frame(snap: Snapshot, start: dt.date) -> tuple[str, str, list[dt.date], list[dict[str, str]]]:
-    """What a week shows alike for every family: its id, label, school days and the holidays near it (made
-    once per week in a build; the pages only read it)."""
-    key = ("", "week", start)  # no class id first: kept for the whole build (Snapshot.release)
-    frame = snap.cache.get(key)
-    if frame is None:
-        dates = [start + dt.timedelta(days=i) for i in range(snap.conf.school_days)]
-        holidays = [{"name": h.name, "dates": f"{format_date(h.start)} – {format_date(h.end)}"}
-                    for h in snap.conf.holidays if h.end >= start and h.start <= start + dt.timedelta(days=27)]
-        frame = snap.cache[key] = (week_id(start), week_label(start), dates, holidays)
-    return frame
-
-
 class ClassDayView(NamedTuple):
     """A class's (or a group's) day as every classmate sees it before their own marks: shared by classmates."""
 
     rows: tuple[tuple[str | None, RowView], ...]  # (lesson id or None for a planned lesson, row)
     records: tuple[tuple[str, str, int], ...]  # the lessons shown, for the week's digest
     plain: DayView  # the day of a child with no mark and no absence on it
+    lessons: frozenset[str]  # the journal lessons among the rows (a child's marks and absences are on these)
 
 
 def _day(snap: Snapshot, view: ChildView, day: dt.date, records: list[tuple[str, str, int]]) -> DayView:
@@ -216,14 +207,14 @@ def _day(snap: Snapshot, view: ChildView, day: dt.date, records: list[tuple[str,
     if shared is None:
         shared = snap.cache[key] = _class_day(snap, view, day)
     records.extend(shared.records)
-    attendance = view.attendance
-    if not any(lesson_id in view.marks or lesson_id in attendance for lesson_id, _row in shared.rows):
+    own = shared.lessons.intersection(view.own)
+    if not own:
         return shared.plain  # most days of most children: nothing of their own
     rows = []
     for lesson_id, row in shared.rows:
-        if lesson_id is not None:
+        if lesson_id is not None and lesson_id in own:
             marks = view.marks.get(lesson_id)
-            presence = attendance.get(lesson_id)
+            presence = view.attendance.get(lesson_id)
             if marks or presence is not None:
                 for mark in marks or ():
                     records.append(("m", mark.id, mark.rev))
@@ -244,9 +235,8 @@ def _class_day(snap: Snapshot, view: ChildView, day: dt.date) -> ClassDayView:
     """A class's (or a group's) day: journal lessons merged with the timetable, before any child's marks."""
     holiday = (found.name if (found := snap.conf.holiday_on(day)) else None)
     timetable = {} if holiday else {
-        (e.slot, e.group_id): e for e in view.journal.timetable
-        if e.weekday == day.isoweekday() and view.sees(e.group_id) and e.valid_from <= day
-        and (e.valid_to is None or day <= e.valid_to)
+        (e.slot, e.group_id): e for e in _weekday_plan(snap, view, day.isoweekday())
+        if e.valid_from <= day and (e.valid_to is None or day <= e.valid_to)
     }
     changed, arriving = planned.changes_on(snap, view, day)
     rows: list[tuple[str | None, RowView]] = []
@@ -289,7 +279,19 @@ def _class_day(snap: Snapshot, view: ChildView, day: dt.date) -> ClassDayView:
                                    planned.arrival_note(change), False, True)))
     rows.sort(key=lambda r: (r[1].slot, r[1].cancelled))
     plain = DayView(format_day(day), day.weekday(), holiday, tuple(row for _id, row in rows), day == snap.today)
-    return ClassDayView(tuple(rows), tuple(lessons), plain)
+    return ClassDayView(tuple(rows), tuple(lessons), plain, frozenset(i for i, _row in rows if i is not None))
+
+
+def _weekday_plan(snap: Snapshot, view: ChildView, weekday: int) -> list[Row]:
+    """The timetable entries of a weekday that concern the child's class and groups, in slot order."""
+    key = (view.journal.school_class.id, "timetable", view.groups)
+    plan: dict[int, list[Row]] | None = snap.cache.get(key)
+    if plan is None:  # classmates in the same groups share it
+        plan = snap.cache[key] = defaultdict(list)
+        for entry in view.journal.timetable:
+            if view.sees(entry.group_id):
+                plan[entry.weekday].append(entry)
+    return plan.get(weekday, [])
 
 
 def _time(snap: Snapshot, slot: int) -> str:
@@ -443,7 +445,7 @@ def link_pages(content: FamilyContent, common: dict[str, Any], guardian: Guardia
                student: Student | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
     """The pages of one link: its family's content with the guardian's greeting and confirmations, or, for a
     student's own link, the student's content addressed to them, with no confirmation (a guardian's act)."""
-    weeks = [{"name": name, "href": f"{name}.html", "label": _nav_label(wid)}
+    weeks = [{"name": name, "href": f"{name}.html", "label": nav_label(wid)}
              for name, wid in content.pages.items() if not name.startswith("child-")]
     weeks.sort(key=lambda w: content.pages[w["name"]])
     hello = f"Здравствуйте, {student.first_name}" if student is not None else greeting(guardian)
@@ -465,11 +467,3 @@ def link_pages(content: FamilyContent, common: dict[str, Any], guardian: Guardia
         pages[name] = ("week.html", {**base, "here": name, "week": content.weeks[target], "digest": digest,
                                      "ack": ack, "seen": f"seen-{target}.css"})
     return pages
-
-
-def _nav_label(wid: str) -> str:
-    """16–21.11 for a week id."""
-    start = week_monday(wid)
-    assert start is not None, wid
-    end = start + dt.timedelta(days=5)
-    return f"{start:%d.%m}–{end:%d.%m}"
