@@ -108,6 +108,12 @@ def load(entity: str, ids: Collection[str]) -> dict[str, Record]:
     return {row.id: record_of(entity, row) for row in db.session.execute(select(t).where(bulk.among(t.c.id, ids)))}
 
 
+def revs_of(entity: str, ids: Collection[str]) -> dict[str, int]:
+    """The rev of each existing record of an entity among `ids`."""
+    t = table(entity)
+    return {row.id: row.rev for row in db.session.execute(select(t.c.id, t.c.rev).where(bulk.among(t.c.id, ids)))}
+
+
 NewRecord = tuple[str, Record, tuple[str, str, str, str]]  # id, record, the values of CREATION
 
 

@@ -5,10 +5,14 @@ The same function serves the HTTP endpoint and the USB file import, so both give
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
+import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,8 +21,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from app.base import bulk, epoch, settings
 from app.base.extensions import db
 from app.base.gcpause import fewer_collections
-from app.base.journal_store import NewRecord, chunks, load, write
-from app.base.models import Conflict, Device, DeviceRebase, OpLog, family_student
+from app.base.journal_store import NewRecord, chunks, load, revs_of, write
+from app.base.models import Conflict, Device, DeviceRebase, HubEpoch, OpLog, family_student
 from app.base.models.base import lock_revs, take_revs
 from app.base.rebuild_queue import class_families, mark_families_dirty
 from app.base.settings import Settings
@@ -27,7 +31,7 @@ from app.syncing.pull import changes_since, conflicts_for
 from app.syncing.school_reference import device_reference
 from sync import clock, hlc
 from sync.answers import ops_digest
-from sync.apply import THIS_BATCH, Applied, BatchApplier, Known, LogEntry, result_of
+from sync.apply import THIS_BATCH, Applied, BatchApplier, HeldLessons, Known, Loader, LogEntry, result_of
 from sync.errors import BatchRejected, Busy
 from sync.merge import Record
 from sync.protocol import VERSION
@@ -50,16 +54,24 @@ def vocabulary_for(conf: Settings) -> Vocabulary:
 
 
 def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Apply a parsed batch for a device in one transaction and return the protocol answer.
+    """Apply a parsed batch for a device in one transaction and return the protocol answer: judged first
+    without the write lock (`judge_ahead`), then applied under it (`apply_judged`)."""
+    now = now or clock.now()
+    return apply_judged(device_id, batch, now, judge_ahead(device_id, batch, now))
+
+
+def apply_judged(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged | None) -> dict[str, Any]:
+    """Apply a batch in one transaction, by the judgement made ahead when what it read still holds under the
+    write lock, else judged again there; return the protocol answer.
 
     The pull is read after the commit, outside the write transaction (on SQLite the write lock is the whole
     database's). It misses nothing: revs are taken under the counter lock, so they commit in order, and a
     change committed later has a higher rev than this pull's cursor.
     """
-    now = now or clock.now()
     try:
-        answer = _apply(device_id, batch, now)
-        db.session.commit()
+        with _write_turn():
+            answer = _apply(device_id, batch, now, ahead)
+            db.session.commit()
         if batch.pull is not None:
             own = batch.pull.own or batch.pull.cursor == 0  # a first pull brings everything
             changes, cursor, more = changes_since(batch.pull.cursor, batch.pull.limit, device_id,
@@ -77,6 +89,34 @@ def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) ->
         db.session.rollback()
         raise
     return answer
+
+
+TURN_WAIT_S = 5.0  # as long as SQLite's busy timeout (app/__init__.py): then the batch is answered "busy"
+
+
+@contextlib.contextmanager
+def _write_turn() -> Iterator[None]:
+    """SQLite: batches take turns at the write lock through a lock file beside the database, so a batch waiting
+    for one that is being written starts the moment it commits (SQLite's own wait for its lock sleeps 25–100 ms
+    at a time); on PostgreSQL the row locks are waited on as they are."""
+    path = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.batch-turn", "a+b") as turn:
+        deadline = time.monotonic() + TURN_WAIT_S
+        while True:
+            try:
+                fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Busy(retry_after=2) from None
+                time.sleep(0.001)
+        try:
+            yield
+        finally:
+            fcntl.flock(turn, fcntl.LOCK_UN)
 
 
 def apply_in_batches(device_id: str, batch: Batch, progress: Callable[[int], None] = lambda _n: None) -> Counter[str]:
@@ -101,8 +141,44 @@ def is_busy(exc: DBAPIError) -> bool:
     return any(marker in text for marker in markers)
 
 
-def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
-    now_ms = int(now.timestamp() * 1000)
+@dataclass
+class Judged:
+    """A batch judged against the hub's state, with everything the judgement read: the same reads giving the
+    same values make the same judgement (`BatchApplier` is deterministic), so a batch judged before the write
+    lock is applied as it was judged when `_still_holds` finds every read unchanged under the lock."""
+
+    applier: BatchApplier
+    applied: Applied
+    device: tuple[Any, ...]  # the device row's acked_seq, revoked_at, last_hlc
+    epoch: tuple[str, str]
+    queued: list[tuple[int | None, str, str | None]]
+    known: dict[str, Known]
+    seq_owners: dict[int, str]
+    revs: dict[str, dict[str, int | None]]  # per entity, each record id loaded: its rev, None when absent
+    held: dict[frozenset[str], dict[str, Record]]  # lessons looked up among held ops, and what was found
+    problems: list[Rejection | None]  # the batch's ops' problems before the judgement (it may add one)
+
+
+def judge_ahead(device_id: str, batch: Batch, now: dt.datetime) -> Judged | None:
+    """Judge a batch by what the hub holds now, without taking the write lock, so that another worker's batch
+    can be written meanwhile; None when it must be judged under the lock (a rebase writes as it is judged; the
+    device unknown or revoked is answered there; the hub's first epoch is made there)."""
+    if batch.rebase is not None:
+        return None
+    row = db.session.execute(
+        select(Device.acked_seq, Device.revoked_at, Device.last_hlc).where(Device.id == device_id)).first()
+    newest = db.session.scalars(select(HubEpoch).order_by(HubEpoch.number.desc()).limit(1)).first()
+    if row is None or row.revoked_at is not None or newest is None:
+        db.session.rollback()
+        return None
+    problems = [op.problem for op in batch.ops]
+    judged = _judge(device_id, batch, now, tuple(row), newest)
+    judged.problems = problems
+    db.session.rollback()  # end the read transaction before the write lock is taken
+    return judged
+
+
+def _apply(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged | None) -> dict[str, Any]:
     # The first statement writes the device row: it locks it (PostgreSQL) or takes the write lock
     # (SQLite), so one device's batches never interleave.
     locked = db.session.execute(
@@ -113,24 +189,18 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
         raise BatchRejected("unauthorized")
     if locked.revoked_at is not None:
         raise BatchRejected("device_revoked")
+    lock_revs(db.session)
     current_epoch = epoch.current()
-    acked_seq = int(locked.acked_seq)
-    queued = _queued(device_id)
-    applier = new_applier(
-        device_id, now_ms,
-        acked_seq=acked_seq,
-        known=_known([op.op for op in batch.ops]),
-        seq_owners=_seq_owners(device_id, [op.seq for op in batch.ops if op.seq is not None]),
-        queued=queued,
-    )
-    if batch.rebase is not None:
-        applier.skip_through = _rebase(device_id, batch.rebase, acked_seq, current_epoch.epoch,
-                                       current_epoch.reason, now, {op.seq for op in queued})
-    applier.last_clamped = locked.last_hlc
-    applied = applier.run(batch.ops)
+    judged = ahead
+    if judged is None or not _still_holds(judged, device_id, batch, tuple(locked), current_epoch):
+        if judged is not None:
+            for op, problem in zip(batch.ops, judged.problems, strict=True):
+                op.problem = problem  # as the batch came, for the judgement again
+        judged = _judge(device_id, batch, now, tuple(locked), current_epoch, rebase=True)
+    applier, applied = judged.applier, judged.applied
     _persist(device_id, applied, applier, now)
     _add_revs(applied.results, applier, device_id)
-    hub_time = max([hlc.make(now_ms)] + [e.applied_hlc for e in applied.log])
+    hub_time = max([hlc.make(int(now.timestamp() * 1000))] + [e.applied_hlc for e in applied.log])
     answer: dict[str, Any] = {"protocol": VERSION, "epoch": current_epoch.epoch, "hub_time": hub_time,
                               "acked_seq": applied.acked_seq, "results": applied.results}
     if batch.short_results:
@@ -138,6 +208,75 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime) -> dict[str, Any]:
         for result in applied.results:  # each a dict of its own, made for this answer
             del result["op"]
     return answer
+
+
+def _judge(device_id: str, batch: Batch, now: dt.datetime, device: tuple[Any, ...], current_epoch: HubEpoch,
+           rebase: bool = False) -> Judged:
+    """Judge the batch against the hub's state as it reads now, noting every read; `rebase`: under the write
+    lock, where a batch's rebase is recorded as it is judged."""
+    acked_seq, _revoked, last_hlc = device
+    acked_seq = int(acked_seq)
+    queued = _queued(device_id)
+    known = _known([op.op for op in batch.ops])
+    seq_owners = _seq_owners(device_id, [op.seq for op in batch.ops if op.seq is not None])
+    revs: dict[str, dict[str, int | None]] = defaultdict(dict)
+    held: dict[frozenset[str], dict[str, Record]] = {}
+    applier = new_applier(device_id, int(now.timestamp() * 1000), acked_seq=acked_seq, known=known,
+                          seq_owners=seq_owners, queued=queued, lock=False,
+                          load=_noting_revs(revs), held=_noting_held(held))
+    if rebase and batch.rebase is not None:
+        applier.skip_through = _rebase(device_id, batch.rebase, acked_seq, current_epoch.epoch,
+                                       current_epoch.reason, now, {op.seq for op in queued})
+    applier.last_clamped = last_hlc
+    applied = applier.run(batch.ops)
+    return Judged(applier, applied, device, (current_epoch.epoch, current_epoch.reason), _queued_key(queued), known,
+                  seq_owners, revs, held, [])
+
+
+def _still_holds(judged: Judged, device_id: str, batch: Batch, device: tuple[Any, ...], current: HubEpoch) -> bool:
+    """Whether every read of a judgement gives the same value now (under the write lock): the device's row and
+    queue, the hub's epoch, the batch's op ids and seqs in the log, each record loaded (by its rev), the held
+    lessons, the reference data, calendar and vocabulary."""
+    conf = settings()
+    applier = judged.applier
+    return (
+        device == judged.device
+        and (current.epoch, current.reason) == judged.epoch
+        and _queued_key(_queued(device_id)) == judged.queued
+        and _known([op.op for op in batch.ops]) == judged.known
+        and _seq_owners(device_id, [op.seq for op in batch.ops if op.seq is not None]) == judged.seq_owners
+        and all(revs_of(entity, list(ids)) == {i: r for i, r in ids.items() if r is not None}
+                for entity, ids in judged.revs.items())
+        and all(held_lessons(ids) == found for ids, found in judged.held.items())
+        and device_reference(device_id) == applier.reference
+        and calendar_for(conf) == applier.calendar
+        and vocabulary_for(conf) == applier.vocabulary
+    )
+
+
+def _queued_key(queued: list[Op]) -> list[tuple[int | None, str, str | None]]:
+    return [(op.log_id, op.op, op.problem.code if op.problem else None) for op in queued]
+
+
+def _noting_revs(revs: dict[str, dict[str, int | None]]) -> Callable[[str, Collection[str]], dict[str, Record]]:
+    """`load`, noting the rev of each record asked for (None: absent)."""
+    def load_noting(entity: str, ids: Collection[str]) -> dict[str, Record]:
+        found = load(entity, ids)
+        noted = revs[entity]
+        for record_id in ids:
+            record = found.get(record_id)
+            noted[record_id] = None if record is None else record.rev
+        return found
+    return load_noting
+
+
+def _noting_held(held: dict[frozenset[str], dict[str, Record]]) -> Callable[[Collection[str]], dict[str, Record]]:
+    """`held_lessons`, noting what was asked for and found."""
+    def held_noting(lesson_ids: Collection[str]) -> dict[str, Record]:
+        found = held_lessons(lesson_ids)
+        held[frozenset(lesson_ids)] = found
+        return found
+    return held_noting
 
 
 def _rebase(device_id: str, rebase: Rebase, acked_seq: int, current: str, reason: str, now: dt.datetime,
@@ -183,18 +322,22 @@ def _add_revs(results: list[dict[str, Any]], applier: BatchApplier, device_id: s
 
 
 def new_applier(device_id: str, now_ms: int, acked_seq: int = 0, known: dict[str, Known] | None = None,
-                seq_owners: dict[int, str] | None = None, queued: list[Op] | None = None) -> BatchApplier:
+                seq_owners: dict[int, str] | None = None, queued: list[Op] | None = None, lock: bool = True,
+                load: Loader = load, held: HeldLessons | None = None) -> BatchApplier:
     """An applier for a device's ops against this hub's records, reference data and rules.
 
-    It first locks the change counter: on PostgreSQL two batches would otherwise read the same record and
-    the later commit would overwrite the earlier merge (SQLite's single writer already serializes them).
+    `lock`: first lock the change counter, as every writer of records does before it reads what it merges: on
+    PostgreSQL two batches would otherwise read the same record and the later commit would overwrite the
+    earlier merge (SQLite's single writer already serializes them). A judgement ahead of the lock does not
+    (`judge_ahead`): it is checked under the lock.
     """
     conf = settings()
-    lock_revs(db.session)
+    if lock:
+        lock_revs(db.session)
     return BatchApplier(
         device=device_id, acked_seq=acked_seq, known=known or {}, seq_owners=seq_owners or {}, queued=queued or [],
         load=load, reference=device_reference(device_id), calendar=calendar_for(conf), vocabulary=vocabulary_for(conf),
-        now_ms=now_ms, held_lessons=held_lessons,
+        now_ms=now_ms, held_lessons=held or held_lessons,
     )
 
 

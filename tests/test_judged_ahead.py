@@ -1,0 +1,114 @@
+"""A batch is judged before the write lock (so another worker's batch is written meanwhile) and applied as judged
+only when everything the judgement read still holds under the lock; else it is judged again there.
+
+Each test judges a batch ahead, lets something change in between (committed, as another worker or staff would),
+then applies it: the outcome must be the one the batch gets when judged after the change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from app.base import epoch
+from app.base.extensions import db
+from app.base.models import Assignment, Lesson, OpLog
+from app.syncing.ingest import apply_batch, apply_judged, judge_ahead
+from sync import clock
+from sync.schema import Batch, parse_batch
+from tests.school import LESSON_DAY, Machine, build_tiny_school, lesson_fields, ms_at
+
+
+@pytest.fixture
+def school(app):
+    """The tiny school of tests/school.py, on a hub that has begun its first epoch (answered a status)."""
+    tiny = build_tiny_school()
+    epoch.current()
+    db.session.commit()
+    return tiny
+
+
+def batch_of(machine: Machine, ops: list[dict[str, Any]]) -> Batch:
+    """The batch a machine would post, parsed as the hub parses it."""
+    return parse_batch({"protocol": 1, "device": machine.id, "ops": ops}, max_ops=5000, max_pull=1000)
+
+
+def outcomes(answer: dict[str, Any]) -> list[tuple[str, str | None]]:
+    return [(r["status"], r.get("code")) for r in answer["results"]]
+
+
+def test_nothing_changed_in_between_applies_the_judgement_made_ahead(client, school):
+    machine = Machine(client)
+    lesson, fields = lesson_fields(school)
+    batch = batch_of(machine, [machine.op("lesson", lesson, fields, author=school["t_petrova"])])
+    now = clock.now()
+    ahead = judge_ahead(machine.id, batch, now)
+    assert ahead is not None and outcomes({"results": ahead.applied.results}) == [("applied", None)]
+    assert outcomes(apply_judged(machine.id, batch, now, ahead)) == [("applied", None)]
+    assert db.session.get(Lesson, lesson).topic == "Линейные уравнения"
+
+
+def test_a_newer_write_committed_in_between_supersedes_the_batch_judged_ahead(client, school):
+    first, second = Machine(client, "Кабинет 12"), Machine(client, "Учительская")
+    lesson, fields = lesson_fields(school)
+    first.post([first.op("lesson", lesson, fields, author=school["t_petrova"], at=ms_at(LESSON_DAY, 9))])
+    older = batch_of(first, [first.op("lesson", lesson, {"topic": "Старая тема"}, author=school["t_petrova"],
+                                      at=ms_at(LESSON_DAY, 10))])
+    now = clock.now()
+    ahead = judge_ahead(first.id, older, now)
+    assert ahead is not None and outcomes({"results": ahead.applied.results}) == [("applied", None)]
+
+    newer = second.post([second.op("lesson", lesson, {"topic": "Новая тема"}, author=school["t_petrova"],
+                                   at=ms_at(LESSON_DAY, 11))])
+    assert newer.status_code == 200
+
+    assert outcomes(apply_judged(first.id, older, now, ahead)) == [("superseded", None)]
+    db.session.expire_all()
+    assert db.session.get(Lesson, lesson).topic == "Новая тема"
+
+
+def test_an_assignment_removed_in_between_rejects_the_batch_judged_ahead(client, school):
+    machine = Machine(client)
+    lesson, fields = lesson_fields(school)
+    batch = batch_of(machine, [machine.op("lesson", lesson, fields, author=school["t_petrova"])])
+    now = clock.now()
+    ahead = judge_ahead(machine.id, batch, now)
+    assert ahead is not None and outcomes({"results": ahead.applied.results}) == [("applied", None)]
+
+    db.session.execute(delete(Assignment).where(Assignment.teacher_id == school["t_petrova"]))
+    db.session.commit()  # staff took the class from the teacher
+
+    (status, code), = outcomes(apply_judged(machine.id, batch, now, ahead))
+    assert status == "rejected" and code is not None
+    assert db.session.get(Lesson, lesson) is None
+
+
+def test_an_op_id_logged_by_another_device_in_between_is_refused_as_taken(client, school):
+    first, second = Machine(client, "A"), Machine(client, "B")
+    lesson, fields = lesson_fields(school)
+    op = first.op("lesson", lesson, fields, author=school["t_petrova"])
+    batch = batch_of(first, [op])
+    now = clock.now()
+    ahead = judge_ahead(first.id, batch, now)
+    assert ahead is not None
+
+    assert second.post([{**op, "seq": 1}]).status_code == 200  # the same op id, by another machine, first
+
+    assert outcomes(apply_judged(first.id, batch, now, ahead)) == [("rejected", "op_id_taken")]
+    assert db.session.scalar(select(func.count()).select_from(OpLog).where(OpLog.op_id == op["op"])) == 1
+
+
+def test_the_same_batch_of_a_device_sent_twice_at_once_is_applied_once(client, school):
+    """The answer to the first was lost and the machine sent it again while the hub was still writing it."""
+    machine = Machine(client)
+    lesson, fields = lesson_fields(school)
+    ops = [machine.op("lesson", lesson, fields, author=school["t_petrova"])]
+    now = clock.now()
+    again = batch_of(machine, ops)
+    ahead = judge_ahead(machine.id, again, now)
+    assert outcomes(apply_batch(machine.id, batch_of(machine, ops), now)) == [("applied", None)]
+
+    assert outcomes(apply_judged(machine.id, again, now, ahead)) == [("duplicate", None)]
+    assert db.session.scalar(select(func.count()).select_from(OpLog)) == 1
