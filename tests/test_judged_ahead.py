@@ -7,6 +7,11 @@ then applies it: the outcome must be the one the batch gets when judged after th
 
 from __future__ import annotations
 
+import datetime as dt
+import gzip
+import http.client
+import json
+import threading
 from typing import Any
 
 import pytest
@@ -18,6 +23,8 @@ from app.base.models import Assignment, Lesson, OpLog
 from app.syncing.ingest import apply_batch, apply_judged, judge_ahead
 from sync import clock
 from sync.schema import Batch, parse_batch
+from tests.conftest import TEST_KEYS
+from tests.hub_process import HubProcess
 from tests.school import LESSON_DAY, Machine, build_tiny_school, lesson_fields, ms_at
 
 
@@ -112,3 +119,67 @@ def test_the_same_batch_of_a_device_sent_twice_at_once_is_applied_once(client, s
 
     assert outcomes(apply_judged(machine.id, again, now, ahead)) == [("duplicate", None)]
     assert db.session.scalar(select(func.count()).select_from(OpLog)) == 1
+
+
+def test_a_write_judged_while_a_newer_one_commits_never_overwrites_it(client, school, db_url, tmp_path):
+    """Real HTTP, gunicorn with two workers: one machine rewrites lessons' topics round after round while another
+    sends, once, a newer topic for every one of them. The newer write must stay whatever the interleaving: a batch
+    of the first machine judged ahead before it committed and written after would overwrite it (nothing later is
+    newer, so nothing would put it back). Fails every time with the check under the lock made to always pass."""
+    first, second = Machine(client, "Кабинет 12"), Machine(client, "Учительская")
+    hub = HubProcess(db_url, tmp_path / "var", TEST_KEYS, workers=2).start()
+    try:
+        for attempt in range(3):  # the race is timing's: three tries at it, each on lessons of its own
+            days = [dt.date(2026, 9, 1) + dt.timedelta(days=7 * attempt + n) for n in range(5)]
+            rounds = [topics(school, first, days, f"Тема {minute}", minute) for minute in range(12)]
+            newest = topics(school, second, days, "Последняя тема", 59)
+            statuses = race(hub.url, (first.token, rounds), (second.token, newest))
+            assert statuses == [200] * 13
+            db.session.expire_all()
+            lessons = [lesson_fields(school, day=day, slot=slot)[0] for day in days for slot in range(1, 8)]
+            assert {db.session.get(Lesson, lesson).topic for lesson in lessons} == {"Последняя тема"}, attempt
+    finally:
+        hub.stop()
+
+
+def topics(school: Any, machine: Machine, days: list[dt.date], topic: str, minute: int) -> bytes:
+    """A gzipped batch writing every lesson of `days` (slots 1–7) with `topic`, at `minute` past nine."""
+    ops = []
+    for day in days:
+        for slot in range(1, 8):
+            lesson, fields = lesson_fields(school, day=day, slot=slot)
+            ops.append(machine.op("lesson", lesson, {**fields, "topic": topic}, author=school["t_petrova"],
+                                  at=ms_at(day, 9, minute)))
+    return gzip.compress(json.dumps({"protocol": 1, "device": machine.id, "ops": ops}).encode())
+
+
+def race(url: str, rewriter: tuple[str, list[bytes]], newest: tuple[str, bytes]) -> list[int]:
+    """Post the rewriter's batches one after another and, once the first is answered, the newest batch beside
+    them; the answers' statuses."""
+    statuses: list[int] = []
+    started = threading.Event()
+
+    def rewrite() -> None:
+        for body in rewriter[1]:
+            statuses.append(live_post(url, rewriter[0], body)[0])
+            started.set()
+
+    thread = threading.Thread(target=rewrite)
+    thread.start()
+    started.wait(30)
+    statuses.append(live_post(url, newest[0], newest[1])[0])
+    thread.join()
+    return statuses
+
+
+def live_post(url: str, token: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    """POST a gzipped batch over a real socket."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        connection.request("POST", "/api/v1/sync", body=body, headers={
+            "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Content-Encoding": "gzip"})
+        answer = connection.getresponse()
+        return answer.status, json.loads(answer.read())
+    finally:
+        connection.close()
