@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Iterator
-from typing import Any
+from collections.abc import Collection, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import msgspec
 from sqlalchemy import Table, select
@@ -62,8 +62,24 @@ _WRITTEN = {entity: ("deleted", *(column_of(name) for name in fields), "clock", 
 CREATION = ("device_id", "author_id", "entered_hlc", "scope_class_id")  # set when a record is made
 
 
-def _row(entity: str, record: Record) -> tuple[Any, ...]:
-    """A record's values for the columns `_WRITTEN[entity]` names."""
+class Prepared(NamedTuple):
+    """A record's row as `write` stores it, made before its rev is known (a batch is judged and its rows made
+    before the write lock; its revs are taken under it): the values of `_WRITTEN`'s columns up to the clock, and
+    the clock's distinct writes with the fields each won."""
+
+    values: tuple[Any, ...]
+    clock: list[tuple[Write, list[str]]]
+
+    def row(self, rev: int) -> tuple[Any, ...]:
+        """The whole row for `_WRITTEN`. The clock is stored as JSON text, one entry per distinct write,
+        `[hlc, device, op, author, rev, field…]` (a record's fields mostly share one write: a new mark's five fields
+        are one entry), writes made in this batch given `rev`."""
+        return (*self.values, _encode([(*w[:4], rev if w.rev == THIS_BATCH else w.rev, *names)
+                                       for w, names in self.clock]).decode(), rev)
+
+
+def prepare(entity: str, record: Record) -> Prepared:
+    """A record's row, but for its rev."""
     values = record.values
     row: list[Any] = [bool(values.get("deleted", False))]
     for name, kind in _FIELDS[entity]:
@@ -74,8 +90,14 @@ def _row(entity: str, record: Record) -> tuple[Any, ...]:
         elif kind and value is None:
             value = "" if kind == "text" else False
         row.append(value)
-    row += (clock_text(record), record.rev)
-    return tuple(row)
+    fields: dict[Write, list[str]] = {}
+    for name, w in record.clock.items():
+        names = fields.get(w)
+        if names is None:
+            fields[w] = [name]
+        else:
+            names.append(name)
+    return Prepared(tuple(row), list(fields.items()))
 
 
 def record_of(entity: str, row: Any) -> Record:
@@ -114,30 +136,14 @@ def revs_of(entity: str, ids: Collection[str]) -> dict[str, int]:
     return {row.id: row.rev for row in db.session.execute(select(t.c.id, t.c.rev).where(bulk.among(t.c.id, ids)))}
 
 
-NewRecord = tuple[str, Record, tuple[str, str, str, str]]  # id, record, the values of CREATION
+NewRecord = tuple[str, tuple[Any, ...], tuple[str, str, str, str]]  # id, its `Prepared.row`, the values of CREATION
 
 
-def write(entity: str, new: Iterable[NewRecord], changed: Iterable[tuple[str, Record]]) -> None:
-    """Insert new records (with their creation metadata) and update changed ones, in bulk."""
+def write(entity: str, new: Sequence[NewRecord], changed: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+    """Insert new records (their rows with their creation metadata) and update changed ones, in bulk."""
     t, columns = table(entity), _WRITTEN[entity]
-    bulk.insert(t, ("id", *columns, *CREATION), [(rid, *_row(entity, rec), *made) for rid, rec, made in new],
-                json_text=("clock",))
-    bulk.update(t, (*columns, "id"), [(*_row(entity, rec), rid) for rid, rec in changed], json_text=("clock",))
-
-
-def clock_text(record: Record) -> str:
-    """The clock as stored, as JSON text: one entry per distinct write, `[hlc, device, op, author, rev, field…]`
-    (a record's fields mostly share one write: a new mark's five fields are one entry), writes made in this batch
-    with the record's new rev."""
-    fields: dict[Write, list[str]] = {}
-    for name, w in record.clock.items():
-        names = fields.get(w)
-        if names is None:
-            fields[w] = [name]
-        else:
-            names.append(name)
-    rev = record.rev
-    return _encode([(*w[:4], rev if w.rev == THIS_BATCH else w.rev, *names) for w, names in fields.items()]).decode()
+    bulk.insert(t, ("id", *columns, *CREATION), [(rid, *row, *made) for rid, row, made in new], json_text=("clock",))
+    bulk.update(t, (*columns, "id"), [(*row, rid) for rid, row in changed], json_text=("clock",))
 
 
 _encode = msgspec.json.Encoder().encode

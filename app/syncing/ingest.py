@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from app.base import bulk, epoch, settings
 from app.base.extensions import db
 from app.base.gcpause import fewer_collections
-from app.base.journal_store import NewRecord, chunks, load, revs_of, write
+from app.base.journal_store import NewRecord, Prepared, chunks, load, prepare, revs_of, write
 from app.base.models import Conflict, Device, DeviceRebase, HubEpoch, OpLog, family_student
 from app.base.models.base import lock_revs, take_revs
 from app.base.rebuild_queue import class_families, mark_families_dirty
@@ -156,6 +156,7 @@ class Judged:
     seq_owners: dict[int, str]
     revs: dict[str, dict[str, int | None]]  # per entity, each record id loaded: its rev, None when absent
     held: dict[frozenset[str], dict[str, Record]]  # lessons looked up among held ops, and what was found
+    writes: Writes
     problems: list[Rejection | None]  # the batch's ops' problems before the judgement (it may add one)
 
 
@@ -198,8 +199,8 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged | None)
                 op.problem = problem  # as the batch came, for the judgement again
         judged = _judge(device_id, batch, now, tuple(locked), current_epoch, rebase=True)
     applier, applied = judged.applier, judged.applied
-    _persist(device_id, applied, applier, now)
-    _add_revs(applied.results, applier, device_id)
+    _persist(device_id, applied, applier, judged.writes, now)
+    _add_revs(applied.results, judged.writes.own)
     hub_time = max([hlc.make(int(now.timestamp() * 1000))] + [e.applied_hlc for e in applied.log])
     answer: dict[str, Any] = {"protocol": VERSION, "epoch": current_epoch.epoch, "hub_time": hub_time,
                               "acked_seq": applied.acked_seq, "results": applied.results}
@@ -230,7 +231,7 @@ def _judge(device_id: str, batch: Batch, now: dt.datetime, device: tuple[Any, ..
     applier.last_clamped = last_hlc
     applied = applier.run(batch.ops)
     return Judged(applier, applied, device, (current_epoch.epoch, current_epoch.reason), _queued_key(queued), known,
-                  seq_owners, revs, held, [])
+                  seq_owners, revs, held, _writes(device_id, applied, applier, now), [])
 
 
 def _still_holds(judged: Judged, device_id: str, batch: Batch, device: tuple[Any, ...], current: HubEpoch) -> bool:
@@ -301,20 +302,28 @@ def _rebase(device_id: str, rebase: Rebase, acked_seq: int, current: str, reason
     return rebase.from_seq - 1
 
 
-def _add_revs(results: list[dict[str, Any]], applier: BatchApplier, device_id: str) -> None:
-    """Give the rev of each op's write to its result when the record's every winning write is this device's.
+OwnWrite = tuple[str, Record, int]  # an op, the record it won a field of, that write's rev (THIS_BATCH: the record's)
 
-    The device then holds the record as the hub does (values, per-field clock, rev) without it being pulled
-    back; a record with another writer's field gets no rev here and comes back in the pull.
+
+def _own_writes(results: list[dict[str, Any]], applier: BatchApplier, device_id: str) -> list[OwnWrite]:
+    """The writes of the batch's ops that won a field of a record whose every winning write is this device's.
+
+    Their results get the record's rev (`_add_revs`): the device then holds the record as the hub does (values,
+    per-field clock, rev) without it being pulled back; a record with another writer's field gets no rev here
+    and comes back in the pull.
     """
     wanted = {r["op"] for r in results}
-    revs: dict[str, int] = {}
+    own: list[OwnWrite] = []
     for record in applier.records.values():
         if not all(w.device == device_id for w in record.clock.values()):
             continue
-        for winner in record.clock.values():
-            if winner.op in wanted:
-                revs[winner.op] = record.rev if winner.rev == THIS_BATCH else winner.rev
+        own += [(winner.op, record, winner.rev) for winner in record.clock.values() if winner.op in wanted]
+    return own
+
+
+def _add_revs(results: list[dict[str, Any]], own: list[OwnWrite]) -> None:
+    """Give each op of `own` its write's rev, once the records have theirs."""
+    revs = {op: record.rev if rev == THIS_BATCH else rev for op, record, rev in own}
     for result in results:
         rev = revs.get(result["op"])
         if rev:
@@ -426,9 +435,30 @@ def _queued(device_id: str) -> list[Op]:
     return ops
 
 
-def _persist(device_id: str, applied: Applied, applier: BatchApplier, now: dt.datetime) -> None:
-    write_changes(device_id, applier, now)
-    _write_log(device_id, applied.log, now)
+@dataclass
+class Writes:
+    """What a judgement writes, made with it (before the write lock): the changed records' rows but for their
+    revs, in the order they take them; the op log's new rows and its queued ops' outcomes; the writes whose
+    results get a rev."""
+
+    records: list[tuple[tuple[str, str], Prepared, tuple[str, str, str, str] | None]]  # key, row, CREATION values
+    log: list[tuple[Any, ...]]
+    decided: list[tuple[Any, ...]]
+    own: list[OwnWrite]
+
+
+def _writes(device_id: str, applied: Applied, applier: BatchApplier, now: dt.datetime) -> Writes:
+    log, decided = _log_rows(device_id, applied.log, now)
+    return Writes(_prepare_records(device_id, applier), log, decided, _own_writes(applied.results, applier, device_id))
+
+
+def _persist(device_id: str, applied: Applied, applier: BatchApplier, writes: Writes, now: dt.datetime) -> None:
+    _write_records(applier, writes.records)
+    _write_conflicts(applier, now)
+    _mark_families(applier)
+    log_table = OpLog.__table__
+    bulk.insert(log_table, LOGGED, writes.log, json_text=("payload",))
+    bulk.update(log_table, DECIDED, writes.decided)
     values: dict[str, Any] = {"acked_seq": applied.acked_seq}
     if applied.skew_ms > 0 or applied.log:
         values["last_skew_ms"] = max(applied.skew_ms, 0)
@@ -448,28 +478,42 @@ def _persist(device_id: str, applied: Applied, applier: BatchApplier, now: dt.da
 
 def write_changes(device_id: str, applier: BatchApplier, now: dt.datetime) -> None:
     """Persist what the applier merged: records with new revs, conflicts, and the families to rebuild."""
-    _write_records(device_id, applier)
+    _write_records(applier, _prepare_records(device_id, applier))
     _write_conflicts(applier, now)
     _mark_families(applier)
 
 
-def _write_records(device_id: str, applier: BatchApplier) -> None:
-    changed = sorted(applier.changed)
-    if not changed:
-        return
-    first = take_revs(db.session, len(changed))
-    new: dict[str, list[NewRecord]] = defaultdict(list)
-    updated: dict[str, list[tuple[str, Record]]] = defaultdict(list)
-    for offset, key in enumerate(changed):
+def _prepare_records(device_id: str, applier: BatchApplier) -> list[tuple[tuple[str, str], Prepared,
+                                                                          tuple[str, str, str, str] | None]]:
+    """The changed records' rows but for their revs, in the order they take them, with the values of
+    `journal_store.CREATION` for the new ones."""
+    prepared = []
+    for key in sorted(applier.changed):
         record = applier.records[key]
-        record.rev = first + offset
-        entity, record_id = key
+        entity = key[0]
+        made = None
         if key in applier.created:
-            creator = applier.creators[key]  # the values of journal_store.CREATION
+            creator = applier.creators[key]
             made = (device_id, creator.author, creator.hlc, _scope_class(entity, record, applier))
-            new[entity].append((record_id, record, made))
+        prepared.append((key, prepare(entity, record), made))
+    return prepared
+
+
+def _write_records(applier: BatchApplier, prepared: list[tuple[tuple[str, str], Prepared,
+                                                               tuple[str, str, str, str] | None]]) -> None:
+    """Take the records' revs and write their rows."""
+    if not prepared:
+        return
+    first = take_revs(db.session, len(prepared))
+    new: dict[str, list[NewRecord]] = defaultdict(list)
+    updated: dict[str, list[tuple[str, tuple[Any, ...]]]] = defaultdict(list)
+    for offset, (key, rows, made) in enumerate(prepared):
+        rev = applier.records[key].rev = first + offset
+        entity, record_id = key
+        if made is not None:
+            new[entity].append((record_id, rows.row(rev), made))
         else:
-            updated[entity].append((record_id, record))
+            updated[entity].append((record_id, rows.row(rev)))
     # Lessons first: marks and attendance refer to them.
     for entity in sorted(set(new) | set(updated), key=lambda e: e != "lesson"):
         write(entity, new.get(entity, []), updated.get(entity, []))
@@ -491,7 +535,9 @@ LOGGED = ("op_id", "device_id", "seq", "hlc", "applied_hlc", "author_id", "entit
 DECIDED = ("status", "code", "applied_hlc", "substitute", "decided_at", "id")  # a queued op's outcome, by row id
 
 
-def _write_log(device_id: str, log: list[LogEntry], now: dt.datetime) -> None:
+def _log_rows(device_id: str, log: list[LogEntry], now: dt.datetime) -> tuple[list[tuple[Any, ...]],
+                                                                              list[tuple[Any, ...]]]:
+    """The op log's new rows (`LOGGED`) and its queued ops' outcomes (`DECIDED`)."""
     rows = []
     for entry in log:
         if entry.update:
@@ -502,10 +548,8 @@ def _write_log(device_id: str, log: list[LogEntry], now: dt.datetime) -> None:
         rows.append((None if taken else op.op, device_id, op.seq if entry.keep_seq else None, op.hlc,
                      entry.applied_hlc, op.author, op.entity, op.id, op.action or "?", op_text(op), entry.status,
                      code, entry.substitute, now, now if entry.status in FINAL else None))
-    log_table = OpLog.__table__
-    bulk.insert(log_table, LOGGED, rows, json_text=("payload",))
-    bulk.update(log_table, DECIDED, [(e.status, e.code, e.applied_hlc, e.substitute, now, e.op.log_id)
-                                     for e in log if e.update])
+    decided = [(e.status, e.code, e.applied_hlc, e.substitute, now, e.op.log_id) for e in log if e.update]
+    return rows, decided
 
 
 def op_text(op: Op) -> str:

@@ -2,7 +2,7 @@
 
 Each row keeps its resolved values in typed columns (for pages and reports) and, in `clock`, the
 winning write of every field, one entry per distinct write: [[hlc, device, op, author, rev, field, …], …]
-(`app.base.journal_store.clock_text`). `deleted` is itself such a field.
+(`app.base.journal_store.Prepared.row`). `deleted` is itself such a field.
 `rev` is the hub's change number, `entered_hlc` the first write (timeliness reports).
 """
 
