@@ -3,7 +3,9 @@
 LAYOUT: d/<token>-<year>/ (index.html, the weeks, the child pages, each + .gz), a plain folder beside the
 link's own d/<token>: served like it (serve.py serves d/…), never touched by a build (publish.py knows only
 32-letter token names), and gone with the link whenever its pages are unpublished (publish.unpublish:
-revoked, rotated, no consent, the family deleted).
+revoked, rotated, no consent, the family deleted). A rotation gives the new link a copy of the old link's kept
+year at once (`carry_over`): the family reads last year under its new link, and the old token's copy goes at
+the next build with the rest of its pages.
 
 ALGORITHM of `keep_year(conf, year, skip)`:
 1. Every published page set d/<token> of a family not in `skip` (families whose every child leaves with the
@@ -20,7 +22,7 @@ import gzip
 import os
 import re
 import shutil
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,21 +49,49 @@ def keep_year(root: Path, year: str, tokens: Collection[str]) -> int:
         source = links / token
         if not TOKEN_NAME.match(token) or not (source / "index.html").is_file():
             continue
-        target = links / f"{token}-{year}"
-        partial = links / f".{token}-{year}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(os.path.realpath(source), partial, ignore=shutil.ignore_patterns("*.gz"))
-        for page in partial.glob("*.html"):
-            text = FORM.sub("", page.read_text(encoding="utf-8"))
-            text = text.replace("<body>", "<body>" + NOTE.format(year=year), 1) if "<body>" in text else text
-            page.write_text(text, encoding="utf-8")
-            (page.with_name(page.name + ".gz")).write_bytes(gzip.compress(text.encode(), mtime=0))
-        if target.exists():
-            shutil.rmtree(target)
-        partial.rename(target)
+        _place(source, links / f"{token}-{year}", lambda folder: _close_pages(folder, year))
         kept += 1
     drop_years(root, keep=year)
     return kept
+
+
+def _close_pages(folder: Path, year: str) -> None:
+    """Remove the confirmation forms, add the "year closed" note, make the .gz files again."""
+    for page in folder.glob("*.html"):
+        text = FORM.sub("", page.read_text(encoding="utf-8"))
+        text = text.replace("<body>", "<body>" + NOTE.format(year=year), 1) if "<body>" in text else text
+        page.write_text(text, encoding="utf-8")
+        (page.with_name(page.name + ".gz")).write_bytes(gzip.compress(text.encode(), mtime=0))
+
+
+def _place(source: Path, target: Path, finish: Callable[[Path], None] | None = None) -> None:
+    """Copy a page set to `target` (a kept year's folder) whole: into a dot-named partial folder, then renamed
+    over any older copy, so a reader never finds half of it."""
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(os.path.realpath(source), partial)
+    if finish is not None:
+        finish(partial)
+    if target.exists():
+        shutil.rmtree(target)
+    partial.rename(target)
+
+
+def carry_over(root: Path, old: str, new: str) -> int:
+    """Copy the kept years of link `old` to link `new` (a rotation: same guardian, same children); return how many.
+
+    A copy, not a move: the old token keeps its copy until its pages are unpublished at the next build (as its
+    current pages), and a rotation whose transaction fails leaves the old link whole."""
+    links = root / LINKS
+    if not (TOKEN_NAME.match(old) and TOKEN_NAME.match(new)) or not links.is_dir():
+        return 0
+    carried = 0
+    for entry in sorted(os.scandir(links), key=lambda e: e.name):
+        match = KEPT.match(entry.name)
+        if match and match[1] == old and not entry.is_symlink() and entry.is_dir():
+            _place(Path(entry.path), links / f"{new}-{match[2]}")
+            carried += 1
+    return carried
 
 
 def drop_years(root: Path, keep: str | None = None) -> int:

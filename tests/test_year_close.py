@@ -182,3 +182,35 @@ def test_a_revoked_link_loses_its_kept_year_at_the_next_build(school, runner):
     result = runner.invoke(args=["site", "build"])
     assert result.exit_code == 0, result.output
     assert not kept.exists() and not (root / "d" / school["ivanova"]).exists()
+
+
+def pages_of(folder: Path) -> dict[str, bytes]:
+    """Every file of a page set, by name."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_rotated_link_keeps_the_familys_year_and_the_old_token_reads_nothing(school, client, runner):
+    client.application.config["STAFF_JOBS_INLINE"] = True
+    give_final_marks(school)
+    root = build_site(runner)
+    assert runner.invoke(args=["year", "close", "--apply"]).exit_code == 0
+    old = db.session.scalars(select(FamilyLink).where(FamilyLink.token == school["ivanova"])).one()
+    shown = pages_of(root / "d" / f"{old.token}-{YEAR}")
+    sign_in(client, "admin")
+    assert post(client, f"/staff/families/links/{old.id}/rotate").status_code == 302  # the families page's button
+    db.session.expire_all()
+    new = db.session.scalars(select(FamilyLink).where(FamilyLink.family_id == old.family_id,
+                                                      FamilyLink.revoked_at.is_(None))).one()
+    result = runner.invoke(args=["site", "build"])
+    assert result.exit_code == 0, result.output
+    assert pages_of(root / "d" / f"{new.token}-{YEAR}") == shown  # what the old link showed, byte for byte
+    assert not any(old.token.encode() in body for body in shown.values())
+    serve_site(client.application)
+    statuses = {}
+    for token in (old.token, new.token):
+        for path in (f"/d/{token}-{YEAR}/index.html", f"/d/{token}/index.html"):
+            answer = client.get(path)
+            statuses[path.replace(token, "old" if token == old.token else "new")] = answer.status_code
+            answer.close()
+    assert statuses == {f"/d/old-{YEAR}/index.html": 404, "/d/old/index.html": 404,
+                        f"/d/new-{YEAR}/index.html": 200, "/d/new/index.html": 200}
