@@ -61,12 +61,16 @@ class Period(Revisioned, Base):
 
 
 class Holiday(Revisioned, Base):
+    """A holiday of a year. A removed one keeps its row (`removed_at`, a new rev) so that devices learn of it; the
+    same start added again brings the row back (app/base/school_calendar.write)."""
+
     __tablename__ = "holiday"
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     year_id: Mapped[str] = mapped_column(ForeignKey("academic_year.id"))
     name: Mapped[str] = mapped_column(String(100))
     start: Mapped[dt.date] = mapped_column(Date)
     end: Mapped[dt.date] = mapped_column(Date)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         UniqueConstraint("year_id", "start"),
         CheckConstraint("start <= \"end\"", name="order"),
