@@ -34,6 +34,7 @@ from app.base.models import AcademicYear, FamilyLink, family_student
 from app.base.rollover import RolloverError, final_marks_missing, year_classes
 from app.base.settings import Settings
 from static_site.publish import LINKS, TOKEN_NAME, published_tokens
+from sync import clock
 
 FORM = re.compile(r"<form\b.*?</form>", re.S | re.I)
 KEPT = re.compile(r"^([a-z2-7]{32})-(\d{4}-\d{4})$")  # publish.KEPT_YEAR, with its parts
@@ -127,8 +128,10 @@ class Closing:
     done: bool = False
 
 
-def close_year(conf: Settings, year: AcademicYear, *, apply: bool, allow_missing: bool = False) -> Closing:
-    """Check the final marks, then (with `apply`) keep or drop the families' pages of the year.
+def close_year(conf: Settings, year: AcademicYear, *, apply: bool, allow_missing: bool = False, by: str = "",
+               ) -> Closing:
+    """Check the final marks, then (with `apply`) keep or drop the families' pages of the year and mark the year
+    closed (its journal archived: app/base/closed_years.py; the caller commits).
 
     Refuses (RolloverError) to apply while final marks are missing, unless `allow_missing`.
     """
@@ -157,5 +160,7 @@ def close_year(conf: Settings, year: AcademicYear, *, apply: bool, allow_missing
         closing.kept = keep_year(conf.site_output_dir, year.name, tokens)
     else:
         drop_years(conf.site_output_dir)
+    if year.closed_at is None:  # closing again (to copy the pages afresh) keeps the first date
+        year.closed_at, year.closed_by = clock.now(), by
     closing.done = True
     return closing

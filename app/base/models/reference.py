@@ -41,6 +41,10 @@ class AcademicYear(Base):
     # database's calendar is in force for the year, not config.yaml's (app/base/school_calendar.py).
     calendar_edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     calendar_edited_by: Mapped[str | None] = mapped_column(String(60))
+    # Set by `year close --apply` (cleared by `year reopen`): the year's journal is archived, and staff decisions
+    # on the hub that would change one of its records are refused (app/base/closed_years.py).
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(60))
     __table_args__ = (CheckConstraint("start < \"end\"", name="year_order"),)
 
 
