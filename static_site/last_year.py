@@ -3,7 +3,9 @@
 LAYOUT: d/<token>-<year>/ (index.html, the weeks, the child pages, each + .gz), a plain folder beside the
 link's own d/<token>: served like it (serve.py serves d/…), never touched by a build (publish.py knows only
 32-letter token names), and gone with the link whenever its pages are unpublished (publish.unpublish:
-revoked, rotated, no consent, the family deleted).
+revoked, rotated, no consent, the family deleted). A rotation gives the new link a copy of the old link's kept
+year at once (`carry_over`): the family reads last year under its new link, and the old token's copy goes at
+the next build with the rest of its pages.
 
 ALGORITHM of `keep_year(conf, year, skip)`:
 1. Every published page set d/<token> of a family not in `skip` (families whose every child leaves with the
@@ -20,7 +22,7 @@ import gzip
 import os
 import re
 import shutil
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from app.base.models import AcademicYear, FamilyLink, family_student
 from app.base.rollover import RolloverError, final_marks_missing, year_classes
 from app.base.settings import Settings
 from static_site.publish import LINKS, TOKEN_NAME, published_tokens
+from sync import clock
 
 FORM = re.compile(r"<form\b.*?</form>", re.S | re.I)
 KEPT = re.compile(r"^([a-z2-7]{32})-(\d{4}-\d{4})$")  # publish.KEPT_YEAR, with its parts
@@ -47,21 +50,49 @@ def keep_year(root: Path, year: str, tokens: Collection[str]) -> int:
         source = links / token
         if not TOKEN_NAME.match(token) or not (source / "index.html").is_file():
             continue
-        target = links / f"{token}-{year}"
-        partial = links / f".{token}-{year}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(os.path.realpath(source), partial, ignore=shutil.ignore_patterns("*.gz"))
-        for page in partial.glob("*.html"):
-            text = FORM.sub("", page.read_text(encoding="utf-8"))
-            text = text.replace("<body>", "<body>" + NOTE.format(year=year), 1) if "<body>" in text else text
-            page.write_text(text, encoding="utf-8")
-            (page.with_name(page.name + ".gz")).write_bytes(gzip.compress(text.encode(), mtime=0))
-        if target.exists():
-            shutil.rmtree(target)
-        partial.rename(target)
+        _place(source, links / f"{token}-{year}", lambda folder: _close_pages(folder, year))
         kept += 1
     drop_years(root, keep=year)
     return kept
+
+
+def _close_pages(folder: Path, year: str) -> None:
+    """Remove the confirmation forms, add the "year closed" note, make the .gz files again."""
+    for page in folder.glob("*.html"):
+        text = FORM.sub("", page.read_text(encoding="utf-8"))
+        text = text.replace("<body>", "<body>" + NOTE.format(year=year), 1) if "<body>" in text else text
+        page.write_text(text, encoding="utf-8")
+        (page.with_name(page.name + ".gz")).write_bytes(gzip.compress(text.encode(), mtime=0))
+
+
+def _place(source: Path, target: Path, finish: Callable[[Path], None] | None = None) -> None:
+    """Copy a page set to `target` (a kept year's folder) whole: into a dot-named partial folder, then renamed
+    over any older copy, so a reader never finds half of it."""
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(os.path.realpath(source), partial)
+    if finish is not None:
+        finish(partial)
+    if target.exists():
+        shutil.rmtree(target)
+    partial.rename(target)
+
+
+def carry_over(root: Path, old: str, new: str) -> int:
+    """Copy the kept years of link `old` to link `new` (a rotation: same guardian, same children); return how many.
+
+    A copy, not a move: the old token keeps its copy until its pages are unpublished at the next build (as its
+    current pages), and a rotation whose transaction fails leaves the old link whole."""
+    links = root / LINKS
+    if not (TOKEN_NAME.match(old) and TOKEN_NAME.match(new)) or not links.is_dir():
+        return 0
+    carried = 0
+    for entry in sorted(os.scandir(links), key=lambda e: e.name):
+        match = KEPT.match(entry.name)
+        if match and match[1] == old and not entry.is_symlink() and entry.is_dir():
+            _place(Path(entry.path), links / f"{new}-{match[2]}")
+            carried += 1
+    return carried
 
 
 def drop_years(root: Path, keep: str | None = None) -> int:
@@ -97,8 +128,10 @@ class Closing:
     done: bool = False
 
 
-def close_year(conf: Settings, year: AcademicYear, *, apply: bool, allow_missing: bool = False) -> Closing:
-    """Check the final marks, then (with `apply`) keep or drop the families' pages of the year.
+def close_year(conf: Settings, year: AcademicYear, *, apply: bool, allow_missing: bool = False, by: str = "",
+               ) -> Closing:
+    """Check the final marks, then (with `apply`) keep or drop the families' pages of the year and mark the year
+    closed (its journal archived: app/base/closed_years.py; the caller commits).
 
     Refuses (RolloverError) to apply while final marks are missing, unless `allow_missing`.
     """
@@ -127,5 +160,7 @@ def close_year(conf: Settings, year: AcademicYear, *, apply: bool, allow_missing
         closing.kept = keep_year(conf.site_output_dir, year.name, tokens)
     else:
         drop_years(conf.site_output_dir)
+    if year.closed_at is None:  # closing again (to copy the pages afresh) keeps the first date
+        year.closed_at, year.closed_by = clock.now(), by
     closing.done = True
     return closing

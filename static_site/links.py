@@ -29,6 +29,7 @@ from static_site.access import (
     link_expired,
     student_link_allowed,
 )
+from static_site.last_year import carry_over
 
 TOKEN_BYTES = 20
 TOKEN_PATTERN = re.compile(r"^[a-z2-7]{32}$")
@@ -129,17 +130,26 @@ def revoke(link: FamilyLink, now: dt.datetime, reason: str = "revoked") -> None:
 
 
 def rotate(link: FamilyLink, today: dt.date, now: dt.datetime) -> FamilyLink:
-    """Replace a link by a new one for the same guardian; the old one stops at the next build."""
+    """Replace a link by a new one for the same guardian; the old one stops at the next build.
+
+    The new link reads what the old one did, last year's kept pages too (static_site/last_year.py: copied to
+    the new token now; the old token's copy goes at the next build with its pages)."""
     access = family_access([link.family_id], today, now)[link.family_id]
     guardian = db.session.get(Guardian, link.guardian_id)
     assert guardian is not None
+    was_live = link.revoked_at is None
     revoke(link, now, "rotated")
     expires = None if link_expired(link, now) else link.expires_at
+    conf = settings()
     if link.student_id is not None:
         student = db.session.get(Student, link.student_id)
         assert student is not None
-        return issue_student(access, student, now, today, settings().student_min_age, expires)
-    return issue(access, guardian, now, expires)
+        new = issue_student(access, student, now, today, conf.student_min_age, expires)
+    else:
+        new = issue(access, guardian, now, expires)
+    if was_live:  # a link already revoked has lost its kept year (or will at the next build): nothing to carry
+        carry_over(conf.site_output_dir, link.token, new.token)
+    return new
 
 
 def find_link(text: str) -> FamilyLink | None:

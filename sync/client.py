@@ -353,7 +353,7 @@ class SyncClient:
                 if stored is not None and stored.rev > change.rev:
                     continue
                 values = dict(change.fields)
-                if change.entity in JOURNAL or change.deleted:  # a removed reference row (a timetable change)
+                if change.entity in JOURNAL or change.deleted:  # a removed reference row (timetable change, holiday)
                     values["deleted"] = change.deleted
                 if change.entity not in JOURNAL:
                     reference_changed = True

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from app.base import school_calendar, settings
+from app.base.calendar import current_year
 from app.base.extensions import db
 from app.base.models import Group, Student, TimetableEntry
 from app.base.models.sync import STATUSES
@@ -358,6 +360,18 @@ def test_real_answers_of_the_hub_validate_against_the_schemas(served: Any, check
 
     status = served.get("/api/v1/status", headers={"Authorization": f"Bearer {one.token}"}).get_json()
     must_validate(checker, status, "Status")
+
+
+def test_a_holiday_removed_on_the_hub_validates_as_a_deleted_reference_change(served: Any, checker: Checker) -> None:
+    build_tiny_school()
+    conf = settings()
+    first, *others = conf.holidays
+    school_calendar.write(current_year(conf), conf.period_kind, list(conf.periods), others)  # the first removed
+    db.session.commit()
+    page = Machine(served).post([], pull={"cursor": None, "limit": 1000}).get_json()
+    must_validate(checker, page, "Answer")
+    removed = [c for c in page["changes"] if c["entity"] == "holiday" and c["deleted"]]
+    assert [(c["fields"]["name"], c["fields"]["start"]) for c in removed] == [(first.name, first.start.isoformat())]
 
 
 def test_real_whole_batch_errors_validate_against_the_error_schema(served: Any, checker: Checker) -> None:

@@ -12,6 +12,7 @@ from app.base.extensions import db
 from app.base.models import AcademicYear, Holiday
 from app.staff.figures import period_for
 from tests import site_helpers
+from tests.live import new_client
 from tests.school import Machine, build_tiny_school
 from tests.site_helpers import NOW, build, issue_links, links_of, page, post_week, two_families
 from tests.staff_support import csrf_token, make_accounts, sign_in
@@ -61,7 +62,8 @@ def test_until_saved_the_file_is_in_force_and_once_saved_the_database_wins(site_
     assert "Дополнительные каникулы" in set(db.session.scalars(select(Holiday.name)))
     assert client.post("/staff/calendar/reset", data={"csrf_token": csrf_token(client)}).status_code == 302
     assert settings().holiday_on(dt.date(2026, 11, 24)) is None
-    assert "Дополнительные каникулы" not in set(db.session.scalars(select(Holiday.name)))
+    assert "Дополнительные каникулы" not in set(db.session.scalars(select(Holiday.name)
+                                                                  .where(Holiday.removed_at.is_(None))))
 
 
 def test_a_wrong_calendar_is_refused_beside_the_field_and_nothing_changes(site_app):
@@ -108,3 +110,31 @@ def test_every_reader_sees_the_schools_calendar_site_machines_and_reports(site_a
     pulled = machine.post([], pull={"cursor": "0", "limit": 1000}).get_json()["changes"]
     ends = {c["fields"]["end"] for c in pulled if c["entity"] == "period" and c["fields"]["number"] == 2}
     assert ends == {"2026-12-27"}
+
+
+def test_a_holiday_removed_on_the_hub_leaves_the_machines_at_their_next_sync(site_app, tmp_path):
+    client, _school = admin(site_app)
+    assert client.post("/staff/calendar/", data=calendar_form(client, HOLIDAYS)).status_code == 302
+    machine = new_client(site_app, tmp_path / "cab12.db")  # a classroom machine's client over the hub's WSGI app
+    assert machine.sync().ok
+
+    def held() -> set[str]:  # the machine's holidays: its pulled rows that are not removed
+        return {r.values["name"] for r in machine.views("holiday").values() if not r.deleted}
+
+    assert "Дополнительные каникулы" in held()
+    kept = [h for h in HOLIDAYS if h[0] != "Дополнительные каникулы"]
+    assert client.post("/staff/calendar/", data=calendar_form(client, kept)).status_code == 302  # the row cleared
+    pulled = machine.sync()
+    assert pulled.ok and pulled.pulled == 1  # only the removed holiday: nothing else changed
+    assert held() == {name for name, _, _ in kept}
+    gone = next(r for r in machine.views("holiday").values() if r.deleted)
+    # an older client that reads no `deleted` on a holiday keeps it as it was, as before (backward compatible)
+    assert (gone.values["name"], gone.values["start"], gone.values["end"]) == (
+        "Дополнительные каникулы", "2026-11-23", "2026-11-29")
+    assert settings().holiday_on(dt.date(2026, 11, 24)) is None  # nor on the hub
+    assert client.post("/staff/calendar/", data=calendar_form(client, HOLIDAYS)).status_code == 302  # added again
+    assert machine.sync().ok
+    assert "Дополнительные каникулы" in held()
+    fresh = new_client(site_app, tmp_path / "cab14.db", name="Кабинет 14")
+    assert fresh.sync().ok
+    assert {r.values["name"] for r in fresh.views("holiday").values() if not r.deleted} == held()

@@ -11,14 +11,19 @@ import pytest
 from sqlalchemy import select
 
 from app.base import settings
+from app.base.closed_years import YearClosed, check_open
 from app.base.extensions import db
 from app.base.models import (
     AcademicYear,
     Assignment,
+    Attendance,
+    Conflict,
     Consent,
     Family,
     FamilyLink,
     Guardian,
+    Mark,
+    OpLog,
     Period,
     PeriodGrade,
     SchoolClass,
@@ -30,7 +35,7 @@ from static_site.links import issue, revoke
 from static_site.serve import serve_site
 from sync import clock, hlc
 from tests.school import build_tiny_school
-from tests.staff_support import family_with_link, make_accounts, post, sign_in
+from tests.staff_support import NEWCOMER, family_with_link, make_accounts, post, sign_in, world
 
 ROOT = Path(__file__).resolve().parent.parent
 YEAR = "2026-2027"
@@ -182,3 +187,80 @@ def test_a_revoked_link_loses_its_kept_year_at_the_next_build(school, runner):
     result = runner.invoke(args=["site", "build"])
     assert result.exit_code == 0, result.output
     assert not kept.exists() and not (root / "d" / school["ivanova"]).exists()
+
+
+def pages_of(folder: Path) -> dict[str, bytes]:
+    """Every file of a page set, by name."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_rotated_link_keeps_the_familys_year_and_the_old_token_reads_nothing(school, client, runner):
+    client.application.config["STAFF_JOBS_INLINE"] = True
+    give_final_marks(school)
+    root = build_site(runner)
+    assert runner.invoke(args=["year", "close", "--apply"]).exit_code == 0
+    old = db.session.scalars(select(FamilyLink).where(FamilyLink.token == school["ivanova"])).one()
+    shown = pages_of(root / "d" / f"{old.token}-{YEAR}")
+    sign_in(client, "admin")
+    assert post(client, f"/staff/families/links/{old.id}/rotate").status_code == 302  # the families page's button
+    db.session.expire_all()
+    new = db.session.scalars(select(FamilyLink).where(FamilyLink.family_id == old.family_id,
+                                                      FamilyLink.revoked_at.is_(None))).one()
+    result = runner.invoke(args=["site", "build"])
+    assert result.exit_code == 0, result.output
+    assert pages_of(root / "d" / f"{new.token}-{YEAR}") == shown  # what the old link showed, byte for byte
+    assert not any(old.token.encode() in body for body in shown.values())
+    serve_site(client.application)
+    statuses = {}
+    for token in (old.token, new.token):
+        for path in (f"/d/{token}-{YEAR}/index.html", f"/d/{token}/index.html"):
+            answer = client.get(path)
+            statuses[path.replace(token, "old" if token == old.token else "new")] = answer.status_code
+            answer.close()
+    assert statuses == {f"/d/old-{YEAR}/index.html": 404, "/d/old/index.html": 404,
+                        f"/d/new-{YEAR}/index.html": 200, "/d/new/index.html": 200}
+
+
+def test_a_closed_years_journal_refuses_staff_decisions_until_the_year_is_reopened(client, runner):
+    w = world(client)
+    closed = runner.invoke(args=["year", "close", "--apply", "--allow-missing-marks"])
+    assert closed.exit_code == 0, closed.output
+    assert "журнал года в архиве" in closed.output
+    db.session.add(Student(id=NEWCOMER, file_no="S9", last_name="Новикова", first_name="Анна",
+                           birth_date=dt.date(2013, 2, 2), class_id=w["school"]["c7"], enrolled_on=dt.date(2026, 9, 1)))
+    db.session.commit()  # the rejected op's cause fixed: a replay would now apply
+    attendance = db.session.get(Conflict, w["conflict"]).record_id
+    before = (db.session.get(Attendance, attendance).status, db.session.get(Mark, "m-late-3"),
+              db.session.get(Mark, "m-unknown"))
+    sign_in(client, "zavuch")  # the deputy decides and replays
+    for path in (f"/staff/review/op/{w['held']}/approve", f"/staff/review/op/{w['rejected']}/replay",
+                 f"/staff/review/conflict/{w['conflict']}/other"):
+        assert post(client, path).status_code == 302
+        page = client.get("/staff/review/").get_data(as_text=True)
+        assert "Учебный год 2026-2027 закрыт 22.11.2026: его журнал в архиве, запись не изменена." in page, path
+    db.session.expire_all()
+    assert (db.session.get(Attendance, attendance).status, db.session.get(Mark, "m-late-3"),
+            db.session.get(Mark, "m-unknown")) == before
+    assert (db.session.get(OpLog, w["held"]).status, db.session.get(OpLog, w["rejected"]).status) == \
+        ("held", "rejected")
+    assert db.session.get(Conflict, w["conflict"]).resolved_at is None
+    assert db.session.scalars(select(OpLog).where(OpLog.device_id == "hub")).first() is None
+
+    reopened = runner.invoke(args=["year", "reopen", YEAR])
+    assert reopened.exit_code == 0 and "снова открыт" in reopened.output
+    post(client, f"/staff/review/op/{w['held']}/approve")
+    db.session.expire_all()
+    assert db.session.get(Mark, "m-late-3").value == "3"
+    assert runner.invoke(args=["year", "reopen", YEAR]).exit_code == 1  # not closed: nothing to open
+
+
+def test_a_records_year_is_its_dates_lessons_or_periods(school, runner):
+    assert runner.invoke(args=["year", "close", "--apply", "--allow-missing-marks"]).exit_code == 0
+    ids = school["ids"]
+    remark = {"student": ids["st_ivanova"], "date": "2026-11-20", "kind": "praise", "subject": None, "text": "…"}
+    refused = [("remark", "r-1", remark), ("test_plan", "tp-1", {"date": "2027-05-20"}),
+               ("period_grade", "pg-1", {"period": ids["q2"]})]
+    for entity, record_id, fields in refused:
+        with pytest.raises(YearClosed, match="Учебный год 2026-2027 закрыт"):
+            check_open(entity, record_id, fields)
+    check_open("remark", "r-2", {**remark, "date": "2027-08-20"})  # summer: no year's day, nothing closed

@@ -27,6 +27,7 @@ from app.base.models import AcademicYear, Holiday, Period
 from app.base.settings import Holiday as HolidayDay
 from app.base.settings import Period as PeriodDays
 from app.base.settings import Settings
+from sync import clock
 
 CACHE = "tetrad_calendar"
 
@@ -57,7 +58,8 @@ def _read(conf: Settings) -> Settings:
                 select(Period.number, Period.name, Period.start, Period.end)
                 .where(Period.year_id == year.id, Period.kind != "year").order_by(Period.number)).all()
             holidays = connection.execute(select(Holiday.name, Holiday.start, Holiday.end)
-                                          .where(Holiday.year_id == year.id).order_by(Holiday.start)).all()
+                                          .where(Holiday.year_id == year.id, Holiday.removed_at.is_(None))
+                                          .order_by(Holiday.start)).all()
     except SQLAlchemyError:  # no such table or column yet: the file's calendar
         return conf
     if not periods:
@@ -146,10 +148,13 @@ def write(year: AcademicYear, kind: str, periods: list[PeriodDays], holidays: li
         db.session.add(period)
     for stale in rows.values():
         db.session.delete(stale)
+    # A removed holiday keeps its row, marked removed (a new rev): machines pull it as deleted. Adding the same
+    # start again brings that row back.
     days = {h.start: h for h in db.session.scalars(select(Holiday).where(Holiday.year_id == year.id))}
     for rest in holidays:
         holiday = days.pop(rest.start, None) or Holiday(year_id=year.id, start=rest.start)
-        holiday.name, holiday.end = rest.name.strip(), rest.end
+        holiday.name, holiday.end, holiday.removed_at = rest.name.strip(), rest.end, None
         db.session.add(holiday)
     for gone in days.values():
-        db.session.delete(gone)
+        if gone.removed_at is None:
+            gone.removed_at = clock.now()

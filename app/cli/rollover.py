@@ -1,4 +1,4 @@
-"""`flask --app wsgi year close`, `year open 2027-2028 --order ORDER.csv [--apply]` and `year move`.
+"""`flask --app wsgi year close`, `year reopen NAME`, `year open 2027-2028 --order ORDER.csv [--apply]` and `year move`.
 
 The roll-over and the close are app/base/rollover.py (and static_site/last_year.py for the families' pages of
 the closed year), shared with the administrator's page (app/staff/year.py); this module only prints.
@@ -23,8 +23,9 @@ from static_site.paper.lookup import PaperError
 
 
 def register(year_group: click.Group) -> None:
-    """Add `close`, `open` and `move` to the `year` group."""
+    """Add `close`, `reopen`, `open` and `move` to the `year` group."""
     year_group.add_command(close_command)
+    year_group.add_command(reopen_command)
     year_group.add_command(open_command)
     year_group.add_command(move_command)
 
@@ -46,7 +47,8 @@ def close_command(apply: bool, allow_missing_marks: bool) -> None:
         click.echo(f"Итоговые отметки {year.name}: " + (f"не хватает {len(closing.missing)}."
                                                          if closing.missing else "выставлены все."))
         if apply:
-            closing = last_year.close_year(conf, year, apply=True, allow_missing=allow_missing_marks)
+            closing = last_year.close_year(conf, year, apply=True, allow_missing=allow_missing_marks, by="cli")
+            db.session.commit()
     except RolloverError as exc:
         fail(str(exc))
     keep = (f"страницы {closing.kept} семей за {year.name} остаются доступны по их ссылкам только для чтения "
@@ -56,8 +58,26 @@ def close_command(apply: bool, allow_missing_marks: bool) -> None:
         click.echo(f"Пробный запуск, ничего не изменено: {keep}; семей выпускников {closing.graduates} — их "
                    "страницы не сохраняются. Для закрытия повторите с --apply.")
         return
-    click.echo(f"Год {year.name} закрыт: {keep}; семей выпускников {closing.graduates}. Дальше: впишите новый год "
-               "в config.yaml, перезапустите сервер и выполните year open НОВЫЙ_ГОД --order ПРИКАЗ.csv.")
+    click.echo(f"Год {year.name} закрыт: {keep}; семей выпускников {closing.graduates}; журнал года в архиве — "
+               "решения сотрудников, меняющие его записи, отклоняются (исправление: year reopen). Дальше: впишите "
+               "новый год в config.yaml, перезапустите сервер и выполните year open НОВЫЙ_ГОД --order ПРИКАЗ.csv.")
+
+
+@click.command("reopen")
+@click.argument("name")
+def reopen_command(name: str) -> None:
+    """Снова открыть закрытый учебный год NAME для исправления журнала (по решению администрации)."""
+    try:
+        year = lookup.find_year(name)
+    except PaperError as exc:
+        fail(str(exc))
+    if year.closed_at is None:
+        fail(f"учебный год {year.name} не закрыт: открывать нечего.")
+    year.closed_at = year.closed_by = None
+    db.session.commit()
+    click.echo(f"Учебный год {year.name} снова открыт: журнал можно исправлять. После исправления закройте год ещё "
+               "раз (year close --apply, пока config.yaml называет этот год), страницы семей за год будут "
+               "скопированы заново.")
 
 
 @click.command("open")

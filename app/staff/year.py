@@ -86,19 +86,20 @@ def open_year() -> Response:
     return redirect(url_for("staff.jobs.show", job_id=job.id))
 
 
-def close_job(params: dict[str, Any], _by: str, _progress: jobs.Progress) -> dict[str, Any]:
+def close_job(params: dict[str, Any], by: str, _progress: jobs.Progress) -> dict[str, Any]:
     """`year close --apply`; a refusal is the job's result, not a failure."""
     conf = settings()
     year = _year()
     if year is None:
         return {"error_text": f"учебный год {conf.year_name} ещё не открыт."}
     try:
-        closing = last_year.close_year(conf, year, apply=True, allow_missing=bool(params.get("allow_missing")))
+        closing = last_year.close_year(conf, year, apply=True, allow_missing=bool(params.get("allow_missing")), by=by)
     except RolloverError as exc:
         return {"error_text": str(exc), "lines": last_year.close_year(conf, year, apply=False).missing}
     keep = (f"страницы {closing.kept} семей за {year.name} остаются доступны по их ссылкам только для чтения"
             if conf.site_keep_last_year else "страницы семей за год не сохраняются (site.keep_last_year: false)")
-    return {"summary": f"Год {year.name} закрыт: {keep}; семей выпускников {closing.graduates}.",
+    return {"summary": f"Год {year.name} закрыт: {keep}; семей выпускников {closing.graduates}; журнал года в "
+                       "архиве — решения сотрудников, меняющие его записи, отклоняются.",
             "lines": [f"нет итоговой отметки: {line}" for line in closing.missing]}
 
 

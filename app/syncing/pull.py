@@ -58,6 +58,8 @@ REFERENCE: dict[str, tuple[type[Any], Any]] = {
     "school": (School, lambda r: {"name": r.name, "timezone": r.timezone}),
     "period": (Period, lambda r: {"name": r.name, "kind": r.kind, "number": r.number, "start": _iso(r.start),
                                   "end": _iso(r.end)}),
+    # A holiday the administrator removed keeps its row (`removed_at`) and is pulled as deleted, its fields as
+    # they were (docs/protocol.md): a client that ignores `deleted` there keeps it, as before.
     "holiday": (Holiday, lambda r: {"name": r.name, "start": _iso(r.start), "end": _iso(r.end)}),
     "class": (SchoolClass, lambda r: {"name": r.name, "grade": r.grade, "letter": r.letter,
                                       "homeroom_teacher": r.homeroom_teacher_id}),

@@ -1,16 +1,19 @@
 """Staff decisions on what sync could not settle alone: held corrections, rejected ops, conflicts.
 
 Each decision is one transaction, recorded on the op log row (or the conflict) with who and when, and
-reaches the classroom machines through pull, never through a resend.
+reaches the classroom machines through pull, never through a resend. A decision that would write a record of a
+closed year (app/base/closed_years.py) is refused; declining and keeping a conflict's winner write no record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 
+from app.base.closed_years import YearClosed, check_open
 from app.base.extensions import db
 from app.base.journal_store import load
 from app.base.models import Conflict, Device, OpLog
@@ -36,13 +39,22 @@ def _op_row(log_id: int, status: str) -> OpLog:
     return row
 
 
+def _open_year(entity: str, record_id: str, fields: dict[str, Any]) -> None:
+    """Refuse (DecisionError, nothing changed) a decision that would write a closed year's journal."""
+    try:
+        check_open(entity, record_id, fields)
+    except YearClosed as exc:
+        raise DecisionError(str(exc)) from None
+
+
 def approve(log_id: int, by: str) -> str:
     """The deputy approves a held late correction: it is merged now, with its own clock; return the outcome."""
     row = _op_row(log_id, "held")
+    op = parse_op(row.payload)
+    _open_year(op.entity, op.id, op.fields)
     now = clock.now()
     try:
-        entry = merge_decided(row.device_id, parse_op(row.payload), row.applied_hlc,
-                              Verdict(substitute=row.substitute), now)
+        entry = merge_decided(row.device_id, op, row.applied_hlc, Verdict(substitute=row.substitute), now)
     except LessonNotDecided:
         raise DecisionError("Сначала утвердите урок этой записи: он ещё ждёт решения или отклонён.") from None
     row.status, row.decided_at, row.decided_by = entry.status, now, by
@@ -62,8 +74,10 @@ def replay(log_id: int, by: str) -> str:
     row = _op_row(log_id, "rejected")
     if row.code in NOT_REPLAYABLE or row.op_id is None:
         raise DecisionError("Эту операцию нельзя применить повторно: она повреждена или повторяет другую.")
+    op = parse_op(row.payload)
+    _open_year(op.entity, op.id, op.fields)
     now = clock.now()
-    entry = judge_again(row.device_id, parse_op(row.payload), now)
+    entry = judge_again(row.device_id, op, now)
     row.status, row.code, row.applied_hlc = entry.status, entry.code, entry.applied_hlc
     row.decided_at, row.decided_by = now, by
     db.session.commit()
@@ -77,6 +91,7 @@ def choose_other(conflict_id: int, by: str) -> None:
         raise DecisionError("Конфликт не найден.")
     if conflict.resolved_at is not None:
         raise DecisionError("Решение по этому конфликту уже принято.")
+    _open_year(conflict.entity, conflict.record_id, {})
     now = clock.now()
     hub = _hub_device(now)
     stamp = max(hlc.make(int(now.timestamp() * 1000)), _record_hlc(conflict))

@@ -41,6 +41,10 @@ class AcademicYear(Base):
     # database's calendar is in force for the year, not config.yaml's (app/base/school_calendar.py).
     calendar_edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     calendar_edited_by: Mapped[str | None] = mapped_column(String(60))
+    # Set by `year close --apply` (cleared by `year reopen`): the year's journal is archived, and staff decisions
+    # on the hub that would change one of its records are refused (app/base/closed_years.py).
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(60))
     __table_args__ = (CheckConstraint("start < \"end\"", name="year_order"),)
 
 
@@ -61,12 +65,16 @@ class Period(Revisioned, Base):
 
 
 class Holiday(Revisioned, Base):
+    """A holiday of a year. A removed one keeps its row (`removed_at`, a new rev) so that devices learn of it; the
+    same start added again brings the row back (app/base/school_calendar.write)."""
+
     __tablename__ = "holiday"
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     year_id: Mapped[str] = mapped_column(ForeignKey("academic_year.id"))
     name: Mapped[str] = mapped_column(String(100))
     start: Mapped[dt.date] = mapped_column(Date)
     end: Mapped[dt.date] = mapped_column(Date)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         UniqueConstraint("year_id", "start"),
         CheckConstraint("start <= \"end\"", name="order"),
