@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
+import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterator
@@ -57,7 +58,9 @@ def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) ->
     """Apply a parsed batch for a device in one transaction and return the protocol answer: judged first
     without the write lock (`judge_ahead`), then applied under it (`apply_judged`)."""
     now = now or clock.now()
-    return apply_judged(device_id, batch, now, judge_ahead(device_id, batch, now))
+    with _answering_busy():
+        ahead = judge_ahead(device_id, batch, now)
+    return apply_judged(device_id, batch, now, ahead)
 
 
 def apply_judged(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged | None) -> dict[str, Any]:
@@ -68,7 +71,7 @@ def apply_judged(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged |
     database's). It misses nothing: revs are taken under the counter lock, so they commit in order, and a
     change committed later has a higher rev than this pull's cursor.
     """
-    try:
+    with _answering_busy():
         with _write_turn():
             answer = _apply(device_id, batch, now, ahead)
             db.session.commit()
@@ -80,6 +83,15 @@ def apply_judged(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged |
             if not more:  # the pull's last page: what concerns the device's teachers (docs/protocol.md)
                 answer["conflicts"] = conflicts_for(device_id)
             db.session.rollback()  # end the read transaction
+    return answer
+
+
+@contextlib.contextmanager
+def _answering_busy() -> Iterator[None]:
+    """Any error ends the transaction; a locked or busy database is answered "busy" (503 with Retry-After): the
+    judgement ahead's reads wait on locks too (PostgreSQL: a table locked by a migration)."""
+    try:
+        yield
     except (OperationalError, DBAPIError) as exc:
         db.session.rollback()
         if is_busy(exc):
@@ -88,7 +100,6 @@ def apply_judged(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged |
     except Exception:
         db.session.rollback()
         raise
-    return answer
 
 
 TURN_WAIT_S = 5.0  # as long as SQLite's busy timeout (app/__init__.py): then the batch is answered "busy"
@@ -103,7 +114,8 @@ def _write_turn() -> Iterator[None]:
     if not path or path == ":memory:":
         yield
         return
-    with open(f"{path}.batch-turn", "a+b") as turn:
+    turn = _open_turn(f"{path}.batch-turn", path)
+    try:
         deadline = time.monotonic() + TURN_WAIT_S
         while True:
             try:
@@ -117,6 +129,19 @@ def _write_turn() -> Iterator[None]:
             yield
         finally:
             fcntl.flock(turn, fcntl.LOCK_UN)
+    finally:
+        os.close(turn)
+
+
+def _open_turn(turn: str, database: str) -> int:
+    """The turn file, made owner-only like the database (whoever can open it can hold its lock), read-only (a
+    lock needs no more); made by root (a command run as root), it is given the database's owner, as SQLite gives
+    its -wal and -shm files."""
+    fd = os.open(turn, os.O_RDONLY | os.O_CREAT, 0o600)
+    if os.geteuid() == 0:
+        owner = os.stat(database)
+        os.fchown(fd, owner.st_uid, owner.st_gid)
+    return fd
 
 
 def apply_in_batches(device_id: str, batch: Batch, progress: Callable[[int], None] = lambda _n: None) -> Counter[str]:
