@@ -147,7 +147,7 @@ class Snapshot:
     def load_stays(self, students: Iterable[Student]) -> None:
         """Read the enrolment history of these students in one pass (a query per chunk of students), keeping
         the rows of other classes of the current class's school year that overlap the shown dates."""
-        missing = sorted({s.id for s in students} - set(self._stays))
+        missing = sorted({s.id for s in students if s.id not in self._stays})
         for part in chunks(missing):
             for student_id in part:
                 self._stays[student_id] = []
@@ -165,7 +165,7 @@ class Snapshot:
         """The journals of these classes, loading what is not read yet in one pass: each class's plan, and the
         own records of `students` (into their current class's journal, which must be among these), or of every
         student of the classes when None."""
-        missing = sorted(class_ids - set(self._classes))
+        missing = sorted(c for c in class_ids if c not in self._classes)
         if missing:
             self._load(missing)
         found = {c: self._classes[c] for c in class_ids if c in self._classes}
