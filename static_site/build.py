@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Row, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Row, bindparam, delete, select, update
 
 from app.base.extensions import db
 from app.base.gcpause import fewer_collections
@@ -127,7 +127,8 @@ def _build_families(conf: Settings, family_ids: Collection[str] | None, now: dt.
                 users[class_id] -= 1
                 if not users[class_id]:
                     done.add(class_id)
-        snap.release(done)
+        if start + BATCH < len(ordered):  # after the last batch the snapshot goes as a whole
+            snap.release(done)
         if progress:
             progress(len(batch))
     report.seconds = time.perf_counter() - started
@@ -137,8 +138,10 @@ def _build_families(conf: Settings, family_ids: Collection[str] | None, now: dt.
 def _build_batch(conf: Settings, root: Path, snap: Snapshot, common: dict[str, object], batch: list[FamilyAccess],
                  acks: dict[str, list[WeekAck]], now: dt.datetime, report: BuildReport) -> None:
     """Freeze, publish and record one batch of families."""
-    # the journals of the whole batch in one load (a few queries per class), not one load per family
-    snap.classes(snap.class_ids(s for access in batch if access.live for s in access.children))
+    # the journals of the whole batch in one load (a few queries per class and per chunk of the batch's
+    # children), not one load per family; classmates' own records are not read (their pages are not made here)
+    children = [s for access in batch if access.live for s in access.children]
+    snap.classes(snap.class_ids(children), children)
     pages, contents = {}, {}
     guardians: dict[str, Guardian] = {}
     for access in batch:
@@ -203,12 +206,16 @@ def build_dirty(conf: Settings, limit: int = QUEUE_TAKE, progress: Progress | No
 
 
 def _take(rows: Sequence[Row[str, dt.datetime, int]]) -> None:
-    """Delete the queue rows exactly as they were read; a newer mark (other marked_at or rev) stays."""
-    for part in range(0, len(rows), 300):
-        db.session.execute(delete(DirtyFamily).where(or_(*(
-            and_(DirtyFamily.family_id == r.family_id, DirtyFamily.marked_at == r.marked_at,
-                 DirtyFamily.rev == r.rev)
-            for r in rows[part:part + 300]))))
+    """Delete the queue rows exactly as they were read; a newer mark (other marked_at or rev) stays.
+
+    One statement run for every row (executemany): the same compiled statement whatever the number of rows."""
+    if not rows:
+        return
+    table = DirtyFamily.__table__
+    db.session.connection().execute(
+        delete(table).where(table.c.family_id == bindparam("_family"), table.c.marked_at == bindparam("_at"),
+                            table.c.rev == bindparam("_rev")),
+        [{"_family": r.family_id, "_at": r.marked_at, "_rev": r.rev} for r in rows])
 
 
 def build_all(conf: Settings, progress: Progress | None = None, now: dt.datetime | None = None,

@@ -2,6 +2,10 @@
 
 Journal rows are read with Core selects (plain rows, no ORM objects) for the date range the pages show:
 the current period and the current week. Deleted records are left out here, so no page ever sees them.
+A class's plan (lessons, timetable, tests, groups) is read once per class; a student's own records (marks,
+absences, remarks, period marks) once per student, only for the students asked for: a build reads those of
+the children it shows, not of their classmates (whose pages it is not making), while a paper copy of a class
+journal asks for every student of the class.
 """
 
 from __future__ import annotations
@@ -90,6 +94,8 @@ class ClassJournal:
     remarks: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
     grades: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
     fresh: dt.datetime | None = None
+    read: set[str] = field(default_factory=set)  # the students whose own records are read (Snapshot.classes)
+    complete: bool = False  # every student's of the class read
 
 
 class Snapshot:
@@ -141,7 +147,7 @@ class Snapshot:
     def load_stays(self, students: Iterable[Student]) -> None:
         """Read the enrolment history of these students in one pass (a query per chunk of students), keeping
         the rows of other classes of the current class's school year that overlap the shown dates."""
-        missing = sorted({s.id for s in students} - set(self._stays))
+        missing = sorted({s.id for s in students if s.id not in self._stays})
         for part in chunks(missing):
             for student_id in part:
                 self._stays[student_id] = []
@@ -155,12 +161,20 @@ class Snapshot:
             for row in db.session.execute(rows.order_by(Enrolment.start)):
                 self._stays[row.student_id].append(Stay(row.class_id, row.start, row.end))
 
-    def classes(self, class_ids: set[str]) -> dict[str, ClassJournal]:
-        """The journals of these classes, loading those not read yet in one pass."""
-        missing = sorted(class_ids - set(self._classes))
+    def classes(self, class_ids: set[str], students: Iterable[Student] | None = None) -> dict[str, ClassJournal]:
+        """The journals of these classes, loading what is not read yet in one pass: each class's plan, and the
+        own records of `students` (into their current class's journal, which must be among these), or of every
+        student of the classes when None."""
+        missing = sorted(c for c in class_ids if c not in self._classes)
         if missing:
             self._load(missing)
-        return {c: self._classes[c] for c in class_ids if c in self._classes}
+        found = {c: self._classes[c] for c in class_ids if c in self._classes}
+        if students is None:
+            self._load_classmates([journal for journal in found.values() if not journal.complete])
+        else:
+            self._load_students({s.id: s.class_id for s in students
+                                 if s.class_id in found and s.id not in found[s.class_id].read})
+        return found
 
     def _load(self, class_ids: list[str]) -> None:
         for part in chunks(class_ids, 200):
@@ -168,8 +182,16 @@ class Snapshot:
                 SchoolClass.id.in_(part)))}
             self._classes.update(loaded)
             self._load_plan(loaded)
-            self._load_students(loaded)
             self._load_fresh(loaded)
+
+    def _load_classmates(self, journals: list[ClassJournal]) -> None:
+        """Read the own records of every student of these classes not read yet."""
+        by_id = {journal.school_class.id: journal for journal in journals}
+        for part in chunks(list(by_id), 200):
+            students = db.session.execute(select(Student.id, Student.class_id).where(Student.class_id.in_(part)))
+            self._load_students({s: c for s, c in students if s not in by_id[c].read})
+        for journal in journals:
+            journal.complete = True
 
     def _load_plan(self, loaded: dict[str, ClassJournal]) -> None:
         ids = list(loaded)
@@ -198,11 +220,12 @@ class Snapshot:
         for row in db.session.execute(members):
             loaded[row.class_id].groups.setdefault(row.group_id, set()).add(row.student_id)
 
-    def _load_students(self, loaded: dict[str, ClassJournal]) -> None:
-        students = {s: c for s, c in db.session.execute(
-            select(Student.id, Student.class_id).where(Student.class_id.in_(list(loaded))))}
-        ids = list(students)
-        for part in chunks(ids):
+    def _load_students(self, students: dict[str, str]) -> None:
+        """Read the own records of these students (id → current class, whose journal is loaded)."""
+        loaded = self._classes
+        for student_id, class_id in students.items():
+            loaded[class_id].read.add(student_id)
+        for part in chunks(sorted(students)):
             marks = select(Mark.id, Mark.rev, Mark.student_id, Mark.lesson_id, Mark.value, Mark.work_type,
                            Mark.comment, Lesson.date, Lesson.subject_id).join(Lesson, Lesson.id == Mark.lesson_id)
             marks = marks.where(

@@ -74,7 +74,7 @@ class FamilyContent:
 
 def family_content(snap: Snapshot, children: list[Student]) -> FamilyContent:
     """The content of a family's pages from its visible children."""
-    journals = snap.classes(snap.class_ids(children))
+    journals = snap.classes(snap.class_ids(children), children)  # the children's own records, not classmates'
     views = []
     for number, student in enumerate(children, start=1):
         journal = journals[student.class_id]

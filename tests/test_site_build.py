@@ -14,7 +14,10 @@ from app.base.extensions import db
 from app.base.models import DirtyFamily, FamilyLink, WeekAck
 from app.base.rebuild_queue import mark_families_dirty
 from static_site import publish
+from static_site.access import family_access
 from static_site.build import build_all, build_dirty, build_families, site_lock
+from static_site.data import Snapshot
+from static_site.pages import family_content
 from static_site.render import CSS_SOURCE, css_name
 from tests import site_helpers
 from tests.school import LESSON_DAY, build_tiny_school
@@ -149,6 +152,30 @@ def test_incremental_build_touches_only_queued_families(site_app):
     assert os.readlink(ivanov_link) == ivanovs_before  # never rewritten, never deleted
     assert os.readlink(smirnov_link) != smirnovs_before
     assert (ivanov_link / "index.html").is_file()
+
+
+def test_a_build_reads_the_own_records_of_the_children_it_shows_not_their_classmates(site_app):
+    school, families = setup_school(site_app.test_client())
+    conf = settings()
+    today = conf.today(NOW)
+    ivanovs = family_access([families["ivanovs"].id], today, NOW)[families["ivanovs"].id].children
+    snap = Snapshot(conf, today)
+    journals = snap.classes(snap.class_ids(ivanovs), ivanovs)
+    seventh = journals[school["c7"]]
+    ivanova, smirnov = school["st_ivanova"], school["st_smirnov"]
+    assert [m.id for m in seventh.marks[ivanova]] == ["mark-ivanova-1"]
+    assert [r.id for r in seventh.remarks[ivanova]] == ["remark-ivanova-1"]
+    assert smirnov not in seventh.marks and smirnov not in seventh.attendance and smirnov not in seventh.remarks
+    partial = family_content(snap, ivanovs)
+    # a paper journal copy asks for whole classes: the classmates are read then, nobody's records twice
+    whole, fresh = snap.classes(set(journals)), Snapshot(conf, today).classes(set(journals))
+    for class_id, journal in fresh.items():
+        for part in ("marks", "attendance", "remarks", "grades"):
+            assert dict(getattr(whole[class_id], part)) == dict(getattr(journal, part))
+    assert [m.id for m in whole[school["c7"]].marks[smirnov]] == ["mark-smirnov-1"]
+    complete = Snapshot(conf, today)
+    complete.classes(set(journals))
+    assert family_content(complete, ivanovs) == partial  # the same pages either way
 
 
 def test_queue_keeps_a_family_marked_again_during_its_build(site_app):
