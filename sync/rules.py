@@ -154,6 +154,7 @@ class Calendar:
     max_skew_ms: int
     plan_ahead_days: int = 14  # a lesson may be planned this many days ahead (topic, homework, cancelled)
     allow_unplanned_substitutions: bool = False
+    closed: bool = False  # the year is closed (`year close --apply`): its journal is archived, no op changes it
 
     def local_date(self, stamp: str) -> dt.date:
         """The school-local calendar day of an HLC."""
@@ -211,6 +212,8 @@ def check(
     op: Op, merged: dict[str, Any], ref: Reference, lessons: Lessons, cal: Calendar, now_ms: int, applied_hlc: str
 ) -> Verdict:
     """Judge an op against the school's rules; `merged` is the record as it would be after the op."""
+    if cal.closed:  # every journal record the rules accept is dated in the year (`out_of_year`)
+        return _reject("year_closed")
     if not ref.teacher_exists(op.author):
         return _reject("unknown_author")
     if not ref.serves(op.author):

@@ -22,6 +22,7 @@ from app.base.models import (
     Family,
     FamilyLink,
     Guardian,
+    Lesson,
     Mark,
     OpLog,
     Period,
@@ -34,7 +35,7 @@ from static_site.access import family_access
 from static_site.links import issue, revoke
 from static_site.serve import serve_site
 from sync import clock, hlc
-from tests.school import build_tiny_school
+from tests.school import build_tiny_school, lesson_fields
 from tests.staff_support import NEWCOMER, family_with_link, make_accounts, post, sign_in, world
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,3 +265,30 @@ def test_a_records_year_is_its_dates_lessons_or_periods(school, runner):
         with pytest.raises(YearClosed, match="Учебный год 2026-2027 закрыт"):
             check_open(entity, record_id, fields)
     check_open("remark", "r-2", {**remark, "date": "2027-08-20"})  # summer: no year's day, nothing closed
+
+
+def test_a_closed_years_journal_refuses_what_classroom_machines_send_and_keeps_it_for_a_reopened_year(
+        client, runner):
+    w = world(client)
+    assert runner.invoke(args=["year", "close", "--apply", "--allow-missing-marks"]).exit_code == 0
+    machine, school = w["machine"], w["school"]
+    lesson, fields = lesson_fields(school, slot=6)
+    lesson_op = machine.op("lesson", lesson, fields, author=school["t_petrova"])
+    mark = machine.op("mark", "m-after-close", {"lesson": lesson, "student": school["st_ivanova"], "value": "4",
+                                                "work_type": "oral"}, author=school["t_petrova"])
+    answer = machine.post([lesson_op, mark])
+    assert answer.status_code == 200
+    assert [(r["status"], r.get("code"), r.get("message")) for r in answer.get_json()["results"]] == [
+        ("rejected", "year_closed", "Учебный год закрыт: его журнал в архиве, запись не изменена.")] * 2
+    assert db.session.get(Mark, "m-after-close") is None and db.session.get(Lesson, lesson) is None
+    kept = db.session.scalars(select(OpLog).where(OpLog.op_id == lesson_op["op"])).one()
+    assert (kept.status, kept.code) == ("rejected", "year_closed")  # nothing accepted is lost
+
+    assert runner.invoke(args=["year", "reopen", YEAR]).exit_code == 0
+    sign_in(client, "zavuch")  # the administration reopened the year: the deputy replays what the machine sent
+    assert post(client, f"/staff/review/op/{kept.id}/replay").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Lesson, lesson).topic == fields["topic"]
+    later = machine.op("mark", "m-after-reopen", {"lesson": lesson, "student": school["st_ivanova"], "value": "5",
+                                                  "work_type": "oral"}, author=school["t_petrova"])
+    assert machine.post([later]).get_json()["results"][0]["status"] == "applied"

@@ -1,13 +1,14 @@
 """A closed school year's journal is archived: staff on the hub change none of its records.
 
-RULE: `year close --apply` marks the year closed (`academic_year.closed_at`, static_site/last_year.close_year);
-from then on a staff decision that would write a journal record of that year (approving a held correction,
-replaying a rejected op, choosing a conflict's other value: app/syncing/review.py) is refused with
-`YearClosed`, and nothing changes. A record belongs to the year whose days hold its date: a lesson's, a
-remark's or a test's own date, a mark's or an attendance row's lesson date, a period mark's period end. An op
-that would move a record (a remark's date) is refused when either its old or its new date is in a closed year.
-`year reopen NAME` opens the year again, by the administration's decision, for a correction; closing it again
-copies the families' pages afresh.
+RULE: `year close --apply` marks the year closed (`academic_year.closed_at`, static_site/last_year.close_year).
+From then on the sync rules refuse every journal op a classroom machine sends for it (`year_closed`: kept in the
+op log like any rejected op, to be replayed should the year be reopened), and a staff decision that would write
+a journal record of that year (approving a held correction, replaying a rejected op, choosing a conflict's other
+value: app/syncing/review.py) is refused with `YearClosed`, and nothing changes. A record belongs to the year
+whose days hold its date: a lesson's, a remark's or a test's own date, a mark's or an attendance row's lesson
+date, a period mark's period end. An op that would move a record (a remark's date) is refused when either its
+old or its new date is in a closed year. `year reopen NAME` opens the year again, by the administration's
+decision, for a correction; closing it again copies the families' pages afresh.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ from sync.schema import parse_date
 
 class YearClosed(Exception):
     """A change refused because its record belongs to a closed year; the message is for staff, in Russian."""
+
+
+def year_closed(name: str) -> bool:
+    """Whether the year of this name is closed: the sync rules then refuse every journal op (`year_closed`)."""
+    return db.session.scalar(select(AcademicYear.closed_at).where(AcademicYear.name == name)) is not None
 
 
 def closed_year_on(day: dt.date) -> AcademicYear | None:

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.base import bulk, epoch, settings
+from app.base.closed_years import year_closed
 from app.base.extensions import db
 from app.base.gcpause import fewer_collections
 from app.base.journal_store import NewRecord, Prepared, chunks, load, prepare, revs_of, write
@@ -43,10 +44,11 @@ FINAL = ("applied", "superseded", "conflict", "held", "rejected", "declined")
 
 
 def calendar_for(conf: Settings) -> Calendar:
-    """The sync rules' view of the school calendar and limits."""
+    """The sync rules' view of the school calendar and limits, and whether the year is closed."""
     return Calendar(conf.year_start, conf.year_end, conf.timezone, conf.no_marks_grades, conf.approval_after_days,
                     conf.sync["max_clock_skew_seconds"] * 1000, plan_ahead_days=conf.deadlines["plan_ahead_days"],
-                    allow_unplanned_substitutions=bool(conf.sync["allow_unplanned_substitutions"]))
+                    allow_unplanned_substitutions=bool(conf.sync["allow_unplanned_substitutions"]),
+                    closed=year_closed(conf.year_name))
 
 
 def vocabulary_for(conf: Settings) -> Vocabulary:
