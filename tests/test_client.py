@@ -483,7 +483,7 @@ def test_sync_over_real_http_with_the_default_transport(app, school, db_url, tmp
 
 
 def test_a_lesson_deleted_in_the_batch_that_created_its_mark_still_syncs(client, school):
-    """Hub bug (app/ingest.py `_scope_class`): a mark created in a batch whose lesson the same batch deletes
+    """Hub bug (app/syncing/persist.py `_scope_class`): a mark created in a batch whose lesson the same batch deletes
     makes the hub fail with 500 (AssertionError: the deleted lesson is looked up through `lesson_info`, which
     hides tombstones), so the device can never sync again."""
     lesson = record_lesson(client, school)

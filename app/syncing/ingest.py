@@ -1,46 +1,41 @@
 """Applying a batch on the hub: one transaction that logs every op, merges records and answers.
 
-The same function serves the HTTP endpoint and the USB file import, so both give the same outcomes.
+The same function serves the HTTP endpoint and the USB file import, so both give the same outcomes. A batch is
+judged before the write lock (`judge_ahead`) and written under it (`apply_judged`) when what the judgement read
+still holds; what it writes is made in app/syncing/persist.py, the turns at the lock in app/syncing/write_turn.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
-import json
-import os
-import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.base import bulk, epoch, settings
 from app.base.closed_years import year_closed
 from app.base.extensions import db
 from app.base.gcpause import fewer_collections
-from app.base.journal_store import NewRecord, Prepared, chunks, load, prepare, revs_of, write
-from app.base.models import Conflict, Device, DeviceRebase, HubEpoch, OpLog, family_student
-from app.base.models.base import lock_revs, take_revs
-from app.base.rebuild_queue import class_families, mark_families_dirty
+from app.base.journal_store import chunks, load, revs_of
+from app.base.models import Device, DeviceRebase, HubEpoch, OpLog
+from app.base.models.base import lock_revs
 from app.base.settings import Settings
 from app.syncing.devices import bound_classes
+from app.syncing.persist import Writes, add_revs, persist, write_changes, writes_of
 from app.syncing.pull import changes_since, conflicts_for
 from app.syncing.school_reference import device_reference
+from app.syncing.write_turn import answering_busy, write_turn
 from sync import clock, hlc
 from sync.answers import ops_digest
-from sync.apply import THIS_BATCH, Applied, BatchApplier, HeldLessons, Known, Loader, LogEntry, result_of
-from sync.errors import BatchRejected, Busy
+from sync.apply import Applied, BatchApplier, HeldLessons, Known, Loader, LogEntry, result_of
+from sync.errors import BatchRejected
 from sync.merge import Record
 from sync.protocol import VERSION
 from sync.rules import Calendar, Verdict
 from sync.schema import Batch, Op, Rebase, Rejection, Vocabulary, parse_op
-
-FINAL = ("applied", "superseded", "conflict", "held", "rejected", "declined")
 
 
 def calendar_for(conf: Settings) -> Calendar:
@@ -60,7 +55,7 @@ def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) ->
     """Apply a parsed batch for a device in one transaction and return the protocol answer: judged first
     without the write lock (`judge_ahead`), then applied under it (`apply_judged`)."""
     now = now or clock.now()
-    with _answering_busy():
+    with answering_busy():
         ahead = judge_ahead(device_id, batch, now)
     return apply_judged(device_id, batch, now, ahead)
 
@@ -73,8 +68,8 @@ def apply_judged(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged |
     database's). It misses nothing: revs are taken under the counter lock, so they commit in order, and a
     change committed later has a higher rev than this pull's cursor.
     """
-    with _answering_busy():
-        with _write_turn():
+    with answering_busy():
+        with write_turn():
             answer = _apply(device_id, batch, now, ahead)
             db.session.commit()
         if batch.pull is not None:
@@ -86,64 +81,6 @@ def apply_judged(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged |
                 answer["conflicts"] = conflicts_for(device_id)
             db.session.rollback()  # end the read transaction
     return answer
-
-
-@contextlib.contextmanager
-def _answering_busy() -> Iterator[None]:
-    """Any error ends the transaction; a locked or busy database is answered "busy" (503 with Retry-After): the
-    judgement ahead's reads wait on locks too (PostgreSQL: a table locked by a migration)."""
-    try:
-        yield
-    except (OperationalError, DBAPIError) as exc:
-        db.session.rollback()
-        if is_busy(exc):
-            raise Busy(retry_after=2) from None
-        raise
-    except Exception:
-        db.session.rollback()
-        raise
-
-
-TURN_WAIT_S = 5.0  # as long as SQLite's busy timeout (app/__init__.py): then the batch is answered "busy"
-
-
-@contextlib.contextmanager
-def _write_turn() -> Iterator[None]:
-    """SQLite: batches take turns at the write lock through a lock file beside the database, so a batch waiting
-    for one that is being written starts the moment it commits (SQLite's own wait for its lock sleeps 25–100 ms
-    at a time); on PostgreSQL the row locks are waited on as they are."""
-    path = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
-    if not path or path == ":memory:":
-        yield
-        return
-    turn = _open_turn(f"{path}.batch-turn", path)
-    try:
-        deadline = time.monotonic() + TURN_WAIT_S
-        while True:
-            try:
-                fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise Busy(retry_after=2) from None
-                time.sleep(0.001)
-        try:
-            yield
-        finally:
-            fcntl.flock(turn, fcntl.LOCK_UN)
-    finally:
-        os.close(turn)
-
-
-def _open_turn(turn: str, database: str) -> int:
-    """The turn file, made owner-only like the database (whoever can open it can hold its lock), read-only (a
-    lock needs no more); made by root (a command run as root), it is given the database's owner, as SQLite gives
-    its -wal and -shm files."""
-    fd = os.open(turn, os.O_RDONLY | os.O_CREAT, 0o600)
-    if os.geteuid() == 0:
-        owner = os.stat(database)
-        os.fchown(fd, owner.st_uid, owner.st_gid)
-    return fd
 
 
 def apply_in_batches(device_id: str, batch: Batch, progress: Callable[[int], None] = lambda _n: None) -> Counter[str]:
@@ -158,14 +95,6 @@ def apply_in_batches(device_id: str, batch: Batch, progress: Callable[[int], Non
         outcomes["acked_seq"] = answer["acked_seq"]
         progress(len(part.ops))
     return outcomes
-
-
-def is_busy(exc: DBAPIError) -> bool:
-    """Whether a database error means "locked or busy, try again" rather than a bug."""
-    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-    markers = ("database is locked", "database is busy", "deadlock", "could not serialize", "lock timeout",
-               "canceling statement due to lock", "could not obtain lock", "too many clients", "connection")
-    return any(marker in text for marker in markers)
 
 
 @dataclass
@@ -226,8 +155,8 @@ def _apply(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged | None)
                 op.problem = problem  # as the batch came, for the judgement again
         judged = _judge(device_id, batch, now, tuple(locked), current_epoch, rebase=True)
     applier, applied = judged.applier, judged.applied
-    _persist(device_id, applied, applier, judged.writes, now)
-    _add_revs(applied.results, judged.writes.own)
+    persist(device_id, applied, applier, judged.writes, now)
+    add_revs(applied.results, judged.writes.own)
     hub_time = max([hlc.make(int(now.timestamp() * 1000))] + [e.applied_hlc for e in applied.log])
     answer: dict[str, Any] = {"protocol": VERSION, "epoch": current_epoch.epoch, "hub_time": hub_time,
                               "acked_seq": applied.acked_seq, "results": applied.results}
@@ -258,7 +187,7 @@ def _judge(device_id: str, batch: Batch, now: dt.datetime, device: tuple[Any, ..
     applier.last_clamped = last_hlc
     applied = applier.run(batch.ops)
     return Judged(applier, applied, device, (current_epoch.epoch, current_epoch.reason), _queued_key(queued), known,
-                  seq_owners, revs, held, _writes(device_id, applied, applier, now), [])
+                  seq_owners, revs, held, writes_of(device_id, applied, applier, now), [])
 
 
 def _still_holds(judged: Judged, device_id: str, batch: Batch, device: tuple[Any, ...], current: HubEpoch) -> bool:
@@ -327,34 +256,6 @@ def _rebase(device_id: str, rebase: Rebase, acked_seq: int, current: str, reason
             db.session.add(DeviceRebase(device_id=device_id, epoch=current, first_seq=first, last_seq=seq - 1, at=now))
             first = None
     return rebase.from_seq - 1
-
-
-OwnWrite = tuple[str, Record, int]  # an op, the record it won a field of, that write's rev (THIS_BATCH: the record's)
-
-
-def _own_writes(results: list[dict[str, Any]], applier: BatchApplier, device_id: str) -> list[OwnWrite]:
-    """The writes of the batch's ops that won a field of a record whose every winning write is this device's.
-
-    Their results get the record's rev (`_add_revs`): the device then holds the record as the hub does (values,
-    per-field clock, rev) without it being pulled back; a record with another writer's field gets no rev here
-    and comes back in the pull.
-    """
-    wanted = {r["op"] for r in results}
-    own: list[OwnWrite] = []
-    for record in applier.records.values():
-        if not all(w.device == device_id for w in record.clock.values()):
-            continue
-        own += [(winner.op, record, winner.rev) for winner in record.clock.values() if winner.op in wanted]
-    return own
-
-
-def _add_revs(results: list[dict[str, Any]], own: list[OwnWrite]) -> None:
-    """Give each op of `own` its write's rev, once the records have theirs."""
-    revs = {op: record.rev if rev == THIS_BATCH else rev for op, record, rev in own}
-    for result in results:
-        rev = revs.get(result["op"])
-        if rev:
-            result["rev"] = rev
 
 
 def new_applier(device_id: str, now_ms: int, acked_seq: int = 0, known: dict[str, Known] | None = None,
@@ -461,157 +362,4 @@ def _queued(device_id: str) -> list[Op]:
         ops.append(op)
     return ops
 
-
-@dataclass
-class Writes:
-    """What a judgement writes, made with it (before the write lock): the changed records' rows but for their
-    revs, in the order they take them; the op log's new rows and its queued ops' outcomes; the writes whose
-    results get a rev."""
-
-    records: list[tuple[tuple[str, str], Prepared, tuple[str, str, str, str] | None]]  # key, row, CREATION values
-    log: list[tuple[Any, ...]]
-    decided: list[tuple[Any, ...]]
-    own: list[OwnWrite]
-
-
-def _writes(device_id: str, applied: Applied, applier: BatchApplier, now: dt.datetime) -> Writes:
-    log, decided = _log_rows(device_id, applied.log, now)
-    return Writes(_prepare_records(device_id, applier), log, decided, _own_writes(applied.results, applier, device_id))
-
-
-def _persist(device_id: str, applied: Applied, applier: BatchApplier, writes: Writes, now: dt.datetime) -> None:
-    _write_records(applier, writes.records)
-    _write_conflicts(applier, now)
-    _mark_families(applier)
-    log_table = OpLog.__table__
-    bulk.insert(log_table, LOGGED, writes.log, json_text=("payload",))
-    bulk.update(log_table, DECIDED, writes.decided)
-    values: dict[str, Any] = {"acked_seq": applied.acked_seq}
-    if applied.skew_ms > 0 or applied.log:
-        values["last_skew_ms"] = max(applied.skew_ms, 0)
-        values["skewed"] = any(e.applied_hlc != e.op.hlc and e.status not in ("rejected", "queued")
-                               for e in applied.log)
-    device = db.session.get(Device, device_id)
-    assert device is not None
-    if applied.queued_left and device.gap_since is None:
-        values["gap_since"] = now
-    elif not applied.queued_left:
-        values["gap_since"] = None
-    newest = max([device.last_hlc] + [e.applied_hlc for e in applied.log])
-    values["last_hlc"] = newest
-    db.session.execute(update(Device).where(Device.id == device_id).values(values))
-    db.session.expire(device)
-
-
-def write_changes(device_id: str, applier: BatchApplier, now: dt.datetime) -> None:
-    """Persist what the applier merged: records with new revs, conflicts, and the families to rebuild."""
-    _write_records(applier, _prepare_records(device_id, applier))
-    _write_conflicts(applier, now)
-    _mark_families(applier)
-
-
-def _prepare_records(device_id: str, applier: BatchApplier) -> list[tuple[tuple[str, str], Prepared,
-                                                                          tuple[str, str, str, str] | None]]:
-    """The changed records' rows but for their revs, in the order they take them, with the values of
-    `journal_store.CREATION` for the new ones."""
-    prepared = []
-    for key in sorted(applier.changed):
-        record = applier.records[key]
-        entity = key[0]
-        made = None
-        if key in applier.created:
-            creator = applier.creators[key]
-            made = (device_id, creator.author, creator.hlc, _scope_class(entity, record, applier))
-        prepared.append((key, prepare(entity, record), made))
-    return prepared
-
-
-def _write_records(applier: BatchApplier, prepared: list[tuple[tuple[str, str], Prepared,
-                                                               tuple[str, str, str, str] | None]]) -> None:
-    """Take the records' revs and write their rows."""
-    if not prepared:
-        return
-    first = take_revs(db.session, len(prepared))
-    new: dict[str, list[NewRecord]] = defaultdict(list)
-    updated: dict[str, list[tuple[str, tuple[Any, ...]]]] = defaultdict(list)
-    for offset, (key, rows, made) in enumerate(prepared):
-        rev = applier.records[key].rev = first + offset
-        entity, record_id = key
-        if made is not None:
-            new[entity].append((record_id, rows.row(rev), made))
-        else:
-            updated[entity].append((record_id, rows.row(rev)))
-    # Lessons first: marks and attendance refer to them.
-    for entity in sorted(set(new) | set(updated), key=lambda e: e != "lesson"):
-        write(entity, new.get(entity, []), updated.get(entity, []))
-
-
-def _scope_class(entity: str, record: Record, applier: BatchApplier) -> str:
-    values = record.values
-    if entity in ("lesson", "test_plan"):
-        return str(values["class"])
-    if entity in ("attendance", "mark"):  # the lesson's class, even when the same batch deleted the lesson
-        return str(applier.records[("lesson", values["lesson"])].values["class"])
-    student = applier.reference.student(values["student"])
-    assert student is not None
-    return student.class_id
-
-
-LOGGED = ("op_id", "device_id", "seq", "hlc", "applied_hlc", "author_id", "entity", "record_id", "action", "payload",
-          "status", "code", "substitute", "received_at", "decided_at")  # an op log row, as `_write_log` gives it
-DECIDED = ("status", "code", "applied_hlc", "substitute", "decided_at", "id")  # a queued op's outcome, by row id
-
-
-def _log_rows(device_id: str, log: list[LogEntry], now: dt.datetime) -> tuple[list[tuple[Any, ...]],
-                                                                              list[tuple[Any, ...]]]:
-    """The op log's new rows (`LOGGED`) and its queued ops' outcomes (`DECIDED`)."""
-    rows = []
-    for entry in log:
-        if entry.update:
-            continue
-        op = entry.op
-        code = entry.code or (op.problem.code if op.problem else None)
-        taken = code == "op_id_taken" or (op.problem is not None and op.problem.code == "op_id_taken")
-        rows.append((None if taken else op.op, device_id, op.seq if entry.keep_seq else None, op.hlc,
-                     entry.applied_hlc, op.author, op.entity, op.id, op.action or "?", op_text(op), entry.status,
-                     code, entry.substitute, now, now if entry.status in FINAL else None))
-    decided = [(e.status, e.code, e.applied_hlc, e.substitute, now, e.op.log_id) for e in log if e.update]
-    return rows, decided
-
-
-def op_text(op: Op) -> str:
-    """The op as it was sent: its original JSON text, or (when only its data came: a file, the demo) that data as
-    JSON."""
-    return op.text if op.text is not None else json.dumps(op.raw)
-
-
-def _write_conflicts(applier: BatchApplier, now: dt.datetime) -> None:
-    rows = [
-        {"entity": entity, "record_id": record_id, "field": c.field, "winner_op": c.winner.op, "loser_op": c.loser.op,
-         "winner_author": c.winner.author, "loser_author": c.loser.author, "winner_device": c.winner.device,
-         "loser_device": c.loser.device, "winner_value": c.winner_value, "loser_value": c.loser_value,
-         "detected_at": now}
-        for entity, record_id, c in applier.conflicts
-    ]
-    if rows:
-        db.session.execute(Conflict.__table__.insert(), rows)
-
-
-def _mark_families(applier: BatchApplier) -> None:
-    """Queue, durably, the families whose children's journal this batch changed."""
-    students: set[str] = set()
-    classes: set[str] = set()
-    for entity, record_id in applier.changed:
-        values = applier.records[(entity, record_id)].values
-        if entity in ("lesson", "test_plan"):
-            classes.add(str(values["class"]))
-        else:
-            students.add(str(values["student"]))
-    families: set[str] = set()
-    for part in chunks(students):
-        families.update(db.session.scalars(
-            select(family_student.c.family_id).where(family_student.c.student_id.in_(part))))
-    families |= class_families(classes)
-    if families:
-        mark_families_dirty(families)
 
