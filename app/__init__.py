@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.base.database_file import sqlite_file
 from app.base.extensions import db, migrate
 from app.base.keys import load_keys
 from app.base.logmask import mask_request_logs
@@ -42,12 +43,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {"options": "-c lock_timeout=5000"}
     app.config.update(test_config)
     app.extensions["tetrad.settings"] = settings
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:"):
         private_dir(var_dir)
-        database = app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]
-        if database and database != ":memory:":
-            private_dir(Path(database).parent)
-            private_file(Path(database))  # created 600 before SQLite creates it 644
+        database = sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+        if database is not None:
+            private_dir(database.parent)
+            private_file(database)  # created 600 before SQLite creates it 644
     if settings.proxy_count:
         # Behind nginx: the client's address and scheme from exactly `server.proxy_count` proxies, no more.
         count = settings.proxy_count

@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
 from app.base import epoch, settings, signed_manifest
+from app.base.database_file import sqlite_file
 from app.base.extensions import db
 from app.base.keys import load_signing_key
 from app.base.permissions import private_dir
@@ -132,7 +133,7 @@ def make_backup(destinations: list[Path]) -> dict[Path, Path | str]:
     backend = url.get_backend_name()
     if backend not in DATABASE_FILES:
         fail(f"резервное копирование базы {backend} не поддерживается (только SQLite и PostgreSQL).")
-    if backend == "sqlite" and url.database in (None, "", ":memory:"):
+    if backend == "sqlite" and sqlite_file(url) is None:
         fail("база находится в памяти: копировать нечего.")
     now = clock.now()
     name = "tetrad-" + now.astimezone(settings().timezone).strftime("%Y-%m-%d_%H-%M-%S")

@@ -22,6 +22,7 @@ from flask_migrate import upgrade
 from sqlalchemy import inspect
 
 from app.base import epoch, signed_manifest
+from app.base.database_file import sqlite_file
 from app.base.extensions import db
 from app.cli.backup import DATABASE_FILES, fail, find_copy, public_key, run_pg_tool, verify
 from app.cli.dbreport import database_report, report_lines
@@ -42,16 +43,19 @@ def restore_command(path: Path, key_file: Path | None) -> None:
     if backend != manifest.get("engine"):
         fail(f"копия сделана с базы {manifest.get('engine')}, а сервер настроен на {backend}: "
              "восстановите в базу того же вида.")
+    target = sqlite_file(engine.url)
     if backend == "sqlite":
-        Path(str(engine.url.database)).parent.mkdir(parents=True, exist_ok=True)
+        if target is None:
+            fail("база находится в памяти: восстанавливать некуда.")
+        target.parent.mkdir(parents=True, exist_ok=True)
     with engine.connect() as conn:
         tables = inspect(conn).get_table_names()
     if tables:
         fail(f"база {engine.url.render_as_string(hide_password=True)} не пуста ({len(tables)} таблиц): "
              "восстановление делается только в пустую базу. Создайте новую и укажите её в DATABASE_URL.")
     database = folder / DATABASE_FILES[backend]
-    if backend == "sqlite":
-        _place_sqlite(database, Path(str(engine.url.database)))
+    if target is not None:
+        _place_sqlite(database, target)
     else:
         try:
             run_pg_tool("pg_restore", engine.url, "--no-owner", "--exit-on-error", "--single-transaction",

@@ -11,9 +11,11 @@ import fcntl
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from app.base.database_file import sqlite_file
 from app.base.extensions import db
 from sync.errors import Busy
 
@@ -42,8 +44,8 @@ def write_turn() -> Iterator[None]:
     """SQLite: batches take turns at the write lock through a lock file beside the database, so a batch waiting
     for one that is being written starts the moment it commits (SQLite's own wait for its lock sleeps 25–100 ms
     at a time); on PostgreSQL the row locks are waited on as they are."""
-    path = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
-    if not path or path == ":memory:":
+    path = sqlite_file(db.engine.url)
+    if path is None:
         yield
         return
     turn = _open_turn(f"{path}.batch-turn", path)
@@ -65,7 +67,7 @@ def write_turn() -> Iterator[None]:
         os.close(turn)
 
 
-def _open_turn(turn: str, database: str) -> int:
+def _open_turn(turn: str, database: Path) -> int:
     """The turn file, made owner-only like the database (whoever can open it can hold its lock), read-only (a
     lock needs no more); made by root (a command run as root), it is given the database's owner, as SQLite gives
     its -wal and -shm files."""
