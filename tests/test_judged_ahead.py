@@ -1,13 +1,16 @@
-"""A batch is judged before the write lock (so another worker's batch is written meanwhile) and applied as judged
-only when everything the judgement read still holds under the lock; else it is judged again there.
+"""A batch that finds the batches' turn at writing taken is judged meanwhile (so one worker judges while another
+writes) and applied as judged only when everything the judgement read still holds in its turn; else it is judged
+again there. A batch that finds the turn free takes it and is judged in it.
 
-Each test judges a batch ahead, lets something change in between (committed, as another worker or staff would),
+Most tests judge a batch ahead, lets something change in between (committed, as another worker or staff would),
 then applies it: the outcome must be the one the batch gets when judged after the change.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import gzip
 import http.client
 import json
@@ -15,11 +18,12 @@ import os
 import pwd
 import stat
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import create_engine, delete, func, insert, select, text
 
 from app.base import epoch
 from app.base.extensions import db
@@ -27,7 +31,9 @@ from app.base.models import Assignment, Lesson, OpLog, device_class
 from app.syncing.devices import set_served
 from app.syncing.ingest import apply_batch, apply_judged, judge_ahead
 from app.syncing.review import approve, decline
+from app.syncing.write_turn import TURN_KEY, answering_busy, write_turn
 from sync import clock
+from sync.errors import Busy
 from sync.schema import Batch, parse_batch
 from tests.conftest import TEST_KEYS
 from tests.databases import engine_name
@@ -253,13 +259,63 @@ def test_a_held_lesson_declined_in_between_leaves_its_attendance_without_a_lesso
     assert outcomes(apply_judged(machine.id, batch, now, ahead)) == [("rejected", "unknown_lesson")]
 
 
+@contextlib.contextmanager
+def turn_held_elsewhere(db_url: str) -> Iterator[Callable[[], None]]:
+    """Another worker holds the batches' turn (SQLite: the lock on the turn file, through a file description of its
+    own; PostgreSQL: the advisory lock, in a transaction of its own); yields the function that lets it go."""
+    if engine_name() == "postgresql":
+        engine = create_engine(db_url)
+        connection = engine.connect()
+        transaction = connection.begin()
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TURN_KEY})
+        try:
+            yield transaction.rollback
+        finally:
+            connection.close()
+            engine.dispose()
+    else:
+        turn = os.open(f"{db_url.removeprefix('sqlite:///')}.batch-turn", os.O_RDONLY | os.O_CREAT, 0o600)
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        try:
+            yield lambda: fcntl.flock(turn, fcntl.LOCK_UN)
+        finally:
+            os.close(turn)
+
+
+def test_a_batch_finding_the_turn_free_takes_it_without_judging_ahead(app, school):
+    """One machine at a time (a school's night): one judgement, in the turn, not one ahead and its check again."""
+    with write_turn(while_waiting=lambda: pytest.fail("judged ahead with the turn free")) as ahead:
+        assert ahead is None
+    db.session.rollback()
+
+
+def test_a_batch_finding_the_turn_taken_is_judged_before_it_waits(app, school, db_url):
+    """The judgement is made while the other worker still writes; the turn is taken when that one lets it go. Were
+    it judged only after waiting, this would wait for a turn never given up and answer "busy"."""
+    with turn_held_elsewhere(db_url) as let_go:
+        def judge_while_the_other_writes() -> str:
+            let_go()  # the other batch commits while this one is being judged
+            return "judged ahead"
+        with write_turn(while_waiting=judge_while_the_other_writes) as ahead:
+            assert ahead == "judged ahead"
+        db.session.rollback()
+
+
+def test_a_turn_held_longer_than_the_wait_answers_busy(app, school, db_url):
+    """Five seconds, SQLite's busy timeout and PostgreSQL's lock timeout: then "busy", and the machine retries."""
+    with turn_held_elsewhere(db_url), pytest.raises(Busy):
+        with answering_busy(), write_turn():
+            pytest.fail("the turn was given while another held it")
+
+
 def test_a_locked_database_answers_503_on_a_hub_that_has_begun_its_epoch(client, school, db_url):
-    """tests/test_busy.py's case once the hub has an epoch (every hub after its first answer), so the batch is
-    judged ahead: on PostgreSQL that judgement's reads wait on the lock too, and must give up as "busy"."""
+    """tests/test_busy.py's case once the hub has an epoch (every hub after its first answer) and while another
+    batch holds the turn, so the batch is judged ahead: on PostgreSQL that judgement's reads wait on the lock too,
+    and must give up as "busy"."""
     machine = Machine(client)
     lesson, fields = lesson_fields(school)
     op = machine.op("lesson", lesson, fields, author=school["t_petrova"])
-    with lock_held_elsewhere(db_url):
+    with lock_held_elsewhere(db_url), turn_held_elsewhere(db_url):
         busy = machine.post([op])
     assert busy.status_code == 503, busy.get_json()
     assert int(busy.headers["Retry-After"]) > 0

@@ -1,8 +1,9 @@
 """Applying a batch on the hub: one transaction that logs every op, merges records and answers.
 
 The same function serves the HTTP endpoint and the USB file import, so both give the same outcomes. A batch is
-judged before the write lock (`judge_ahead`) and written under it (`apply_judged`) when what the judgement read
-still holds; what it writes is made in app/syncing/persist.py, the turns at the lock in app/syncing/write_turn.py.
+judged in the batches' turn at writing when the turn is free; while another batch holds it, the batch is judged
+meanwhile (`judge_ahead`) and written in its turn as judged when what the judgement read still holds. What it
+writes is made in app/syncing/persist.py, the turns in app/syncing/write_turn.py.
 """
 
 from __future__ import annotations
@@ -52,34 +53,39 @@ def vocabulary_for(conf: Settings) -> Vocabulary:
 
 
 def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Apply a parsed batch for a device in one transaction and return the protocol answer: judged first
-    without the write lock (`judge_ahead`), then applied under it (`apply_judged`)."""
+    """Apply a parsed batch for a device in one transaction and return the protocol answer: judged in the
+    batches' turn at writing when that is free, else judged while waiting for it (`judge_ahead`) and applied as
+    judged when what the judgement read still holds in the turn."""
     now = now or clock.now()
     with answering_busy():
-        ahead = judge_ahead(device_id, batch, now)
-    return apply_judged(device_id, batch, now, ahead)
+        with write_turn(while_waiting=lambda: judge_ahead(device_id, batch, now)) as ahead:
+            answer = _apply(device_id, batch, now, ahead)
+            db.session.commit()
+        return _with_pull(device_id, batch, answer)
 
 
 def apply_judged(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged | None) -> dict[str, Any]:
-    """Apply a batch in one transaction, by the judgement made ahead when what it read still holds under the
-    write lock, else judged again there; return the protocol answer.
-
-    The pull is read after the commit, outside the write transaction (on SQLite the write lock is the whole
-    database's). It misses nothing: revs are taken under the counter lock, so they commit in order, and a
-    change committed later has a higher rev than this pull's cursor.
-    """
+    """Apply a batch in one transaction by a judgement made ahead (`judge_ahead`) when what it read still holds
+    in the turn, else judged again there; return the protocol answer."""
     with answering_busy():
         with write_turn():
             answer = _apply(device_id, batch, now, ahead)
             db.session.commit()
-        if batch.pull is not None:
-            own = batch.pull.own or batch.pull.cursor == 0  # a first pull brings everything
-            changes, cursor, more = changes_since(batch.pull.cursor, batch.pull.limit, device_id,
-                                                  bound_classes(device_id), own)
-            answer.update(changes=changes, cursor=cursor, more=more)
-            if not more:  # the pull's last page: what concerns the device's teachers (docs/protocol.md)
-                answer["conflicts"] = conflicts_for(device_id)
-            db.session.rollback()  # end the read transaction
+        return _with_pull(device_id, batch, answer)
+
+
+def _with_pull(device_id: str, batch: Batch, answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer with the pull the batch asked for, read after the commit, outside the write transaction (on
+    SQLite the write lock is the whole database's). It misses nothing: revs are taken under the counter lock,
+    so they commit in order, and a change committed later has a higher rev than this pull's cursor."""
+    if batch.pull is not None:
+        own = batch.pull.own or batch.pull.cursor == 0  # a first pull brings everything
+        changes, cursor, more = changes_since(batch.pull.cursor, batch.pull.limit, device_id,
+                                              bound_classes(device_id), own)
+        answer.update(changes=changes, cursor=cursor, more=more)
+        if not more:  # the pull's last page: what concerns the device's teachers (docs/protocol.md)
+            answer["conflicts"] = conflicts_for(device_id)
+        db.session.rollback()  # end the read transaction
     return answer
 
 

@@ -1,7 +1,9 @@
 """Batches taking turns at the write lock, and a locked or busy database answered "busy" (503, Retry-After).
 
-SQLite has one writer: gunicorn's workers take turns through a lock file beside the database, so a batch
-waiting for another starts the moment that one commits. PostgreSQL waits on its row locks as they are.
+Batches take turns at writing: on SQLite (one writer) through a lock file beside the database, so a batch waiting
+for another starts the moment that one commits; on PostgreSQL through a transaction-level advisory lock. A batch
+that finds the turn free takes it at once and is judged in it; one that finds it taken is judged meanwhile
+(`while_waiting`, the judgement ahead of app/syncing/ingest.py), so one worker judges while the other writes.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.base.database_file import sqlite_file
@@ -39,32 +43,58 @@ def answering_busy() -> Iterator[None]:
 TURN_WAIT_S = 5.0  # as long as SQLite's busy timeout (app/__init__.py): then the batch is answered "busy"
 
 
+T = TypeVar("T")
+TURN_KEY = 0x7E7A_AD01  # PostgreSQL's advisory lock for the batches' turn (per database)
+
+
 @contextlib.contextmanager
-def write_turn() -> Iterator[None]:
-    """SQLite: batches take turns at the write lock through a lock file beside the database, so a batch waiting
-    for one that is being written starts the moment it commits (SQLite's own wait for its lock sleeps 25–100 ms
-    at a time); on PostgreSQL the row locks are waited on as they are."""
+def write_turn(while_waiting: Callable[[], T | None] = lambda: None) -> Iterator[T | None]:
+    """Hold the batches' turn at writing for the body; yield None when it was free at once, else what
+    `while_waiting` returned, called before waiting for the turn (without it). SQLite: a lock file beside the
+    database, so the waiting batch starts the moment the other commits (SQLite's own wait for its lock sleeps
+    25–100 ms at a time); PostgreSQL: an advisory lock held until the transaction ends, waited on as long as
+    the lock timeout. Waited on longer than that, the batch is answered "busy"."""
+    if db.engine.dialect.name == "postgresql":
+        yield _postgresql_turn(while_waiting)
+        return
     path = sqlite_file(db.engine.url)
     if path is None:
-        yield
+        yield None
         return
     turn = _open_turn(f"{path}.batch-turn", path)
     try:
-        deadline = time.monotonic() + TURN_WAIT_S
-        while True:
-            try:
-                fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
+        waited: T | None = None
+        if not _try_lock(turn):
+            waited = while_waiting()
+            deadline = time.monotonic() + TURN_WAIT_S
+            while not _try_lock(turn):
                 if time.monotonic() > deadline:
                     raise Busy(retry_after=2) from None
                 time.sleep(0.001)
         try:
-            yield
+            yield waited
         finally:
             fcntl.flock(turn, fcntl.LOCK_UN)
     finally:
         os.close(turn)
+
+
+def _try_lock(turn: int) -> bool:
+    try:
+        fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _postgresql_turn(while_waiting: Callable[[], T | None]) -> T | None:
+    """Take the turn in the session's transaction (released by its commit or rollback)."""
+    if db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": TURN_KEY}):
+        return None
+    db.session.rollback()
+    waited = while_waiting()
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TURN_KEY})  # lock_timeout: "busy"
+    return waited
 
 
 def _open_turn(turn: str, database: Path) -> int:
