@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, delete, func, insert, select, text
 
 from app.base import epoch
 from app.base.extensions import db
-from app.base.models import Assignment, Lesson, OpLog, device_class
+from app.base.models import Assignment, Device, Lesson, OpLog, device_class
 from app.syncing.devices import set_served
 from app.syncing.ingest import apply_batch, apply_judged, judge_ahead
 from app.syncing.review import approve, decline
@@ -133,6 +133,22 @@ def test_the_same_batch_of_a_device_sent_twice_at_once_is_applied_once(client, s
 
     assert outcomes(apply_judged(machine.id, again, now, ahead)) == [("duplicate", None)]
     assert db.session.scalar(select(func.count()).select_from(OpLog)) == 1
+
+
+def test_a_batch_is_not_applied_over_changes_the_caller_left_unsaved(client, school):
+    """They would be rolled back by the judgement ahead when the turn is taken and committed with the batch when
+    it is free: neither is what the caller asked for, so the batch refuses and the session keeps them."""
+    machine = Machine(client)
+    lesson, fields = lesson_fields(school)
+    batch = batch_of(machine, [machine.op("lesson", lesson, fields, author=school["t_petrova"])])
+    device = db.session.get(Device, machine.id)
+    device.name = "Кабинет 7"
+    with pytest.raises(RuntimeError, match="transaction of its own"):
+        apply_batch(machine.id, batch)
+    assert device in db.session.dirty
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(OpLog)) == 0
+    assert outcomes(apply_batch(machine.id, batch)) == [("applied", None)]
 
 
 def test_a_write_judged_while_a_newer_one_commits_never_overwrites_it(client, school, db_url, tmp_path):

@@ -57,6 +57,7 @@ def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) ->
     batches' turn at writing when that is free, else judged while waiting for it (`judge_ahead`) and applied as
     judged when what the judgement read still holds in the turn."""
     now = now or clock.now()
+    _nothing_unsaved()
     with answering_busy():
         with write_turn(while_waiting=lambda: judge_ahead(device_id, batch, now)) as ahead:
             answer = _apply(device_id, batch, now, ahead)
@@ -67,11 +68,19 @@ def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) ->
 def apply_judged(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged | None) -> dict[str, Any]:
     """Apply a batch in one transaction by a judgement made ahead (`judge_ahead`) when what it read still holds
     in the turn, else judged again there; return the protocol answer."""
+    _nothing_unsaved()
     with answering_busy():
         with write_turn():
             answer = _apply(device_id, batch, now, ahead)
             db.session.commit()
         return _with_pull(device_id, batch, answer)
+
+
+def _nothing_unsaved() -> None:
+    """A batch is a transaction of its own: changes the caller left in the session would be rolled back before
+    the write (by the judgement ahead or the turn's wait) or committed with the batch, as chance has it."""
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("a batch is applied in a transaction of its own: commit or roll back the session first")
 
 
 def _with_pull(device_id: str, batch: Batch, answer: dict[str, Any]) -> dict[str, Any]:
