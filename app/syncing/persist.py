@@ -41,9 +41,9 @@ def _own_writes(results: list[dict[str, Any]], applier: BatchApplier, device_id:
     wanted = {r["op"] for r in results}
     own: list[OwnWrite] = []
     for record in applier.records.values():
-        if not all(w.device == device_id for w in record.clock.values()):
-            continue
-        own += [(winner.op, record, winner.rev) for winner in record.clock.values() if winner.op in wanted]
+        writes = set(record.clock.values())  # a record's fields mostly share one write
+        if all(w.device == device_id for w in writes):
+            own += [(w.op, record, w.rev) for w in writes if w.op in wanted]
     return own
 
 
