@@ -25,7 +25,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from flask_migrate import upgrade
 from sqlalchemy import select
 
 from app import create_app
@@ -37,6 +36,7 @@ from app.demo import DEFAULT_SEED
 from app.demo.school import build_school, write_school
 from app.syncing.devices import register
 from bench.sync_ingest import KEYS, scratch
+from bench.timing import migrate
 from bench.workload import school_days
 from sync import clock, ids
 from sync.client import SyncClient
@@ -52,7 +52,7 @@ def prepare(url: str, var: Path) -> tuple[str, str, str]:
     os.environ["DATABASE_URL"] = url
     app = create_app({"SECRET_KEYS": KEYS, "VAR_DIR": var})
     with app.app_context():
-        upgrade()
+        migrate()
         year = ensure_calendar(settings())
         write_school(build_school(settings(), DEFAULT_SEED, year.id))
         db.session.commit()

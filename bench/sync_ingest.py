@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flask_migrate import upgrade
 from sqlalchemy import create_engine
 
 from app import create_app
@@ -32,6 +31,7 @@ from app.base.models import OpLog
 from app.demo import DEFAULT_SEED
 from app.demo.school import build_school, write_school
 from app.syncing.devices import register
+from bench.timing import migrate
 from bench.workload import generate
 from sync import clock, ids
 from tests.databases import postgres_server
@@ -46,7 +46,7 @@ def prepare(url: str, var: Path, total: int) -> tuple[dict[str, str], dict[str, 
     os.environ["DATABASE_URL"] = url
     app = create_app({"SECRET_KEYS": KEYS, "VAR_DIR": var})
     with app.app_context():
-        upgrade()
+        migrate()
         year = ensure_calendar(settings())
         write_school(build_school(settings(), DEFAULT_SEED, year.id))
         db.session.commit()
