@@ -146,6 +146,9 @@ def test_a_batch_is_not_applied_over_changes_the_caller_left_unsaved(client, sch
     with pytest.raises(RuntimeError, match="transaction of its own"):
         apply_batch(machine.id, batch)
     assert device in db.session.dirty
+    db.session.flush()  # flushed, still not committed
+    with pytest.raises(RuntimeError, match="transaction of its own"):
+        apply_batch(machine.id, batch)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(OpLog)) == 0
     assert outcomes(apply_batch(machine.id, batch)) == [("applied", None)]
@@ -298,11 +301,33 @@ def turn_held_elsewhere(db_url: str) -> Iterator[Callable[[], None]]:
             os.close(turn)
 
 
-def test_a_batch_finding_the_turn_free_takes_it_without_judging_ahead(app, school):
+def turn_is_taken(db_url: str) -> bool:
+    """Whether another worker trying for the batches' turn now would have to wait."""
+    if engine_name() == "postgresql":
+        engine = create_engine(db_url)
+        with engine.connect() as connection, connection.begin() as transaction:
+            free = connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": TURN_KEY})
+            transaction.rollback()
+        engine.dispose()
+        return not free
+    turn = os.open(f"{db_url.removeprefix('sqlite:///')}.batch-turn", os.O_RDONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(turn)
+
+
+def test_a_batch_finding_the_turn_free_takes_it_without_judging_ahead(app, school, db_url):
     """One machine at a time (a school's night): one judgement, in the turn, not one ahead and its check again."""
+    assert not turn_is_taken(db_url)
     with write_turn(while_waiting=lambda: pytest.fail("judged ahead with the turn free")) as ahead:
         assert ahead is None
+        assert turn_is_taken(db_url)
     db.session.rollback()
+    assert not turn_is_taken(db_url)
 
 
 def test_a_batch_finding_the_turn_taken_is_judged_before_it_waits(app, school, db_url):
@@ -314,6 +339,7 @@ def test_a_batch_finding_the_turn_taken_is_judged_before_it_waits(app, school, d
             return "judged ahead"
         with write_turn(while_waiting=judge_while_the_other_writes) as ahead:
             assert ahead == "judged ahead"
+            assert turn_is_taken(db_url)  # by this batch now
         db.session.rollback()
 
 
@@ -325,13 +351,14 @@ def test_a_turn_held_longer_than_the_wait_answers_busy(app, school, db_url):
 
 
 def test_a_locked_database_answers_503_on_a_hub_that_has_begun_its_epoch(client, school, db_url):
-    """tests/test_busy.py's case once the hub has an epoch (every hub after its first answer) and while another
-    batch holds the turn, so the batch is judged ahead: on PostgreSQL that judgement's reads wait on the lock too,
-    and must give up as "busy"."""
+    """tests/test_busy.py's case once the hub has an epoch (every hub after its first answer). On PostgreSQL, with
+    the turn held by another batch, so this one is judged ahead: that judgement's reads wait on the lock too, and
+    must give up as "busy". On SQLite, with the turn free: the write waits on SQLite's lock and gives up."""
     machine = Machine(client)
     lesson, fields = lesson_fields(school)
     op = machine.op("lesson", lesson, fields, author=school["t_petrova"])
-    with lock_held_elsewhere(db_url), turn_held_elsewhere(db_url):
+    turn = turn_held_elsewhere(db_url) if engine_name() == "postgresql" else contextlib.nullcontext()
+    with lock_held_elsewhere(db_url), turn:
         busy = machine.post([op])
     assert busy.status_code == 503, busy.get_json()
     assert int(busy.headers["Retry-After"]) > 0

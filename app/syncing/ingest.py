@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from app.base import bulk, epoch, settings
 from app.base.closed_years import year_closed
@@ -77,10 +77,25 @@ def apply_judged(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged |
 
 
 def _nothing_unsaved() -> None:
-    """A batch is a transaction of its own: changes the caller left in the session would be rolled back before
-    the write (by the judgement ahead or the turn's wait) or committed with the batch, as chance has it."""
-    if db.session.new or db.session.dirty or db.session.deleted:
+    """A batch is a transaction of its own: changes the caller left in the session, flushed or not, would be
+    rolled back before the write (by the judgement ahead or the turn's wait) or committed with the batch, as
+    chance has it. (Core statements the caller executed itself are not seen: the callers run none.)"""
+    if db.session.new or db.session.dirty or db.session.deleted or db.session.info.get(FLUSHED):
         raise RuntimeError("a batch is applied in a transaction of its own: commit or roll back the session first")
+
+
+FLUSHED = "tetrad.flushed"  # session.info: the session's transaction holds flushed changes
+
+
+@event.listens_for(db.session, "after_flush")
+def _note_flush(session: Any, _context: Any) -> None:
+    session.info[FLUSHED] = True
+
+
+@event.listens_for(db.session, "after_commit")
+@event.listens_for(db.session, "after_rollback")
+def _forget_flush(session: Any) -> None:
+    session.info.pop(FLUSHED, None)
 
 
 def _with_pull(device_id: str, batch: Batch, answer: dict[str, Any]) -> dict[str, Any]:

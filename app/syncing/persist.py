@@ -1,8 +1,9 @@
 """What a batch's judgement writes: the records' rows, the op log's rows and outcomes, conflicts, the families
 to rebuild.
 
-The rows are made with the judgement (`writes_of`, before the write lock: app/syncing/ingest.judge_ahead) and
-written under it (`persist`); only the records' revs are taken there.
+The rows are made with the judgement (`writes_of`: in the batches' turn, or before it when the batch is judged
+while another holds it, app/syncing/ingest.judge_ahead) and written under the write lock (`persist`); only the
+records' revs are taken there.
 """
 
 from __future__ import annotations
@@ -58,9 +59,9 @@ def add_revs(results: list[dict[str, Any]], own: list[OwnWrite]) -> None:
 
 @dataclass
 class Writes:
-    """What a judgement writes, made with it (before the write lock): the changed records' rows but for their
-    revs, in the order they take them; the op log's new rows and its queued ops' outcomes; the writes whose
-    results get a rev."""
+    """What a judgement writes, made with it (ahead of the write lock, when judged ahead): the changed records'
+    rows but for their revs, in the order they take them; the op log's new rows and its queued ops' outcomes; the
+    writes whose results get a rev."""
 
     records: list[tuple[tuple[str, str], Prepared, tuple[str, str, str, str] | None]]  # key, row, CREATION values
     log: list[tuple[Any, ...]]
