@@ -63,9 +63,9 @@ CREATION = ("device_id", "author_id", "entered_hlc", "scope_class_id")  # set wh
 
 
 class Prepared(NamedTuple):
-    """A record's row as `write` stores it, made before its rev is known (a batch is judged and its rows made
-    with the judgement, which may come before the write lock; its revs are taken under it): the values of `_WRITTEN`'s columns up to the clock, and
-    the clock's distinct writes with the fields each won."""
+    """A record's row as `write` stores it, made before its rev is known (a batch's rows are made with its
+    judgement, which may come before the write lock; its revs are taken under it): the values of `_WRITTEN`'s
+    columns up to the clock, and the clock's distinct writes with the fields each won."""
 
     values: tuple[Any, ...]
     clock: list[tuple[Write, list[str]]]
