@@ -1,5 +1,11 @@
 """A full rebuild on several cores: the families split by class into parts built by forked processes.
 
+The parts are cut in class order (a class's journal is then mostly read by one process) where the families'
+estimated costs add up to equal shares, not to equal numbers of families: the families with no live link
+(nothing shown, or no consent) cost next to nothing and sort first, so equal counts gave the first process
+about 60 % of the pages of the second (745 against 1,154 of the demo school's 1,899), and the rebuild's
+wall-clock time was the second's. The templates are compiled before the fork, once for all the processes.
+
 Each part is a plain `build_families` in a child process with its own database connections (the pool
 inherited through fork is dropped unclosed, so the parent's connections stay intact). A child publishes
 its page sets itself (each publication is atomic on its own) and hands back its report; the parent, which
@@ -19,7 +25,8 @@ from flask import Flask, current_app
 
 from app.base import settings
 from app.base.extensions import db
-from static_site.access import family_access
+from static_site import render
+from static_site.access import FamilyAccess, family_access
 from static_site.build import BuildReport, build_families
 from sync import clock
 
@@ -43,15 +50,29 @@ def _build(task: tuple[list[str], dt.datetime | None]) -> BuildReport:
             db.session.remove()
 
 
+def cost(access: FamilyAccess) -> int:
+    """About what building a family costs: its content once per shown child, and each live link's pages, which
+    grow with the children they show (a week page holds every child's week); a family with no live link, 0."""
+    if not access.live:
+        return 0
+    return len(access.children) + sum(len(access.shown(link)) for link in access.live)
+
+
 def parts_by_class(now: dt.datetime | None, count: int) -> list[list[str]]:
-    """All families in class order, cut into `count` parts, so that a class is mostly read by one process."""
+    """All families in class order, cut into at most `count` parts of about equal cost (`cost`), so that a
+    class is mostly read by one process and the processes finish together."""
     conf = settings()
     moment = now or clock.now()
     accesses = family_access(None, conf.today(moment), moment).values()
     ordered = sorted(accesses, key=lambda a: (min((s.class_id for s in a.children), default=""), a.family.id))
-    ids = [a.family.id for a in ordered]
-    size = max(1, -(-len(ids) // count))
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
+    costs = [cost(a) for a in ordered]
+    total = sum(costs) or 1
+    parts: list[list[str]] = [[] for _ in range(count)]
+    before = 0  # the cost of the families placed so far
+    for access, own in zip(ordered, costs, strict=True):  # a family goes to the share its cost's middle falls in
+        parts[min(count - 1, (2 * before + own) * count // (2 * total))].append(access.family.id)
+        before += own
+    return [part for part in parts if part]
 
 
 def build_in_parallel(processes: int, now: dt.datetime | None = None,
@@ -60,6 +81,7 @@ def build_in_parallel(processes: int, now: dt.datetime | None = None,
     started = time.perf_counter()
     parts = parts_by_class(now, processes)  # one part each: every part re-reads access, reference data, classes
     db.session.rollback()  # no transaction of the parent's is open across the fork
+    render.compile_templates()  # inherited by every process instead of compiled in each
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     total = BuildReport()
     context = multiprocessing.get_context("fork")

@@ -88,6 +88,13 @@ def site_app() -> tuple[Flask, Freezer]:
     return _state["app"], _state["freezer"]
 
 
+def compile_templates() -> None:
+    """Compile every template of the site now (Jinja keeps them), e.g. before forking the builders."""
+    app, _ = site_app()
+    for name in app.jinja_env.list_templates():
+        app.jinja_env.get_template(name)
+
+
 def _page(token: str, name: str) -> str:
     """Render one prepared page; anything not prepared for this batch is a 404."""
     pages: dict[str, dict[str, Page]] = current_app.extensions[STORE]

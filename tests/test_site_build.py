@@ -18,11 +18,13 @@ from static_site.access import family_access
 from static_site.build import build_all, build_dirty, build_families, site_lock
 from static_site.data import Snapshot
 from static_site.pages import family_content
+from static_site.parallel import cost, parts_by_class
 from static_site.render import CSS_SOURCE, css_name
 from tests import site_helpers
 from tests.school import LESSON_DAY, build_tiny_school
 from tests.site_helpers import (
     NOW,
+    add_family,
     build,
     issue_links,
     lesson_week_page,
@@ -317,3 +319,21 @@ def test_pages_are_frozen_by_the_page_view_without_a_request_and_gz_twins_match(
     assert "index.html" in names and any(name.startswith("child-") for name in names)
     for name in names:
         assert gzip.decompress((folder / f"{name}.gz").read_bytes()) == (folder / name).read_bytes()
+
+
+def test_a_parallel_rebuild_cuts_the_families_into_parts_of_equal_cost_in_class_order(site_app):
+    school = build_tiny_school()
+    two_families(school)
+    for number in range(4):  # no consent: nothing to show, nothing to build, and they sort first
+        add_family(f"Без согласия {number}", [school["st_smirnov"]], [("Петров", "Иван", None, "отец", None)])
+    db.session.commit()
+    issue_links()
+    accesses = family_access(None, NOW.date(), NOW)
+    parts = parts_by_class(NOW, 2)
+    assert sorted(i for part in parts for i in part) == sorted(accesses)  # every family once
+    costs = [sum(cost(accesses[i]) for i in part) for part in parts]
+    assert len(parts) == 2 and min(costs) > 0, (parts, costs)  # before: the four empty families made one part
+    assert max(costs) - min(costs) <= max(cost(a) for a in accesses.values())
+    report = build_all(settings(), now=NOW, processes=2)
+    assert (report.families, report.links) == (6, 3)
+    assert all(page_path(link.token).is_file() for a in accesses.values() for link in a.live)
