@@ -30,7 +30,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask_migrate import upgrade
 from sqlalchemy import select
 
 from app import create_app
@@ -43,7 +42,7 @@ from app.demo.journal import demo_devices
 from app.demo.school import build_school, write_school
 from app.syncing.devices import register
 from app.syncing.ingest import apply_batch, apply_in_batches
-from bench.timing import RUN, Samples, line, measure, repeat
+from bench.timing import RUN, Samples, line, measure, migrate, repeat
 from static_site import render
 from static_site.access import family_access
 from static_site.build import build_all, build_dirty, site_lock
@@ -66,7 +65,7 @@ def prepare(folder: Path) -> Any:
     os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'hub.db'}"
     app = create_app({"SECRET_KEYS": KEYS, "VAR_DIR": folder, "TETRAD_CONFIG": config})
     with app.app_context():
-        upgrade()
+        migrate()
         year = ensure_calendar(settings())
         school = build_school(settings(), DEFAULT_SEED, year.id)
         write_school(school)
