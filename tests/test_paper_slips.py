@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
 
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.base import settings
@@ -266,6 +267,9 @@ def test_a_whole_schools_week_in_one_document(client, runner, tmp_path):
     assert "Выписок: 3 (вся школа, неделя 16–21 ноября 2026), страниц: 2" in output
     assert pdf_pages(out) == 2  # a class's slips never share a sheet with another class's
     assert "Белова Ольга Ивановна, 1А класс" in pdf_text(out, 1) and "7А класс" in pdf_text(out, 2)
+    outline = [entry.title for entry in PdfReader(out).outline]  # an entry a slip, its student's line, in order
+    assert outline == ["Белова Ольга Ивановна, 1А класс", "Иванова Мария Петровна, 7А класс",
+                       "Смирнов Павел Олегович, 7А класс"]
 
 
 @needs_pdf
