@@ -8,7 +8,9 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from xml.etree import ElementTree
 
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.base import settings
@@ -17,7 +19,7 @@ from app.base.forecast import weighted_average
 from app.base.models import Consent, Family, Lesson, Mark, SchoolClass, Student
 from static_site.links import link_url
 from static_site.paper import pdf
-from static_site.paper.slips import batches_pdf, class_batch, qr_svg
+from static_site.paper.slips import batch_html, batches_pdf, class_batch, qr_svg
 from static_site.paper.snapshots import WeekSnapshot
 from sync import clock
 from tests.paper_support import (
@@ -265,6 +267,9 @@ def test_a_whole_schools_week_in_one_document(client, runner, tmp_path):
     assert "Выписок: 3 (вся школа, неделя 16–21 ноября 2026), страниц: 2" in output
     assert pdf_pages(out) == 2  # a class's slips never share a sheet with another class's
     assert "Белова Ольга Ивановна, 1А класс" in pdf_text(out, 1) and "7А класс" in pdf_text(out, 2)
+    outline = [entry.title for entry in PdfReader(out).outline]  # an entry a slip, its student's line, in order
+    assert outline == ["Белова Ольга Ивановна, 1А класс", "Иванова Мария Петровна, 7А класс",
+                       "Смирнов Павел Олегович, 7А класс"]
 
 
 @needs_pdf
@@ -346,3 +351,34 @@ def test_a_class_laid_out_in_halves_prints_exactly_the_whole_documents_pages(app
         (tmp_path / f"halves{count}.pdf").write_bytes(halves)
         assert _pngs(tmp_path / f"halves{count}.pdf", tmp_path) == _pngs(tmp_path / f"whole{count}.pdf", tmp_path)
         assert f"стр. {pages} из {pages}" in pdf_text(tmp_path / f"halves{count}.pdf", pages)
+
+
+def _html5_tree(html: str) -> bytes:
+    """The tree WeasyPrint's own HTML parser builds from the page, serialized."""
+    import weasyprint
+
+    return ElementTree.tostring(weasyprint.HTML(string=html).etree_element)
+
+
+@needs_pdf
+def test_slips_parsed_as_xml_are_the_tree_and_the_pdf_the_html_parser_makes(app, client, tmp_path):
+    school = PaperSchool(client)
+    school.week_47()
+    db.session.get(Family, school.smirnovy.id).channel = "both"
+    db.session.commit()
+    give_link(school.smirnovy, school.father)
+    app.extensions["tetrad.settings"] = dataclasses.replace(settings(), paper_qr_on_slips=True)
+    snap = WeekSnapshot(settings(), day(0))
+    seven = db.session.scalars(select(SchoolClass).where(SchoolClass.grade == 7)).one()
+    batch = class_batch(snap, seven, True, True, clock.now())
+    html = batch_html(snap, batch)
+    assert "<img" in html and "<br/>" in html and "<sub>" in html  # a QR code, a mark's comment, a work type
+    document = pdf.xhtml_document(html)
+    assert document is not None and ElementTree.tostring(document.etree_element) == _html5_tree(html)
+    assert pdf.to_pdf(pdf.layout(html, xhtml=True)) == pdf.to_pdf(pdf.layout(html))
+    # A character XML refuses (a vertical tab pasted into a topic): WeasyPrint's own parser, the same slip
+    first = batch.slips[0].days[0]
+    first["rows"] = (first["rows"][0]._replace(topic="Дроби\x0bи проценты"), *first["rows"][1:])
+    html = batch_html(snap, batch)
+    assert "Дроби\x0bи" in html and pdf.xhtml_document(html) is None
+    assert pdf.to_pdf(pdf.layout(html, xhtml=True)) == pdf.to_pdf(pdf.layout(html))

@@ -25,6 +25,9 @@ the versions of WeasyPrint, pydyf and Pango. WeasyPrint writes the same bytes fo
 random id in the file), so a PDF from the cache is byte for byte the one a new layout would write
 (tests/test_paper_slips.py checks it; a class laid out in halves, static_site.paper.slips SPLIT, is stored as
 joined, the same pages). Entries unused for CACHE_DAYS are deleted; deleting the folder is safe.
+PARSING: the slips template is well-formed XML as well as HTML, with the tree an HTML5 parser builds from it, so
+the slips are parsed by expat (in C) instead of WeasyPrint's pure-Python HTML5 parser: the same tree, the same
+PDF (`xhtml_document`); a text expat refuses (a control character) goes to WeasyPrint's parser.
 WeasyPrint needs pango and harfbuzz from the system. Without them the HTML still works and the PDF
 commands say, in Russian, what to install (INSTALL).
 """
@@ -42,6 +45,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
+from xml.etree import ElementTree
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -54,6 +58,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 INSTALL = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
 PASSES = 3
 CACHE_DAYS = 60  # a cached class document unused this long is deleted
+DOCTYPE = "<!doctype html>"  # left out for the XML parser (xhtml_document)
 WEASYPRINT = "weasyprint"  # the module imported for PDFs (a test names a missing one)
 
 
@@ -131,8 +136,9 @@ def paper_stylesheet() -> Any:
                              font_config=font_config())
 
 
-def layout(html: str) -> Any:
-    """The laid-out document (WeasyPrint's Document: pages with their anchors).
+def layout(html: str, xhtml: bool = False) -> Any:
+    """The laid-out document (WeasyPrint's Document: pages with their anchors); `xhtml`: the HTML is written
+    to be well-formed XML too (the slips), so it is parsed by the XML parser (see `xhtml_document`).
 
     Our HTML carries paper.css inline (a file printable anywhere), which WeasyPrint would parse again for every
     document; it is taken out of the HTML laid out and given as the stylesheet parsed once instead. Given so it
@@ -145,8 +151,29 @@ def layout(html: str) -> Any:
     if css in html:
         html, sheets = html.replace(css, "", 1), [paper_stylesheet()]
     with fewer_collections():
-        return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render(font_config=font_config(),
-                                                                            stylesheets=sheets)
+        document = (xhtml_document(html) if xhtml else None) or weasyprint.HTML(string=html, base_url=str(TEMPLATES))
+        return document.render(font_config=font_config(), stylesheets=sheets)
+
+
+def xhtml_document(html: str) -> Any:
+    """WeasyPrint's HTML document of our markup parsed by the XML parser (expat, in C), or None when expat refuses
+    it (a control character in a journal entry: WeasyPrint's own parser then, as for any other text).
+
+    WeasyPrint parses HTML with tinyhtml5, in pure Python: 8–9 % of the instructions of laying out and writing a
+    slip. A template written as well-formed XML whose tree is the one the HTML5 parser builds from it (void
+    elements closed, `<tbody>` written out, no text between `<html>` and `<head>` or after `</body>`; every text
+    escaped by Jinja, no DTD) gives WeasyPrint the same tree, so the same PDF (tests/test_paper_slips.py compares
+    the trees and the PDFs). The document is made by WeasyPrint's own constructor from an empty page, so it has
+    whatever that sets, and given our tree instead (`wrapper_element` and `etree_element`, set as it sets them)."""
+    try:
+        root = ElementTree.fromstring(html.removeprefix(DOCTYPE))
+    except ElementTree.ParseError:
+        return None
+    document = _weasyprint().HTML(string="<html></html>", base_url=str(TEMPLATES))
+    document.wrapper_element = importlib.import_module("cssselect2").ElementWrapper.from_html_root(
+        root, content_language=None)
+    document.etree_element = document.wrapper_element.etree_element
+    return document
 
 
 def to_pdf(document: Any) -> bytes:
@@ -298,13 +325,14 @@ def split_slips(document: Any, numbers: Sequence[int]) -> list[int]:
 
 
 def kept_whole(render: Callable[[dict[int, int]], str], levels: dict[int, int], top: int) -> Any:
-    """Lay out slips, shrinking the type of any slip that spills onto a second page (levels change in place)."""
-    document = layout(render(levels))
+    """Lay out slips, shrinking the type of any slip that spills onto a second page (levels change in place); the
+    slips template is well-formed XML (`xhtml_document`)."""
+    document = layout(render(levels), xhtml=True)
     for _ in range(top):
         split = [n for n in split_slips(document, list(levels)) if levels[n] < top]
         if not split:
             break
         for number in split:
             levels[number] += 1
-        document = layout(render(levels))
+        document = layout(render(levels), xhtml=True)
     return document
