@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flask_migrate import upgrade
 from sqlalchemy import select
 
 from app import create_app
@@ -27,7 +26,7 @@ from app.base.models import SchoolClass, Student
 from app.cli.demo import push_journal
 from app.demo import DEFAULT_SEED
 from app.demo.school import build_school, write_school
-from bench.timing import RUN, Samples, line, measure, repeat
+from bench.timing import RUN, Samples, line, measure, migrate, repeat
 from static_site.paper import pdf, slips
 from static_site.paper.audience import enrolled_during
 from static_site.paper.lookup import find_year, school_classes
@@ -114,7 +113,7 @@ def run() -> None:
         os.environ["DATABASE_URL"] = f"sqlite:///{var / 'hub.db'}"
         app = create_app({"SECRET_KEYS": ["bench-key"], "VAR_DIR": var})
         with app.app_context():
-            upgrade()
+            migrate()
             year = ensure_calendar(settings())
             school = build_school(settings(), DEFAULT_SEED, year.id)
             write_school(school)
