@@ -9,7 +9,6 @@ made the work itself cheaper.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import os
@@ -18,7 +17,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +46,7 @@ def migrate() -> None:
 
     log = io.StringIO()
     try:
-        with contextlib.redirect_stderr(log):
+        with redirect_stderr(log):
             upgrade()
     except BaseException:
         print(log.getvalue(), file=sys.stderr)

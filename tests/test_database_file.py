@@ -10,7 +10,7 @@ import pytest
 
 from app import create_app
 from app.base.database_file import sqlite_file
-from app.syncing.write_turn import write_turn
+from app.syncing.write_turn import turn_file, write_turn
 from tests.conftest import TEST_KEYS
 
 
@@ -37,6 +37,6 @@ def test_a_database_given_in_sqlites_uri_form_is_made_owner_only_and_takes_its_t
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///file:{database}?mode=rwc&uri=true"})
     assert stat.S_IMODE(database.stat().st_mode) == 0o600  # made before SQLite creates it
     with app.app_context(), write_turn():
-        turn = Path(f"{database}.batch-turn")
+        turn = turn_file(database)
         assert turn.exists() and stat.S_IMODE(turn.stat().st_mode) == 0o600
     assert not [name for name in os.listdir(tmp_path) if name.startswith("file:")]

@@ -26,12 +26,13 @@ import pytest
 from sqlalchemy import create_engine, delete, func, insert, select, text
 
 from app.base import epoch
+from app.base.database_file import sqlite_file
 from app.base.extensions import db
 from app.base.models import Assignment, Device, Lesson, OpLog, device_class
 from app.syncing.devices import set_served
 from app.syncing.ingest import apply_batch, apply_judged, judge_ahead
 from app.syncing.review import approve, decline
-from app.syncing.write_turn import TURN_KEY, answering_busy, write_turn
+from app.syncing.write_turn import TURN_KEY, answering_busy, turn_file, write_turn
 from sync import clock
 from sync.errors import Busy
 from sync.schema import Batch, parse_batch
@@ -293,12 +294,18 @@ def turn_held_elsewhere(db_url: str) -> Iterator[Callable[[], None]]:
             connection.close()
             engine.dispose()
     else:
-        turn = os.open(f"{db_url.removeprefix('sqlite:///')}.batch-turn", os.O_RDONLY | os.O_CREAT, 0o600)
+        turn = os.open(turn_file(sqlite_path(db_url)), os.O_RDONLY | os.O_CREAT, 0o600)
         fcntl.flock(turn, fcntl.LOCK_EX)
         try:
             yield lambda: fcntl.flock(turn, fcntl.LOCK_UN)
         finally:
             os.close(turn)
+
+
+def sqlite_path(url: Any) -> Path:
+    path = sqlite_file(url)
+    assert path is not None
+    return path
 
 
 def turn_is_taken(db_url: str) -> bool:
@@ -310,7 +317,7 @@ def turn_is_taken(db_url: str) -> bool:
             transaction.rollback()
         engine.dispose()
         return not free
-    turn = os.open(f"{db_url.removeprefix('sqlite:///')}.batch-turn", os.O_RDONLY | os.O_CREAT, 0o600)
+    turn = os.open(turn_file(sqlite_path(db_url)), os.O_RDONLY | os.O_CREAT, 0o600)
     try:
         fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return False
@@ -373,7 +380,7 @@ def test_the_batch_turn_file_beside_the_database_is_the_owners_only(client, scho
     """Like the database and its -wal and -shm files (docs/deployment.md): in a folder others can enter (a database
     in a shared folder keeps that folder's access, tests/test_security_live.py), anyone who can open the file can
     hold its lock and keep every batch waiting until it is answered "busy"."""
-    turn = Path(f"{db.engine.url.database}.batch-turn")
+    turn = turn_file(sqlite_path(db.engine.url))
     turn.unlink(missing_ok=True)
     machine = Machine(client)
     lesson, fields = lesson_fields(school)
@@ -386,7 +393,7 @@ def test_a_batch_applied_as_root_leaves_the_turn_file_to_the_databases_owner(cli
     """`flask … sync import` run as root, not as the hub's user: SQLite gives its -wal and -shm files the database's
     owner, so the hub's own user can still open them; the turn file must be the same, or every batch after fails."""
     database = Path(db.engine.url.database)
-    turn = Path(f"{database}.batch-turn")
+    turn = turn_file(database)
     turn.unlink(missing_ok=True)
     nobody = pwd.getpwnam("nobody")
     before = database.stat()

@@ -57,21 +57,23 @@ def apply_batch(device_id: str, batch: Batch, now: dt.datetime | None = None) ->
     batches' turn at writing when that is free, else judged while waiting for it (`judge_ahead`) and applied as
     judged when what the judgement read still holds in the turn."""
     now = now or clock.now()
-    _nothing_unsaved()
-    with answering_busy():
-        with write_turn(while_waiting=lambda: judge_ahead(device_id, batch, now)) as ahead:
-            answer = _apply(device_id, batch, now, ahead)
-            db.session.commit()
-        return _with_pull(device_id, batch, answer)
+    return _in_turn(device_id, batch, now, lambda: judge_ahead(device_id, batch, now))
 
 
 def apply_judged(device_id: str, batch: Batch, now: dt.datetime, ahead: Judged | None) -> dict[str, Any]:
     """Apply a batch in one transaction by a judgement made ahead (`judge_ahead`) when what it read still holds
     in the turn, else judged again there; return the protocol answer."""
+    return _in_turn(device_id, batch, now, lambda: None, ahead)
+
+
+def _in_turn(device_id: str, batch: Batch, now: dt.datetime, while_waiting: Callable[[], Judged | None],
+             ahead: Judged | None = None) -> dict[str, Any]:
+    """Apply the batch in the batches' turn by the judgement `while_waiting` made (when the turn was taken) or
+    `ahead`, commit, and answer with the pull it asked for."""
     _nothing_unsaved()
     with answering_busy():
-        with write_turn():
-            answer = _apply(device_id, batch, now, ahead)
+        with write_turn(while_waiting) as waited:
+            answer = _apply(device_id, batch, now, waited or ahead)
             db.session.commit()
         return _with_pull(device_id, batch, answer)
 

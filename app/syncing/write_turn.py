@@ -61,7 +61,7 @@ def write_turn(while_waiting: Callable[[], T | None] = lambda: None) -> Iterator
     if path is None:
         yield None
         return
-    turn = _open_turn(f"{path}.batch-turn", path)
+    turn = _open_turn(turn_file(path), path)
     try:
         waited: T | None = None
         if not _try_lock(turn):
@@ -77,6 +77,11 @@ def write_turn(while_waiting: Callable[[], T | None] = lambda: None) -> Iterator
             fcntl.flock(turn, fcntl.LOCK_UN)
     finally:
         os.close(turn)
+
+
+def turn_file(database: Path) -> Path:
+    """The SQLite batches' turn file, beside the database."""
+    return database.with_name(f"{database.name}.batch-turn")
 
 
 def _try_lock(turn: int) -> bool:
@@ -97,7 +102,7 @@ def _postgresql_turn(while_waiting: Callable[[], T | None]) -> T | None:
     return waited
 
 
-def _open_turn(turn: str, database: Path) -> int:
+def _open_turn(turn: Path, database: Path) -> int:
     """The turn file, made owner-only like the database (whoever can open it can hold its lock), read-only (a
     lock needs no more); made by root (a command run as root), it is given the database's owner, as SQLite gives
     its -wal and -shm files."""
