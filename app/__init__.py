@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.base import wal
 from app.base.database_file import sqlite_file
 from app.base.extensions import db, migrate
 from app.base.keys import load_keys
@@ -81,6 +82,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     log only at checkpoints: after a power cut the last commits could be lost while their answers were sent.
     cache_size: 16 MiB of pages per connection (SQLite's default is 2 MiB), so a batch's index pages (op log,
     journal tables) stay in memory between batches instead of being read again.
+    wal_autocheckpoint: a safety net; the sync API checkpoints after each answer (app/base/wal.py).
     """
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
@@ -89,4 +91,5 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA busy_timeout = 5000")
         cursor.execute("PRAGMA cache_size = -16384")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {wal.AUTOCHECKPOINT_PAGES}")
         cursor.close()

@@ -16,6 +16,7 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllo
 from app.base import epoch, settings
 from app.base.extensions import db
 from app.base.gcpause import fewer_collections
+from app.base.wal import checkpoint_after
 from app.syncing.devices import authenticate, bound_classes
 from app.syncing.ingest import apply_batch
 from app.syncing.school_reference import served_teachers
@@ -201,7 +202,7 @@ def sync() -> Response:
         batch = read_batch(raw, conf.sync["max_ops_per_batch"], conf.sync["max_pull_limit"])
         if batch.device != device_id:
             raise BatchRejected("wrong_device")
-        return json_response(apply_batch(device_id, batch))
+        return checkpoint_after(json_response(apply_batch(device_id, batch)))
 
 
 @bp.get("/status")
