@@ -55,7 +55,7 @@ classroom: db
 	CLASSROOM_PORT=$(CLASSROOM_PORT) HUB=http://$(HOST):$(PORT) BIN=$(BIN) bash scripts/classroom-demo
 
 lint: setup
-	$(BIN)/ruff check app sync static_site classroom tests bench wsgi.py
+	$(BIN)/ruff check app sync static_site classroom tests bench migrations wsgi.py
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
@@ -82,7 +82,7 @@ bench-quick: setup
 	$(BIN)/python -m bench --quick
 
 fmt: setup
-	$(BIN)/ruff check --fix app sync static_site classroom tests wsgi.py
+	$(BIN)/ruff check --fix app sync static_site classroom tests bench migrations wsgi.py
 	$(BIN)/ruff format app sync static_site classroom tests wsgi.py
 
 clean:

@@ -5,9 +5,8 @@ Revises: 47390f45e509
 Create Date: 2026-12-02 04:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5a1e7c0d2b41'
@@ -16,11 +15,11 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
         batch_op.add_column(sa.Column('language', sa.String(length=5), server_default='ru', nullable=False))
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
         batch_op.drop_column('language')

@@ -13,11 +13,11 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('teacher', schema=None) as batch_op:
         batch_op.add_column(sa.Column('pin_hash', sa.String(length=200), nullable=True))
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table('teacher', schema=None) as batch_op:
         batch_op.drop_column('pin_hash')

@@ -5,9 +5,8 @@ Revises: 5a1e7c0d2b41
 Create Date: 2026-12-02 06:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7c4e2a9d310'
@@ -16,7 +15,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('academic_year', schema=None) as batch_op:
         batch_op.add_column(sa.Column('calendar_edited_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('calendar_edited_by', sa.String(length=60), nullable=True))
@@ -54,7 +53,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_invitation_code_link_id'), ['link_id'], unique=False)
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_table('invitation_code')
     op.drop_table('student_week_view')
     with op.batch_alter_table('family_link', schema=None) as batch_op:

@@ -14,9 +14,11 @@ ever had through the scope_class_id index and sorted them; by (scope_class_id, r
 cursor only. The last page of every pull lists the device's conflicts: by an index on conflict.loser_device, not
 a scan of every conflict.
 """
-from alembic import op
-import sqlalchemy as sa
+from collections.abc import Callable
+from typing import Any
 
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c3f1a8d2e5b7'
@@ -28,22 +30,22 @@ TABLES = ('lesson', 'attendance', 'mark', 'remark', 'period_grade', 'test_plan')
 CHUNK = 2000
 
 
-def _compact(clock):
+def _compact(clock: Any) -> Any:
     if not isinstance(clock, dict):
         return clock  # already compact
-    entries = {}
+    entries: dict[tuple[Any, ...], list[str]] = {}
     for name, write in clock.items():
         entries.setdefault(tuple(write[:5]), []).append(name)
     return [[*write, *names] for write, names in entries.items()]
 
 
-def _expanded(clock):
+def _expanded(clock: Any) -> Any:
     if isinstance(clock, dict):
         return clock
     return {name: list(entry[:5]) for entry in clock or [] for name in entry[5:]}
 
 
-def _rewrite(convert):
+def _rewrite(convert: Callable[[Any], Any]) -> None:
     connection = op.get_bind()
     for name in TABLES:
         table = sa.table(name, sa.column('id', sa.String), sa.column('clock', sa.JSON))
@@ -59,7 +61,7 @@ def _rewrite(convert):
             last = rows[-1].id
 
 
-def upgrade():
+def upgrade() -> None:
     _rewrite(_compact)
     with op.batch_alter_table('conflict', schema=None) as batch_op:
         batch_op.create_index('ix_conflict_loser_device', ['loser_device'], unique=False)
@@ -69,7 +71,7 @@ def upgrade():
             batch_op.create_index(f'ix_{name}_scope_class_id_rev', ['scope_class_id', 'rev'], unique=False)
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table('conflict', schema=None) as batch_op:
         batch_op.drop_index('ix_conflict_loser_device')
     for name in TABLES:

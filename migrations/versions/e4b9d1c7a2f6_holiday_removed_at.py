@@ -8,9 +8,8 @@ A holiday the administrator cleared on the calendar page was deleted from the ta
 nothing to a pull: machines kept it. Now the row stays with `removed_at` set and a new rev, and the pull sends it
 once more with `deleted: true` (as a removed timetable change). Existing rows are all in force (NULL).
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e4b9d1c7a2f6'
@@ -19,12 +18,12 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('holiday', schema=None) as batch_op:
         batch_op.add_column(sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True))
 
 
-def downgrade():
+def downgrade() -> None:
     op.execute("DELETE FROM holiday WHERE removed_at IS NOT NULL")  # gone, as they were before this revision
     with op.batch_alter_table('holiday', schema=None) as batch_op:
         batch_op.drop_column('removed_at')
