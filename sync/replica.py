@@ -94,8 +94,8 @@ def shared_reference(store: Store) -> ReferenceSnapshot:
 def calendar_from(store: Store, status: dict[str, Any]) -> Calendar:
     """The rules' calendar from the last status answer and the pulled school and periods.
 
-    The hub's status carries the timezone, the year's bounds, the grades without marks, the approval window
-    and the skew limit; a hub that leaves one out (an older or a third-party one) gets the year from the pulled
+    The hub's status carries the timezone, the year's bounds and whether it is closed, the grades without marks,
+    the approval window and the skew limit; a hub that leaves one out (an older or a third-party one) gets the year from the pulled
     periods and the rest from the protocol's defaults.
     """
     schools = list(store.records("school").values())
@@ -121,6 +121,7 @@ def calendar_from(store: Store, status: dict[str, Any]) -> Calendar:
         max_skew_ms=int(limits.get("max_clock_skew_seconds") or DEFAULT_SKEW_SECONDS) * 1000,
         plan_ahead_days=int(status.get("plan_ahead_days") or 0),  # an older hub does not plan ahead
         allow_unplanned_substitutions=status.get("allow_unplanned_substitutions") is True,
+        closed=year.get("closed") is True,  # an older hub does not say: it refuses the ops itself (`year_closed`)
     )
 
 

@@ -10,6 +10,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from app.base import settings
 from app.base.extensions import db
 from app.base.journal_store import load
 from app.base.models import Device, Lesson, Mark, OpLog, Student
@@ -527,3 +528,23 @@ def test_init_with_another_devices_token_refuses_while_ops_wait_then_starts_afre
     assert client.sync().ok
     assert record_lesson(client, school, topic="Новая тема") == lesson
     assert client.store.pending()[0]["seq"] == 1  # the new device counts from 1
+
+
+def test_once_the_hub_says_the_year_is_closed_an_entry_is_refused_as_it_is_typed(client, school, runner):
+    lesson = record_lesson(client, school)
+    assert client.sync().ok
+    assert client.store.get("status")["year"]["closed"] is False
+    assert runner.invoke(args=["year", "close", "--apply", "--allow-missing-marks"]).exit_code == 0
+    record_mark(client, school, lesson, "4")  # typed before this machine heard of it: the hub refuses it
+    client.sync()
+    assert client.store.get("status")["year"]["closed"] is True
+    backlog = client.store.backlog()
+    with pytest.raises(RecordRefused) as refused:
+        record_mark(client, school, lesson, "5")
+    assert refused.value.code == "year_closed"
+    assert refused.value.message == "Учебный год закрыт: его журнал в архиве, запись не изменена."
+    assert client.store.backlog() == backlog  # nothing entered the outbox
+
+    assert runner.invoke(args=["year", "reopen", settings().year_name]).exit_code == 0
+    assert client.sync().ok
+    assert record_mark(client, school, lesson, "5")  # the year open again: entries are taken as before

@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from app.base import epoch, settings
+from app.base.closed_years import year_closed
 from app.base.extensions import db
 from app.base.gcpause import fewer_collections
 from app.base.wal import checkpoint_after
@@ -229,7 +230,8 @@ def status() -> Response:
             "max_pull_limit": conf.sync["max_pull_limit"],
         },
         "timezone": conf.timezone.key,
-        "year": {"start": conf.year_start.isoformat(), "end": conf.year_end.isoformat()},
+        "year": {"start": conf.year_start.isoformat(), "end": conf.year_end.isoformat(),
+                 "closed": year_closed(conf.year_name)},
         "no_marks_grades": sorted(conf.no_marks_grades),
         "approval_after_days": conf.approval_after_days,
         "plan_ahead_days": conf.deadlines["plan_ahead_days"],
