@@ -95,8 +95,8 @@ def calendar_from(store: Store, status: dict[str, Any]) -> Calendar:
     """The rules' calendar from the last status answer and the pulled school and periods.
 
     The hub's status carries the timezone, the year's bounds and whether it is closed, the grades without marks,
-    the approval window and the skew limit; a hub that leaves one out (an older or a third-party one) gets the year from the pulled
-    periods and the rest from the protocol's defaults.
+    the approval window and the skew limit; a hub that leaves one out (an older or a third-party one) gets the
+    year from the pulled periods and the rest from the protocol's defaults.
     """
     schools = list(store.records("school").values())
     zone_name = status.get("timezone") or (schools[0].values.get("timezone") if schools else None) or "UTC"
