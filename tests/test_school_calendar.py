@@ -4,12 +4,13 @@ wins once saved (app/base/school_calendar.py), and every reader sees the same on
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import select
 
 from app.base import file_settings, settings
 from app.base.extensions import db
-from app.base.models import AcademicYear, Holiday
+from app.base.models import AcademicYear, Holiday, Period, PeriodGrade
 from app.staff.figures import period_for
 from tests import site_helpers
 from tests.live import new_client
@@ -138,3 +139,83 @@ def test_a_holiday_removed_on_the_hub_leaves_the_machines_at_their_next_sync(sit
     fresh = new_client(site_app, tmp_path / "cab14.db", name="Кабинет 14")
     assert fresh.sync().ok
     assert {r.values["name"] for r in fresh.views("holiday").values() if not r.deleted} == held()
+
+
+QUARTERS = """  period_kind: quarter
+  # The periods, in order, without overlaps, inside the year.
+  periods:
+    - {name: "1 четверть", start: 2026-09-01, end: 2026-10-24}
+    - {name: "2 четверть", start: 2026-11-05, end: 2026-12-29}
+    - {name: "3 четверть", start: 2027-01-12, end: 2027-03-20}
+    - {name: "4 четверть", start: 2027-03-30, end: 2027-05-31}
+"""
+TRIMESTERS = """  period_kind: trimester
+  periods:
+    - {name: "1 триместр", start: 2026-09-01, end: 2026-11-28}
+    - {name: "2 триместр", start: 2026-11-30, end: 2027-02-27}
+    - {name: "3 триместр", start: 2027-03-01, end: 2027-05-31}
+"""
+
+
+def trimester_hub(make_app, tmp_path):  # type: ignore[no-untyped-def]
+    """A hub whose config.yaml divides the year into trimesters instead of the school's quarters."""
+    text = (Path(__file__).resolve().parent.parent / "config.yaml").read_text(encoding="utf-8")
+    assert QUARTERS in text
+    config = tmp_path / "trimesters.yaml"
+    config.write_text(text.replace(QUARTERS, TRIMESTERS), encoding="utf-8")
+    return make_app(TETRAD_CONFIG=config)
+
+
+def flask_calendar(hub):  # type: ignore[no-untyped-def]
+    """`flask calendar` on that hub (in its own app context: the test's is another hub's)."""
+    with hub.app_context():
+        return hub.test_cli_runner().invoke(args=["calendar"])
+
+
+def period_rows() -> list[tuple[int, str, str]]:
+    return [tuple(r) for r in db.session.execute(select(Period.number, Period.kind, Period.name)
+                                                  .where(Period.kind != "year").order_by(Period.number))]
+
+
+def school_with_a_quarter_mark() -> list[tuple[int, str, str]]:
+    """The tiny school with Иванова's mark for the second quarter; its period rows."""
+    school = build_tiny_school()
+    db.session.add(PeriodGrade(id="pg-1", clock=[], rev=1, device_id="dev-1", author_id=school["t_petrova"],
+                               entered_hlc="0", scope_class_id=school["c7"], student_id=school["st_ivanova"],
+                               subject_id=school["s_math"], period_id=school["q2"], value="5", status="graded"))
+    db.session.commit()
+    return period_rows()
+
+
+REFUSED = "Период «2 четверть» нельзя убрать или сделать периодом другого вида: по нему выставлено итоговых отметок: 1."
+
+
+def test_a_period_with_period_marks_is_neither_removed_nor_made_another_kind(app, make_app, tmp_path):
+    quarters = school_with_a_quarter_mark()
+    db.session.rollback()  # no read transaction left open: the next reads see what the command wrote
+    trimesters = trimester_hub(make_app, tmp_path)
+    answer = flask_calendar(trimesters)
+    assert answer.exit_code == 1
+    assert REFUSED in answer.output
+    db.session.expire_all()
+    assert period_rows() == quarters  # nothing written: the marks keep their quarter
+
+    db.session.delete(db.session.get(PeriodGrade, "pg-1"))
+    db.session.commit()
+    assert flask_calendar(trimesters).exit_code == 0
+    db.session.expire_all()
+    assert period_rows() == [(1, "trimester", "1 триместр"), (2, "trimester", "2 триместр"),
+                             (3, "trimester", "3 триместр")]
+
+
+def test_the_calendar_pages_return_to_the_file_refuses_the_same_and_says_why(app, make_app, tmp_path):
+    quarters = school_with_a_quarter_mark()
+    make_accounts()
+    db.session.commit()
+    hub = trimester_hub(make_app, tmp_path)
+    with hub.app_context():
+        client = hub.test_client()
+        sign_in(client, "admin")
+        answer = client.post("/staff/calendar/reset", data={"csrf_token": csrf_token(client)}, follow_redirects=True)
+        assert REFUSED in answer.get_data(as_text=True)
+        assert period_rows() == quarters

@@ -19,11 +19,11 @@ import dataclasses
 import datetime as dt
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.base.extensions import db
-from app.base.models import AcademicYear, Holiday, Period
+from app.base.models import AcademicYear, Holiday, Period, PeriodGrade
 from app.base.settings import Holiday as HolidayDay
 from app.base.settings import Period as PeriodDays
 from app.base.settings import Settings
@@ -142,6 +142,7 @@ def write(year: AcademicYear, kind: str, periods: list[PeriodDays], holidays: li
     """Make the year's period and holiday rows these (rows kept where they match, so devices pull only changes)."""
     rows = {p.number: p for p in db.session.scalars(select(Period).where(Period.year_id == year.id,
                                                                           Period.kind != "year"))}
+    _keep_graded(rows, kind, {p.number for p in periods})
     for conf in periods:
         period = rows.pop(conf.number, None) or Period(year_id=year.id, number=conf.number)
         period.name, period.kind, period.start, period.end = conf.name.strip(), kind, conf.start, conf.end
@@ -158,3 +159,20 @@ def write(year: AcademicYear, kind: str, periods: list[PeriodDays], holidays: li
     for gone in days.values():
         if gone.removed_at is None:
             gone.removed_at = clock.now()
+
+
+def _keep_graded(rows: dict[int, Period], kind: str, numbers: set[int]) -> None:
+    """Refuse (CalendarError, nothing written) to remove a period, or make it another kind (a quarter a trimester),
+    once period marks were given for it: they would be lost, or silently become marks of another period."""
+    changed = {number: row for number, row in rows.items() if number not in numbers or row.kind != kind}
+    if not changed:
+        return
+    graded = dict(db.session.execute(
+        select(PeriodGrade.period_id, func.count()).where(PeriodGrade.period_id.in_([r.id for r in changed.values()]))
+        .group_by(PeriodGrade.period_id)).all())
+    errors = {f"period-{number}-name": (f"Период «{row.name}» нельзя убрать или сделать периодом другого вида: по "
+                                        f"нему выставлено итоговых отметок: {graded[row.id]}. Верните его в "
+                                        "config.yaml (period_kind и periods).")
+              for number, row in sorted(changed.items()) if row.id in graded}
+    if errors:
+        raise CalendarError(errors)

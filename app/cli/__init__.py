@@ -10,6 +10,7 @@ from flask import Flask
 from app.base import settings
 from app.base.calendar import ensure_calendar
 from app.base.extensions import db
+from app.base.school_calendar import CalendarError
 from app.base.settings import hub_url, is_loopback
 from app.staff.demo import credential_lines
 
@@ -81,7 +82,11 @@ def urls_command(host: str | None, port: int | None) -> None:
 @click.command("calendar")
 def calendar_command() -> None:
     """Записать в базу школу, учебный год, периоды и каникулы из config.yaml (calendar)."""
-    year = ensure_calendar(settings())
+    try:
+        year = ensure_calendar(settings())
+    except CalendarError as exc:  # nothing written: the database keeps its calendar
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
     db.session.commit()
     if year.calendar_edited_at is not None:  # the school's own calendar wins (app/base/school_calendar.py)
         click.echo(f"Учебный год {year.name}: периоды и каникулы изменены на странице «Календарь» и остаются "

@@ -108,7 +108,13 @@ def save() -> Response | tuple[str, int]:
 @requires("calendar.edit")
 def reset() -> Response:
     """Hand the year back to config.yaml's periods and holidays."""
-    year = school_calendar.reset(file_settings())
+    try:
+        year = school_calendar.reset(file_settings())
+    except school_calendar.CalendarError as exc:  # nothing written: the school's calendar stays in force
+        db.session.rollback()
+        for message in exc.errors.values():
+            flash(message, "error")
+        return redirect(url_for("staff.calendar.index"))
     mark_families_dirty(set(db.session.scalars(select(Family.id))))
     audit("calendar.reset", f"academic_year:{year.name}")
     db.session.commit()
