@@ -356,3 +356,20 @@ def test_every_text_of_the_journal_has_its_russian_translation_compiled_at_start
     sign_in(browser, school["t_petrova"], PINS["t_petrova"])
     page = browser.get(f"/day?date={LESSON_DAY.isoformat()}").get_data(as_text=True)
     assert "Уроки: пн, 16 ноября (16.11.2026)" in page and "Последняя успешная синхронизация" in page
+
+
+def test_a_closed_year_refuses_the_lesson_and_the_grid_forms_with_the_hubs_message_after_a_sync(
+        runner, browser, machine, school):
+    client, _ = machine
+    sign_in(browser, school["t_petrova"], PINS["t_petrova"])
+    assert runner.invoke(args=["year", "close", "--apply", "--allow-missing-marks"]).exit_code == 0
+    assert "Синхронизация выполнена" in browser.post("/sync", data={"csrf": csrf(browser)}).get_data(as_text=True)
+    message = "Учебный год закрыт: его журнал в архиве, запись не изменена."
+    answer = browser.post(lesson_url(school), data=lesson_form(browser, school))
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and message in page
+    assert 'value="Линейные уравнения"' in page  # what was typed is still there
+    grid = browser.post(f"/journal/{school['c7']}/{school['s_math']}",
+                        data={"csrf": csrf(browser), f"period-{school['st_ivanova']}": "4"})
+    assert grid.status_code == 422 and message in grid.get_data(as_text=True)
+    assert client.store.backlog() == 0
