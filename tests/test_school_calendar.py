@@ -219,3 +219,30 @@ def test_the_calendar_pages_return_to_the_file_refuses_the_same_and_says_why(app
         answer = client.post("/staff/calendar/reset", data={"csrf_token": csrf_token(client)}, follow_redirects=True)
         assert REFUSED in answer.get_data(as_text=True)
         assert period_rows() == quarters
+
+
+def test_saving_the_calendar_page_over_periods_with_period_marks_is_refused_on_the_page_not_a_500(
+        app, make_app, tmp_path):
+    quarters = school_with_a_quarter_mark()  # and a mark for the fourth quarter, which trimesters do not have
+    q4 = db.session.scalars(select(Period.id).where(Period.kind == "quarter", Period.number == 4)).one()
+    first = db.session.get(PeriodGrade, "pg-1")
+    assert first is not None
+    db.session.add(PeriodGrade(id="pg-4", clock=[], rev=1, device_id="dev-1", author_id=first.author_id,
+                               entered_hlc="0", scope_class_id=first.scope_class_id, student_id=first.student_id,
+                               subject_id=first.subject_id, period_id=q4, value="4", status="graded"))
+    make_accounts()
+    db.session.commit()
+    hub = trimester_hub(make_app, tmp_path)  # `flask calendar` was refused: the page shows the file's trimesters
+    with hub.app_context():
+        client = hub.test_client()
+        sign_in(client, "admin")
+        form = calendar_form(client, [], [("01.09.2026", "28.11.2026"), ("30.11.2026", "27.02.2027"),
+                                          ("01.03.2027", "31.05.2027")])
+        answer = client.post("/staff/calendar/", data=form)
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 400
+        assert REFUSED in page  # beside the second period's name
+        assert "Период «4 четверть» нельзя убрать" in page  # no field of its own on the page: said above the form
+        db.session.expire_all()
+        assert period_rows() == quarters
+        assert db.session.scalars(select(AcademicYear.calendar_edited_at)).one() is None

@@ -93,8 +93,15 @@ def save() -> Response | tuple[str, int]:
     errors = {**school_calendar.check(conf, periods, holidays), **errors}  # every problem at once
     if errors:
         return _page(form, errors, max(rows, 1), 400)
-    school_calendar.save(conf, periods, sorted(holidays, key=lambda h: h.start), current_user().login,
-                         clock.now())
+    try:
+        school_calendar.save(conf, periods, sorted(holidays, key=lambda h: h.start), current_user().login,
+                             clock.now())
+    except school_calendar.CalendarError as exc:  # periods with period marks (`_keep_graded`): nothing written
+        db.session.rollback()
+        for field, message in exc.errors.items():
+            if field not in form:  # a period the page does not show (config.yaml dropped it): said above the form
+                flash(message, "error")
+        return _page(form, {k: v for k, v in exc.errors.items() if k in form}, max(rows, 1), 400)
     mark_families_dirty(set(db.session.scalars(select(Family.id))))
     audit("calendar.save", "academic_year:" + conf.year_name,
           f"{len(periods)} periods, {len(holidays)} holidays")
