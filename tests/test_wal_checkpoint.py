@@ -7,9 +7,12 @@ answer (the test client closes it at `response.close()`, as gunicorn does once t
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 import pytest
+from flask import Response
+from sqlalchemy import create_engine
 
 from app.base import wal
 from app.base.database_file import sqlite_file
@@ -56,3 +59,19 @@ def test_the_automatic_checkpoint_is_only_a_safety_net(app):
         pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
     assert pages == wal.AUTOCHECKPOINT_PAGES
     assert pages * 4096 >= 3 * 12_000_000  # three 5,000-op batches' log (about 12 MB each) before it steps in
+
+
+def test_a_checkpoint_that_fails_is_logged_not_raised_the_answer_having_gone(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(wal.log, "disabled", False)  # the migrations' fileConfig disables loggers made before it
+    engine = create_engine(f"sqlite:///{tmp_path / 'gone' / 'tetrad.db'}")  # a folder that is not there
+    with caplog.at_level(logging.WARNING, logger=wal.__name__):
+        wal.checkpoint(engine)
+    engine.dispose()
+    assert "WAL checkpoint failed" in caplog.text
+
+
+def test_a_postgresql_or_memory_database_gets_no_checkpoint(app, monkeypatch):
+    monkeypatch.setattr(wal, "sqlite_file", lambda _url: None)
+    with app.test_request_context():
+        response = wal.checkpoint_after(Response(b"{}"))
+    assert response._on_close == []
