@@ -246,3 +246,17 @@ def test_saving_the_calendar_page_over_periods_with_period_marks_is_refused_on_t
         db.session.expire_all()
         assert period_rows() == quarters
         assert db.session.scalars(select(AcademicYear.calendar_edited_at)).one() is None
+
+
+def test_a_deleted_period_mark_still_keeps_its_period_and_is_named_as_deleted(app, make_app, tmp_path):
+    quarters = school_with_a_quarter_mark()
+    grade = db.session.get(PeriodGrade, "pg-1")
+    assert grade is not None
+    grade.deleted = True  # a teacher deleted it: the row stays, and with it the foreign key
+    db.session.commit()
+    answer = flask_calendar(trimester_hub(make_app, tmp_path))
+    assert answer.exit_code == 1
+    assert ("Период «2 четверть» нельзя убрать или сделать периодом другого вида: по нему выставлено итоговых "
+            "отметок: 0 (и удалённых, которые журнал хранит: 1).") in answer.output
+    db.session.expire_all()
+    assert period_rows() == quarters

@@ -167,12 +167,18 @@ def _keep_graded(rows: dict[int, Period], kind: str, numbers: set[int]) -> None:
     changed = {number: row for number, row in rows.items() if number not in numbers or row.kind != kind}
     if not changed:
         return
-    graded = dict(db.session.execute(
-        select(PeriodGrade.period_id, func.count()).where(PeriodGrade.period_id.in_([r.id for r in changed.values()]))
-        .group_by(PeriodGrade.period_id)).all())
+    # A deleted period mark keeps its row (and so the foreign key): it counts, but is not called given.
+    graded: dict[str, dict[bool, int]] = {}
+    for period_id, deleted, count in db.session.execute(
+            select(PeriodGrade.period_id, PeriodGrade.deleted, func.count())
+            .where(PeriodGrade.period_id.in_([r.id for r in changed.values()]))
+            .group_by(PeriodGrade.period_id, PeriodGrade.deleted)):
+        graded.setdefault(period_id, {})[bool(deleted)] = count
     errors = {f"period-{number}-name": (f"Период «{row.name}» нельзя убрать или сделать периодом другого вида: по "
-                                        f"нему выставлено итоговых отметок: {graded[row.id]}. Верните его в "
-                                        "config.yaml (period_kind и periods).")
+                                        f"нему выставлено итоговых отметок: {graded[row.id].get(False, 0)}"
+                                        + (f" (и удалённых, которые журнал хранит: {graded[row.id][True]})"
+                                           if graded[row.id].get(True) else "")
+                                        + ". Верните его в config.yaml (period_kind и periods).")
               for number, row in sorted(changed.items()) if row.id in graded}
     if errors:
         raise CalendarError(errors)
