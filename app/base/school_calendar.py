@@ -174,11 +174,14 @@ def _keep_graded(rows: dict[int, Period], kind: str, numbers: set[int]) -> None:
             .where(PeriodGrade.period_id.in_([r.id for r in changed.values()]))
             .group_by(PeriodGrade.period_id, PeriodGrade.deleted)):
         graded.setdefault(period_id, {})[bool(deleted)] = count
-    errors = {f"period-{number}-name": (f"Период «{row.name}» нельзя убрать или сделать периодом другого вида: по "
-                                        f"нему выставлено итоговых отметок: {graded[row.id].get(False, 0)}"
-                                        + (f" (и удалённых, которые журнал хранит: {graded[row.id][True]})"
-                                           if graded[row.id].get(True) else "")
-                                        + ". Верните его в config.yaml (period_kind и periods).")
+    errors = {f"period-{number}-name": _kept(row.name, graded[row.id])
               for number, row in sorted(changed.items()) if row.id in graded}
     if errors:
         raise CalendarError(errors)
+
+
+def _kept(name: str, counts: dict[bool, int]) -> str:
+    """Why a period stays, with its period marks counted (`counts`: deleted or not → how many)."""
+    deleted = f" (и удалённых, которые журнал хранит: {counts[True]})" if counts.get(True) else ""
+    return (f"Период «{name}» нельзя убрать или сделать периодом другого вида: по нему выставлено итоговых "
+            f"отметок: {counts.get(False, 0)}{deleted}. Верните его в config.yaml (period_kind и periods).")
