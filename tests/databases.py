@@ -12,11 +12,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.hub_process import free_port
 
 
 def engine_name() -> str:
@@ -34,12 +35,6 @@ def _pg_bin(name: str) -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def postgres_server(durable: bool = False) -> Iterator[str]:
     """Start a throwaway PostgreSQL server; yield a URL of an empty database on it. Tests run it without fsync;
@@ -48,7 +43,7 @@ def postgres_server(durable: bool = False) -> Iterator[str]:
         yield os.environ["TETRAD_TEST_PG_URL"]
         return
     root = Path(tempfile.mkdtemp(prefix="tetrad-pg-"))
-    data, port = root / "data", _free_port()
+    data, port = root / "data", free_port()
     as_user: list[str] = []
     if os.geteuid() == 0:
         user = pwd.getpwnam("postgres")

@@ -5,13 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-import os
-import socket
-import subprocess
-import time
-import urllib.request
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +24,6 @@ from sync.errors import TransportError
 from sync.merge import Record
 from sync.protocol import JOURNAL
 from sync.transport import Answer
-from tests.conftest import ROOT, TEST_KEYS
 from tests.school import lesson_fields
 
 HUB = "http://hub.test"
@@ -199,45 +192,6 @@ def assert_view_equals_hub(client: SyncClient) -> int:
             assert local[record_id].clock == record.clock, (entity, record_id)
             compared += 1
     return compared
-
-
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def hub_process(db_url: str, var_dir: Path) -> Iterator[str]:
-    """Run the hub with `flask run` in a real server process on the test database; yield its address."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "TETRAD_SECRET_KEYS": ",".join(TEST_KEYS),
-           "TETRAD_VAR": str(var_dir)}
-    log = (var_dir.parent / "hub.log").open("wb")
-    process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "run", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((var_dir.parent / "hub.log").read_text()) from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def record_week(client: SyncClient, school: Any, days: int = 6) -> int:

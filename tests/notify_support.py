@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
 import threading
 import time
 from email import message_from_bytes, policy
@@ -23,16 +22,10 @@ from app.notify.channels import set_channel
 from static_site.access import family_access
 from static_site.links import issue
 from sync import clock
+from tests.hub_process import free_port
 from tests.school import LESSON_DAY, Machine, TinySchool, attendance_key, lesson_fields, ms_at
 
 WEEK = "2026-W47"  # LESSON_DAY's week; the suite's today is its Sunday
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def journal(client: Any, school: TinySchool) -> None:

@@ -21,13 +21,14 @@ from sync.cli import run as cli
 from sync.client import SyncClient
 from sync.errors import RecordRefused, SyncError
 from sync.schema import parse_batch
+from tests.conftest import TEST_KEYS
+from tests.hub_process import HubProcess
 from tests.live import (
     HUB,
     Faulty,
     Tampering,
     WsgiTransport,
     assert_view_equals_hub,
-    hub_process,
     new_client,
     oplog_count,
     recent_day,
@@ -457,7 +458,9 @@ def test_init_refuses_a_hub_address_without_a_scheme(tmp_path):
 
 
 def test_sync_over_real_http_with_the_default_transport(app, school, db_url, tmp_path):
-    with hub_process(db_url, tmp_path / "var") as base:
+    hub = HubProcess(db_url, tmp_path / "var", TEST_KEYS).start()  # the production server, as `make run` starts it
+    base = hub.url
+    try:
         _, token = register("Кабинет 7")
         db.session.commit()
         machine = SyncClient(tmp_path / "http.db", sleep=lambda _: None)
@@ -473,6 +476,8 @@ def test_sync_over_real_http_with_the_default_transport(app, school, db_url, tmp
             assert_view_equals_hub(machine)
         finally:
             machine.close()
+    finally:
+        hub.stop()
     unreachable = SyncClient(tmp_path / "http.db", sleep=lambda _: None, attempts=2)
     try:
         record_mark(unreachable, school, lesson, "3")
