@@ -13,7 +13,7 @@ FAKE_DATE ?= +1 year
 
 CLASSROOM_PORT ?= 5001
 
-.PHONY: classroom run demo-again test test-sqlite test-sqlite-faked test-postgres lint fmt bench bench-quick setup system system-test db clean
+.PHONY: classroom run demo-again test test-sqlite test-sqlite-faked test-postgres pass-sqlite-faked pass-postgres lint fmt bench bench-quick setup system system-test db clean
 
 setup: system $(STAMP)
 
@@ -59,19 +59,29 @@ lint: setup
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
-test: system-test lint test-sqlite-faked test-postgres
+# The two passes run at once (each leaves a core mostly idle: servers, browsers and databases wait on each other);
+# each pass's output is printed whole when it ends.
+test: system-test lint
+	@echo "Running the SQLite and the PostgreSQL pass at once; each one's output follows when it ends."
+	@$(MAKE) --no-print-directory -j2 --output-sync=target pass-sqlite-faked pass-postgres
 
 test-sqlite: setup
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # faketime -f with an offset keeps one clock for every process the tests start (servers, browsers).
 test-sqlite-faked: setup system-test
+	@$(MAKE) --no-print-directory pass-sqlite-faked
+
+pass-sqlite-faked:
 	@days=$$(( ( $$(date -d "$(FAKE_DATE)" +%s) - $$(date +%s) + 43200 ) / 86400 )); \
 	  offset=$$( [ $$days -ge 0 ] && echo "+$${days}d" || echo "$${days}d" ); \
 	  echo "SQLite pass on a faked system date: $$(faketime -f "$$offset" date +%F) (faketime -f $$offset)"; \
 	  faketime -f "$$offset" $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-postgres: setup system-test
+	@$(MAKE) --no-print-directory pass-postgres
+
+pass-postgres:
 	TETRAD_TEST_DB=postgresql $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # Every figure beside its baseline measured in the same run (docs/benchmarks.md); bench-quick: each once, ~1 min.

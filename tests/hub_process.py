@@ -22,16 +22,18 @@ def free_port() -> int:
 
 
 class HubProcess:
-    """Start, stop and kill a gunicorn-served hub on the given database."""
+    """Start, stop and kill a gunicorn-served hub on the given database; `development`: served by `flask run`
+    (werkzeug's development server, as a developer may start it) instead."""
 
     def __init__(self, database_url: str, var_dir: Path, keys: list[str], workers: int = 1,
-                 extra_args: tuple[str, ...] = ()) -> None:
+                 extra_args: tuple[str, ...] = (), development: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": database_url, "TETRAD_VAR": str(var_dir),
                     "TETRAD_SECRET_KEYS": ",".join(keys)}
         self.workers = workers
         self.extra_args = extra_args
+        self.development = development
         self.process: subprocess.Popen[bytes] | None = None
         self.log = var_dir / f"hub-{self.port}.log"
 
@@ -40,6 +42,8 @@ class HubProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
                    "--timeout", "60", *self.extra_args, "wsgi:application"]
+        if self.development:
+            command = [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--port", str(self.port)]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log,
                                             start_new_session=True)

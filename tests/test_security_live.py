@@ -19,7 +19,6 @@ from app.base.extensions import db
 from app.base.permissions import private_dir, private_file
 from tests.conftest import ROOT, TEST_KEYS, _empty_all_tables
 from tests.hub_process import HubProcess
-from tests.live import hub_process
 from tests.school import build_tiny_school
 from tests.site_helpers import links_of, running_site_hub, site_config
 from tests.staff_support import PASSWORD, TOKEN, make_accounts
@@ -166,10 +165,13 @@ def test_the_access_logs_never_hold_a_family_token(site_hub, db_url, tmp_path):
     gunicorn_log = server.log.read_text(encoding="utf-8", errors="replace")
     assert '"GET /d/…/ HTTP/1.1" 200' in gunicorn_log
     assert token not in gunicorn_log
-    with hub_process(db_url, tmp_path / "dev-var") as base:  # `make run`: werkzeug's development server
-        fetch(f"{base}/d/{token}/")
-        fetch(f"{base}/d/{token}/seen-2026-W47.css")
-    dev_log = (tmp_path / "hub.log").read_text(encoding="utf-8", errors="replace")
+    development = HubProcess(db_url, tmp_path / "dev-var", TEST_KEYS, development=True).start()  # `flask run`
+    try:
+        fetch(f"{development.url}/d/{token}/")
+        fetch(f"{development.url}/d/{token}/seen-2026-W47.css")
+    finally:
+        development.stop()
+    dev_log = development.log.read_text(encoding="utf-8", errors="replace")
     assert "GET /d/…/" in dev_log and token not in dev_log
 
 
