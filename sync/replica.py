@@ -40,7 +40,8 @@ def reference_from(store: Store) -> ReferenceSnapshot:
         if enrolled is None:
             enrolled = dt.date.min if r.values.get("active") else dt.date.max
         students[sid] = StudentInfo(class_id, classes.get(class_id, 0), enrolled, left)
-    periods = {pid: end for pid, r in store.records("period").items() if (end := parse_date(r.values.get("end")))}
+    periods = {pid: end for pid, r in live(store.records("period")).items()
+               if (end := parse_date(r.values.get("end")))}
     assignments = frozenset((str(r.values.get("teacher")), str(r.values.get("class")), str(r.values.get("subject")))
                             for r in store.records("assignment").values())
     substitutions = frozenset(
@@ -104,7 +105,7 @@ def calendar_from(store: Store, status: dict[str, Any]) -> Calendar:
         zone = ZoneInfo(str(zone_name))
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
-    periods = list(store.records("period").values())
+    periods = list(live(store.records("period")).values())
     starts = [d for r in periods if (d := parse_date(r.values.get("start")))]
     ends = [d for r in periods if (d := parse_date(r.values.get("end")))]
     year = _mapping(status.get("year"))
@@ -123,6 +124,12 @@ def calendar_from(store: Store, status: dict[str, Any]) -> Calendar:
         allow_unplanned_substitutions=status.get("allow_unplanned_substitutions") is True,
         closed=year.get("closed") is True,  # an older hub does not say: it refuses the ops itself (`year_closed`)
     )
+
+
+def live(records: dict[str, Record]) -> dict[str, Record]:
+    """Pulled reference rows without the ones the hub removed (a period, a holiday, a timetable change), which a
+    pull sends once more with `deleted: true`."""
+    return {record_id: r for record_id, r in records.items() if not r.values.get("deleted")}
 
 
 def _mapping(value: Any) -> dict[str, Any]:

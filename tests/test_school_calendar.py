@@ -12,6 +12,7 @@ from app.base import file_settings, settings
 from app.base.extensions import db
 from app.base.models import AcademicYear, Holiday, Period, PeriodGrade
 from app.staff.figures import period_for
+from sync.replica import calendar_from, live
 from tests import site_helpers
 from tests.live import new_client
 from tests.school import Machine, build_tiny_school
@@ -260,3 +261,32 @@ def test_a_deleted_period_mark_still_keeps_its_period_and_is_named_as_deleted(ap
             "отметок: 0 (и удалённых, которые журнал хранит: 1).") in answer.output
     db.session.expire_all()
     assert period_rows() == quarters
+
+
+def test_a_period_removed_from_the_calendar_leaves_the_machines_at_their_next_sync(app, make_app, tmp_path):
+    build_tiny_school()
+    machine = new_client(app, tmp_path / "cab12.db")  # a classroom machine's client over the hub's WSGI app
+    try:
+        assert machine.sync().ok
+
+        def held() -> list[str]:  # the periods the machine's journal offers: pulled, not removed
+            return sorted(r.values["name"] for r in live(machine.store.records("period")).values())
+
+        assert held() == ["1 четверть", "2 четверть", "3 четверть", "4 четверть"]
+        fourth = next(pid for pid, r in machine.store.records("period").items() if r.values["number"] == 4)
+        db.session.rollback()
+        assert flask_calendar(trimester_hub(make_app, tmp_path)).exit_code == 0  # no marks: the 4th quarter goes
+        report = machine.sync()
+        assert report.ok and report.pulled == 4  # three periods renamed, the fourth removed
+        assert held() == ["1 триместр", "2 триместр", "3 триместр"]
+        gone = machine.store.records("period")[fourth]
+        assert gone.values["deleted"] is True and gone.values["name"] == "4 четверть"  # its last fields, as sent
+        assert calendar_from(machine.store, machine.store.get("status") or {}).year_end == dt.date(2027, 5, 31)
+        fresh = new_client(app, tmp_path / "cab14.db", name="Кабинет 14")  # a machine set up afterwards
+        try:
+            assert fresh.sync().ok
+            assert sorted(r.values["name"] for r in live(fresh.store.records("period")).values()) == held()
+        finally:
+            fresh.close()
+    finally:
+        machine.close()

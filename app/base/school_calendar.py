@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.base.extensions import db
-from app.base.models import AcademicYear, Holiday, Period, PeriodGrade
+from app.base.models import AcademicYear, Holiday, Period, PeriodGrade, RemovedPeriod
 from app.base.settings import Holiday as HolidayDay
 from app.base.settings import Period as PeriodDays
 from app.base.settings import Settings
@@ -147,7 +147,11 @@ def write(year: AcademicYear, kind: str, periods: list[PeriodDays], holidays: li
         period = rows.pop(conf.number, None) or Period(year_id=year.id, number=conf.number)
         period.name, period.kind, period.start, period.end = conf.name.strip(), kind, conf.start, conf.end
         db.session.add(period)
+    # A removed period (none of its marks exist: _keep_graded) leaves the table, and a copy of it stays behind for
+    # machines to pull as deleted. A period of the same number added again is a new row.
     for stale in rows.values():
+        db.session.add(RemovedPeriod(id=stale.id, year_id=stale.year_id, number=stale.number, name=stale.name,
+                                     kind=stale.kind, start=stale.start, end=stale.end, removed_at=clock.now()))
         db.session.delete(stale)
     # A removed holiday keeps its row, marked removed (a new rev): machines pull it as deleted. Adding the same
     # start again brings that row back.

@@ -28,6 +28,7 @@ from app.base.models import (
     Holiday,
     OpLog,
     Period,
+    RemovedPeriod,
     School,
     SchoolClass,
     Student,
@@ -82,6 +83,11 @@ REFERENCE: dict[str, tuple[type[Any], Any]] = {
 }
 
 
+# Reference rows taken out of their table, pulled as deleted with their last fields (`removed_at`): a period
+# removed from the calendar (app/base/school_calendar.write).
+REMOVED: dict[str, type[Any]] = {"period": RemovedPeriod}
+
+
 def reference_scope(classes: set[str]) -> dict[str, ColumnElement[bool]]:
     """The conditions on reference entities for a device bound to `classes` (none for a whole-school one)."""
     if not classes:
@@ -132,7 +138,9 @@ def _scan(cursor: int, limit: int, device_id: str, classes: set[str],
           scope_of: dict[str, ColumnElement[bool]]) -> tuple[list[dict[str, Any]], str, bool]:
     """Up to `limit` changes after `cursor`, echoes included; the new cursor; whether more remain."""
     found: list[tuple[int, dict[str, Any]]] = []
-    for entity, (model, fields) in REFERENCE.items():
+    sources = [(entity, model, fields) for entity, (model, fields) in REFERENCE.items()]
+    sources += [(entity, model, REFERENCE[entity][1]) for entity, model in REMOVED.items()]
+    for entity, model, fields in sources:
         query = select(model).where(model.rev > cursor).order_by(model.rev).limit(limit + 1)
         if entity in scope_of:
             query = query.where(scope_of[entity])

@@ -21,6 +21,7 @@ from app.base.models.reference import (
     Group,
     Holiday,
     Period,
+    RemovedPeriod,
     School,
     SchoolClass,
     Student,
@@ -53,5 +54,5 @@ __all__ = [
     "family_student", "group_member", "new_id",
     "InvitationCode", "StudentWeekView",
     "DeviceRebase", "Enrolment", "HubEpoch",
-    "TimetableChange", "device_teacher",
+    "TimetableChange", "device_teacher", "RemovedPeriod",
 ]

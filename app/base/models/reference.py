@@ -64,6 +64,21 @@ class Period(Revisioned, Base):
     )
 
 
+class RemovedPeriod(Revisioned, Base):
+    """A period taken out of the calendar (app/base/school_calendar.write), as it last was: its row is deleted from
+    `period` (nothing else may still read it), and this copy, with a new rev, makes devices pull it as deleted."""
+
+    __tablename__ = "removed_period"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)  # the removed period's id
+    year_id: Mapped[str] = mapped_column(ForeignKey("academic_year.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)
+    removed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Holiday(Revisioned, Base):
     """A holiday of a year. A removed one keeps its row (`removed_at`, a new rev) so that devices learn of it; the
     same start added again brings the row back (app/base/school_calendar.write)."""
