@@ -23,7 +23,6 @@ from sync.client import SyncClient
 from sync.errors import RecordRefused
 from sync.forecast import Forecast, forecast, marks_needed
 from sync.ids import period_grade_id
-from sync.replica import live
 from sync.schema import parse_date
 
 bp = Blueprint("journal", __name__)
@@ -65,7 +64,7 @@ def my_subjects(school: School, me: str) -> list[dict[str, Any]]:
 
 def current_period(school: School, day: dt.date) -> str | None:
     """The period containing `day`, else the last one that began before it."""
-    periods = sorted(live(school.records("period")).items(), key=lambda p: str(p[1].values.get("start")))
+    periods = sorted(school.periods().items(), key=lambda p: str(p[1].values.get("start")))
     chosen = None
     for pid, record in periods:
         start = parse_date(record.values.get("start"))
@@ -88,7 +87,7 @@ def index() -> str:
 def grid(client: SyncClient, school: School, class_id: str, group_id: str | None, subject_id: str,
          period_id: str, hours: float) -> tuple[list[Any], list[Line]]:
     """The lessons of the period (dated, not cancelled) and each student's line."""
-    period = live(school.records("period"))[period_id].values
+    period = school.periods()[period_id].values
     start, end = parse_date(period.get("start")), parse_date(period.get("end"))
     assert start is not None and end is not None
     lessons = sorted(
@@ -139,9 +138,9 @@ def class_grid(class_id: str, subject_id: str) -> tuple[str, int] | Response:
             if (a["class"], a["group"], a["subject"]) == (class_id, group_id, subject_id)]
     if not mine:
         abort(404, gettext("You do not teach this subject in this class."))
-    periods = sorted(live(school.records("period")).items(), key=lambda p: str(p[1].values.get("start")))
+    periods = sorted(school.periods().items(), key=lambda p: str(p[1].values.get("start")))
     period_id = request.args.get("period") or current_period(school, today(client))
-    if period_id not in live(school.records("period")):
+    if period_id not in school.periods():
         abort(404, gettext("No such period."))
     error = None
     if request.method == "POST":

@@ -19,6 +19,7 @@ from sync.client import SyncClient
 from sync.ids import lesson_id
 from sync.merge import Record, Write
 from sync.protocol import JOURNAL
+from sync.replica import live
 from sync.schema import parse_date
 
 # The journal app's lookups in the client file: lessons by date, marks by lesson. Expression indexes over the
@@ -178,6 +179,10 @@ class School:
             self._cache[entity] = (self.client.store.records(entity) if entity in JOURNAL
                                    else reference(self.client, entity))
         return self._cache[entity]
+
+    def periods(self) -> dict[str, Record]:
+        """The year's periods, without the ones the hub removed from its calendar (pulled as deleted)."""
+        return live(self.records("period"))
 
     def name(self, entity: str, record_id: str | None) -> str:
         """A record's display name: a class's 7Б, a subject's name, a person's full name."""
