@@ -48,15 +48,20 @@ class AcademicYear(Base):
     __table_args__ = (CheckConstraint("start < \"end\"", name="year_order"),)
 
 
-class Period(Revisioned, Base):
-    __tablename__ = "period"
-    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+class PeriodFields:
+    """Mixin: what a period is, in force (Period) or removed (RemovedPeriod)."""
+
     year_id: Mapped[str] = mapped_column(ForeignKey("academic_year.id"))
     number: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(10))
     start: Mapped[dt.date] = mapped_column(Date)
     end: Mapped[dt.date] = mapped_column(Date)
+
+
+class Period(PeriodFields, Revisioned, Base):
+    __tablename__ = "period"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     __table_args__ = (
         UniqueConstraint("year_id", "number"),
         CheckConstraint("kind IN ('quarter', 'trimester', 'half', 'year')", name="kind"),
@@ -64,18 +69,12 @@ class Period(Revisioned, Base):
     )
 
 
-class RemovedPeriod(Revisioned, Base):
+class RemovedPeriod(PeriodFields, Revisioned, Base):
     """A period taken out of the calendar (app/base/school_calendar.write), as it last was: its row is deleted from
     `period` (nothing else may still read it), and this copy, with a new rev, makes devices pull it as deleted."""
 
     __tablename__ = "removed_period"
     id: Mapped[str] = mapped_column(ID, primary_key=True)  # the removed period's id
-    year_id: Mapped[str] = mapped_column(ForeignKey("academic_year.id"))
-    number: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(40))
-    kind: Mapped[str] = mapped_column(String(10))
-    start: Mapped[dt.date] = mapped_column(Date)
-    end: Mapped[dt.date] = mapped_column(Date)
     removed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
